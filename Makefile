@@ -1,0 +1,35 @@
+# Two commands on a fresh machine with only Python 3.11+:
+#   make run    the whole platform (API + WebSocket, Celery worker, Celery beat) on embedded defaults
+#   make test   the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint fmt bench db-stop clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/dev.py run
+
+test: $(STAMP)
+	$(PY) scripts/dev.py test $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+db-stop: $(STAMP)
+	$(PY) scripts/dev.py db-stop
+
+clean:
+	rm -rf $(VENV) var/static .pytest_cache

@@ -1,0 +1,48 @@
+"""JWT bearer authentication for the whole API (and the WebSocket): aud/iss checked, one algorithm,
+and the contract's codes: `token_expired` vs `token_invalid`. A suspended or deactivated account,
+or one whose token version moved on, stops working at once."""
+
+from __future__ import annotations
+
+from rest_framework_simplejwt.authentication import JWTAuthentication as _SimpleJWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, TokenError
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.accounts.models import User
+
+
+class TokenRejected(AuthenticationFailed):
+    def __init__(self, message: str, code: str):
+        super().__init__({"detail": message, "code": code}, code=code)
+
+
+def validate_access_token(raw: str | bytes) -> AccessToken:
+    try:
+        return AccessToken(raw)
+    except ExpiredTokenError:
+        raise TokenRejected("The access token has expired.", "token_expired") from None
+    except TokenError:
+        raise TokenRejected("The access token is invalid.", "token_invalid") from None
+
+
+def user_for_token(token: AccessToken) -> User:
+    try:
+        user = User.objects.select_related("profile").get(pk=token["sub"])
+    except (User.DoesNotExist, KeyError, ValueError, TypeError):
+        raise TokenRejected("The access token is invalid.", "token_invalid") from None
+    if not user.is_active:
+        raise TokenRejected("This account is no longer active.", "token_invalid")
+    if int(token.get("ver", 0)) != user.token_version:
+        raise TokenRejected("This session has ended.", "token_invalid")
+    return user
+
+
+class JWTAuthentication(_SimpleJWTAuthentication):
+    def get_validated_token(self, raw_token: bytes) -> AccessToken:
+        return validate_access_token(raw_token)
+
+    def get_user(self, validated_token) -> User:
+        return user_for_token(validated_token)
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="api"'

@@ -1,0 +1,68 @@
+"""Domain events: services emit them; receivers in other apps react after the transaction commits.
+
+    @dataclass(frozen=True)
+    class PostCreated(DomainEvent):
+        post_id: int
+        author_id: int
+
+    events.subscribe(PostCreated, award_points_for_post)   # in the receiving app's ready()
+    events.emit(PostCreated(post_id=p.id, author_id=u.id))   # in a service, inside its transaction
+
+A rolled-back transaction emits nothing. A failing receiver is logged and does not stop the others
+(nor the request: the write it reacts to has already committed). Slow work belongs in a Celery task
+that the receiver enqueues.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TypeVar
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    def as_dict(self) -> dict:
+        return {"type": type(self).__name__, **asdict(self)}
+
+
+E = TypeVar("E", bound=DomainEvent)
+Receiver = Callable[[DomainEvent], None]
+_receivers: dict[type[DomainEvent], list[Receiver]] = defaultdict(list)
+
+
+def subscribe(event_type: type[E], receiver: Callable[[E], None]) -> None:
+    if receiver not in _receivers[event_type]:
+        _receivers[event_type].append(receiver)
+
+
+def unsubscribe(event_type: type[E], receiver: Callable[[E], None]) -> None:
+    if receiver in _receivers[event_type]:
+        _receivers[event_type].remove(receiver)
+
+
+def receivers_for(event: DomainEvent) -> list[Receiver]:
+    found: list[Receiver] = []
+    for cls in type(event).__mro__:
+        found.extend(_receivers.get(cls, ()))
+    return found
+
+
+def dispatch(event: DomainEvent) -> None:
+    """Run every receiver now. Called on commit by `emit`; tests may call it directly."""
+    for receiver in receivers_for(event):
+        try:
+            receiver(event)
+        except Exception:
+            logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
+
+
+def emit(event: DomainEvent, *, using: str | None = None) -> None:
+    """Deliver `event` to its receivers once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: dispatch(event), using=using)

@@ -1,0 +1,110 @@
+"""Request plumbing every response goes through. Each middleware works in sync and async stacks
+so the ASGI server never pays a thread hop for them."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from apps.core.exceptions import error_body
+from apps.core.request_context import reset_request_id, set_request_id
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+
+
+class _Middleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest):
+        if self.is_async:
+            return self._acall(request)
+        early = self.before(request)
+        if early is not None:
+            return self.after(request, early)
+        return self.after(request, self.get_response(request))
+
+    async def _acall(self, request: HttpRequest):
+        early = self.before(request)
+        if early is not None:
+            return self.after(request, early)
+        return self.after(request, await self.get_response(request))
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        return response
+
+
+class RequestIDMiddleware(_Middleware):
+    """Echo a well-formed incoming X-Request-ID, else make one; available to logs and errors."""
+
+    def before(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request._request_id_token = set_request_id(request.id)
+        return None
+
+    def after(self, request, response):
+        response["X-Request-ID"] = request.id
+        token = getattr(request, "_request_id_token", None)
+        if token is not None:
+            # A reset from another context (after a sync_to_async hop) is harmless to skip.
+            with contextlib.suppress(ValueError):
+                reset_request_id(token)
+        return response
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+class ApiPathMiddleware(_Middleware):
+    """For /api/: an optional trailing slash without redirects, and a body-size check before any
+    view reads the body (413 in the envelope)."""
+
+    def before(self, request):
+        path = request.path_info
+        if not is_api_path(path):
+            return None
+        if len(path) > 5 and path.endswith("/"):
+            request.path_info = path.rstrip("/")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse(error_body("bad_request", "Invalid Content-Length."), status=400)
+        limit = (
+            settings.MAX_UPLOAD_BYTES
+            if request.content_type == "multipart/form-data"
+            else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        )
+        if length > limit:
+            return JsonResponse(
+                error_body("payload_too_large", f"The request body is larger than the limit of {limit} bytes."),
+                status=413,
+            )
+        return None
+
+
+class SecurityHeadersMiddleware(_Middleware):
+    """Headers SecurityMiddleware does not set. API answers are data, never documents to render."""
+
+    def after(self, request, response):
+        response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+        response.setdefault("Cross-Origin-Resource-Policy", "same-site")
+        if is_api_path(request.path) and not request.path.startswith("/api/docs"):
+            response.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+            response.setdefault("Cache-Control", "no-store" if "HTTP_AUTHORIZATION" in request.META else "no-cache")
+        return response

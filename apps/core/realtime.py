@@ -1,0 +1,70 @@
+"""The one way to push to WebSocket clients: `broadcast(topic, event, data)`, after commit.
+
+Topics are API.md's (`market`, `posts`, `category:<slug>`, `post:<id>`, `user:<id>`, ...). Each maps
+to a channel-layer group; the realtime consumer joins the group when a client subscribes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+TOPIC_RE = re.compile(r"^[a-z_]+(?::[A-Za-z0-9_\-]{1,64})?$")
+
+
+def group_name(topic: str) -> str:
+    """Channel-layer group for a topic (groups allow only [A-Za-z0-9._-], under 100 chars)."""
+    if not TOPIC_RE.match(topic):
+        raise ValueError(f"invalid topic {topic!r}")
+    return "rt." + topic.replace(":", ".")
+
+
+def event_message(topic: str, event: str, data: Any) -> dict[str, Any]:
+    import json
+
+    # Encode once here (Decimals as strings, datetimes ISO): the consumer forwards it as is.
+    frame = {
+        "type": "event",
+        "topic": topic,
+        "event": event,
+        "data": data,
+        "ts": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+    }
+    return {"type": "realtime.event", "topic": topic, "frame": json.dumps(frame, cls=DjangoJSONEncoder)}
+
+
+def broadcast_now(topic: str, event: str, data: Any) -> None:
+    """Send immediately. Prefer `broadcast`, which waits for the transaction to commit."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(topic), event_message(topic, event, data))
+    except Exception:
+        # Real-time is best effort: a lost channel layer must never fail the write behind it.
+        logger.warning("broadcast to %s failed", topic, exc_info=True)
+
+
+async def abroadcast_now(topic: str, event: str, data: Any) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group_name(topic), event_message(topic, event, data))
+    except Exception:
+        logger.warning("broadcast to %s failed", topic, exc_info=True)
+
+
+def broadcast(topic: str, event: str, data: Any, *, using: str | None = None) -> None:
+    """Broadcast `event` on `topic` once the current transaction commits; nothing if it rolls back."""
+    group_name(topic)  # fail fast on a bad topic, inside the caller's transaction
+    transaction.on_commit(lambda: broadcast_now(topic, event, data), using=using)

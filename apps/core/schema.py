@@ -1,0 +1,103 @@
+"""OpenAPI as clients see it: every body inside the envelope, every error as the Error component."""
+
+from __future__ import annotations
+
+from drf_spectacular.openapi import AutoSchema
+
+ERROR_STATUSES = {
+    "400": "Bad input (`validation_error` with per-field `details`, or `bad_request`).",
+    "401": "Not authenticated (`not_authenticated`, `token_invalid`, `token_expired`).",
+    "403": "Not allowed (`permission_denied`, `csrf_failed`, `account_suspended`).",
+    "404": "Not found, or not visible to the caller (`not_found`).",
+    "413": "Body too large (`payload_too_large`).",
+    "415": "Unsupported media type (`unsupported_media_type`).",
+    "429": "Rate limited (`rate_limited`); see the Retry-After header.",
+    "500": "Server error (`server_error`), without internals.",
+}
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        if not str(status_code).startswith("2") or self._is_list_view(serializer):
+            return response  # paginated lists are wrapped by the paginator's schema
+        for media in response.get("content", {}).values():
+            inner = media.get("schema")
+            if inner is not None and "data" not in inner.get("properties", {}):
+                media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": inner}}
+        return response
+
+    def _get_response_bodies(self, direction="response"):
+        bodies = super()._get_response_bodies(direction)
+        method = self.method.upper()
+        for status, description in ERROR_STATUSES.items():
+            if status in ("413", "415") and method not in ("POST", "PUT", "PATCH"):
+                continue
+            bodies.setdefault(
+                status,
+                {
+                    "description": description,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
+            )
+        return bodies
+
+
+def exclude_versioned_aliases(endpoints, **kwargs):
+    """/api/v1/ serves exactly what /api/ serves; document each operation once."""
+    return [e for e in endpoints if not e[0].startswith("/api/v1/")]
+
+
+def add_error_component(result, generator, request, public):
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "example": "validation_error"},
+                    "message": {"type": "string", "example": "Title is required."},
+                    "details": {
+                        "type": "object",
+                        "additionalProperties": True,
+                        "example": {"title": ["This field is required."]},
+                    },
+                    "request_id": {"type": "string", "nullable": True},
+                },
+            }
+        },
+    }
+    schemas["CursorMeta"] = {
+        "type": "object",
+        "required": ["pagination"],
+        "properties": {
+            "pagination": {
+                "type": "object",
+                "required": ["limit", "next_cursor", "prev_cursor"],
+                "properties": {
+                    "limit": {"type": "integer", "example": 20},
+                    "next_cursor": {"type": "string", "nullable": True},
+                    "prev_cursor": {"type": "string", "nullable": True},
+                },
+            }
+        },
+    }
+    schemas["PageMeta"] = {
+        "type": "object",
+        "required": ["pagination"],
+        "properties": {
+            "pagination": {
+                "type": "object",
+                "required": ["page", "limit", "total"],
+                "properties": {
+                    "page": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                    "total": {"type": "integer"},
+                },
+            }
+        },
+    }
+    return result

@@ -1,0 +1,41 @@
+"""WebSocket authentication: `?token=<access>` in the query string (a first `auth` message is
+handled by the consumer). An expired token is told apart from an invalid one."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from django.contrib.auth.models import AnonymousUser
+
+from apps.accounts.authentication import TokenRejected, user_for_token, validate_access_token
+
+
+@database_sync_to_async
+def _user_from_token(raw: str):
+    return user_for_token(validate_access_token(raw))
+
+
+async def authenticate_token(raw: str):
+    """(user, None) or (AnonymousUser, error code: 'token_expired' | 'token_invalid')."""
+    try:
+        return await _user_from_token(raw), None
+    except TokenRejected as exc:
+        codes = exc.get_codes()
+        code = codes.get("code") if isinstance(codes, dict) else codes
+        return AnonymousUser(), str(code or "token_invalid")
+
+
+class TokenAuthMiddleware:
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        scope = dict(scope)
+        scope["user"] = AnonymousUser()
+        scope["auth_error"] = None
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [None])[0]
+        if token:
+            scope["user"], scope["auth_error"] = await authenticate_token(token)
+        return await self.inner(scope, receive, send)

@@ -1,0 +1,24 @@
+"""Everything under /api/ (and, identically, /api/v1/). Paths are written without a trailing
+slash; ApiPathMiddleware makes the slash optional. Each app owns `apps/<app>/api/urls.py`."""
+
+from importlib import import_module
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.core.views import ApiNotFoundView
+
+APPS_WITH_API = ["core", "accounts", "forum", "wallet", "market", "gamification", "notifications", "realtime", "search"]
+
+urlpatterns = [
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+]
+for _app in APPS_WITH_API:
+    try:
+        import_module(f"apps.{_app}.api.urls")
+    except ModuleNotFoundError:
+        continue
+    urlpatterns.append(path("", include(f"apps.{_app}.api.urls")))
+
+urlpatterns.append(re_path(r"^.*$", ApiNotFoundView.as_view()))

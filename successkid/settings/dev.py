@@ -1,0 +1,6 @@
+"""Local development (`make run`): debug on, console mail, embedded PostgreSQL by default."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)

@@ -1,0 +1,18 @@
+"""The test suite: fast hashing, eager Celery, no outside network."""
+
+from .base import *  # noqa: F403
+from .base import CACHES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests must never reach the real outside world: adapters are pointed at unroutable hosts and
+# tests replay recorded answers through respx.
+SOLANA_RPC_URLS = ["http://rpc-1.test", "http://rpc-2.test"]
+DEXSCREENER_BASE_URL = "http://dexscreener.test"
+COINGECKO_BASE_URL = "http://coingecko.test/api/v3"
+SOLSCAN_BASE_URL = "http://solscan.test/v2.0"
+# Each test gets an empty per-process cache; Redis-backed tests ask for the shared one explicitly.
+CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test"}}
+LOGGING_CONFIG = None
