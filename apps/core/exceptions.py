@@ -110,6 +110,15 @@ def _details(detail: Any) -> Any:
     return str(detail)
 
 
+def auth_failure_code(exc: drf.AuthenticationFailed) -> str:
+    """simplejwt puts its code in the detail dict (`{"detail", "code"}`); DRF in the ErrorDetail."""
+    detail = exc.detail
+    if isinstance(detail, dict) and "code" in detail:
+        return str(detail["code"])
+    codes = exc.get_codes()
+    return str(codes if isinstance(codes, str) else "token_invalid")
+
+
 def _translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | None:
     """Map any known exception to (status, code, message, details, headers)."""
     if isinstance(exc, ApplicationError):
@@ -138,11 +147,7 @@ def _translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | No
     if isinstance(exc, drf.NotAuthenticated):
         return 401, "not_authenticated", str(detail), None, {}
     if isinstance(exc, drf.AuthenticationFailed):
-        code = exc.get_codes()
-        if isinstance(code, dict):
-            code = code.get("code") or code.get("detail")
-        if isinstance(code, list):
-            code = code[0] if code else None
+        code = auth_failure_code(exc)
         mapped = _AUTH_CODES.get(str(code), "token_invalid")
         message = str(detail.get("detail", "")) if isinstance(detail, dict) else str(detail)
         return 401, mapped, message or "The token is invalid.", None, {}

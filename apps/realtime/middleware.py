@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.authentication import TokenRejected, user_for_token, validate_access_token
+from apps.core.exceptions import auth_failure_code
 
 
 @database_sync_to_async
@@ -21,9 +22,7 @@ async def authenticate_token(raw: str):
     try:
         return await _user_from_token(raw), None
     except TokenRejected as exc:
-        codes = exc.get_codes()
-        code = codes.get("code") if isinstance(codes, dict) else codes
-        return AnonymousUser(), str(code or "token_invalid")
+        return AnonymousUser(), "token_expired" if auth_failure_code(exc) == "token_expired" else "token_invalid"
 
 
 class TokenAuthMiddleware:

@@ -73,9 +73,9 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.realtime",
     "apps.search",
+    # The PostgreSQL channel layer's tables exist either way, so a deployment can drop Redis.
+    "channels_postgres",
 ]
-if not REDIS_URL:
-    INSTALLED_APPS.append("channels_postgres")
 
 AUTH_USER_MODEL = "accounts.User"
 
@@ -184,7 +184,7 @@ else:
     _db = DATABASES["default"]
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_postgres.core.PostgresChannelLayer",
+            "BACKEND": "apps.realtime.layers.PostgresChannelLayer",
             "CONFIG": {
                 # channels-postgres builds a Django DatabaseWrapper from this: it needs the full dict.
                 **{k: v for k, v in _db.items() if k != "OPTIONS"},

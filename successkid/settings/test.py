@@ -16,3 +16,5 @@ SOLSCAN_BASE_URL = "http://solscan.test/v2.0"
 # Each test gets an empty per-process cache; Redis-backed tests ask for the shared one explicitly.
 CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test"}}
 LOGGING_CONFIG = None
+# Consumer tests use the in-memory layer; the cross-process tests set the real layers explicitly.
+CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
