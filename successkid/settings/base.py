@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from pathlib import Path
 
-import environ
-
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-
-env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+from .env import BASE_DIR, env
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
@@ -293,7 +289,7 @@ SIMPLE_JWT = {
 }
 
 # --- Product settings ------------------------------------------------------------------------
-TOKEN_MINT = env("TOKEN_MINT", default="SKiDxk4mX4mAiBLRZDzcUaXVxjRzNsLJ6Zo64H2Ukfn")
+TOKEN_MINT = env("TOKEN_MINT", default="4dEsUqET9sdYoVXzFWkM3cMJbKMESZkHxPjK17imbuPW")
 TOKEN_SYMBOL = env("TOKEN_SYMBOL", default="SKID")
 SOLANA_RPC_URLS = env.list("SOLANA_RPC_URLS", default=["https://api.mainnet-beta.solana.com"])
 DEXSCREENER_BASE_URL = env("DEXSCREENER_BASE_URL", default="https://api.dexscreener.com")
@@ -343,3 +339,44 @@ LOGGING = {
 # Usernames are unique without regard to case through a functional unique index
 # (users_username_ci_unique), which Django's check cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+
+# Holder tiers, lowest first: (name, minimum whole tokens held over all verified wallets).
+# The wallet app computes tiers; other apps compare them by position in this list.
+HOLDER_TIERS = [
+    ("none", 0),
+    ("holder", env.int("HOLDER_TIER_HOLDER_MIN", default=1_000_000)),
+    ("whale", env.int("HOLDER_TIER_WHALE_MIN", default=100_000_000)),
+]
+
+# --- Per-area settings -----------------------------------------------------------------------
+# Each area keeps its own settings in components/<area>.py (UPPERCASE names). Two names are
+# merged rather than replaced: BEAT_SCHEDULE (into CELERY_BEAT_SCHEDULE) and EXTRA_INSTALLED_APPS.
+COMPONENTS = [
+    "accounts",
+    "forum",
+    "wallet",
+    "market",
+    "gamification",
+    "notifications",
+    "realtime",
+    "search",
+    "moderation",
+    "security",
+]
+for _component in COMPONENTS:
+    try:
+        _module = importlib.import_module(f"successkid.settings.components.{_component}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"successkid.settings.components.{_component}":
+            raise
+        continue
+    for _name in dir(_module):
+        if not _name.isupper():
+            continue
+        _value = getattr(_module, _name)
+        if _name == "BEAT_SCHEDULE":
+            CELERY_BEAT_SCHEDULE.update(_value)
+        elif _name == "EXTRA_INSTALLED_APPS":
+            INSTALLED_APPS.extend(a for a in _value if a not in INSTALLED_APPS)
+        else:
+            globals()[_name] = _value

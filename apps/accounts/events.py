@@ -1,0 +1,27 @@
+"""Domain events accounts emits."""
+
+from dataclasses import dataclass
+
+from apps.core.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class UserRegistered(DomainEvent):
+    user_id: int
+    method: str  # "password" | "google" | "github" | "x" | "wallet"
+
+
+@dataclass(frozen=True)
+class UserSuspended(DomainEvent):
+    user_id: int
+    by_user_id: int | None
+    until: str | None  # ISO time, None for a permanent ban
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RoleChanged(DomainEvent):
+    user_id: int
+    by_user_id: int | None
+    old_role: str
+    new_role: str

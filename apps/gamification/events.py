@@ -1,0 +1,26 @@
+"""Domain events gamification emits (contract for notifications, realtime)."""
+
+from dataclasses import dataclass
+
+from apps.core.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class PointsAwarded(DomainEvent):
+    user_id: int
+    transaction_id: int
+    amount: int
+    activity: str
+
+
+@dataclass(frozen=True)
+class AchievementUnlocked(DomainEvent):
+    user_id: int
+    achievement_id: int
+
+
+@dataclass(frozen=True)
+class LevelUp(DomainEvent):
+    user_id: int
+    old_level: int
+    new_level: int
