@@ -31,6 +31,7 @@ class CommentCreated(DomainEvent):
     comment_id: int
     post_id: int
     author_id: int
+    category_id: int
     parent_id: int | None = None  # the comment replied to, if any
 
 
@@ -52,7 +53,8 @@ class VoteChanged(DomainEvent):
     voter_id: int
     old_value: int
     new_value: int
-    post_id: int = 0  # the thread the target belongs to
+    post_id: int  # the thread the target belongs to
+    category_id: int
 
 
 @dataclass(frozen=True)
