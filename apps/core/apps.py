@@ -5,3 +5,8 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        from apps.core.logging import install_request_id_record_factory
+
+        install_request_id_record_factory()
