@@ -8,6 +8,16 @@ from rest_framework.test import APIClient
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached reads must not leak from one test into the next."""
+    from django.core.cache import caches
+
+    for alias in ("default", "local"):
+        caches[alias].clear()
+    yield
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

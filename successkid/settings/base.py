@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.gzip.GZipMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -235,10 +237,13 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.EnvelopeAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.EndpointClassThrottle"],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env("THROTTLE_ANON", default="600/min"),
-        "user": env("THROTTLE_USER", default="1200/min"),
+        "anon_read": env("THROTTLE_ANON_READ", default="300/min"),
+        "anon_write": env("THROTTLE_ANON_WRITE", default="30/min"),
+        "user_read": env("THROTTLE_USER_READ", default="600/min"),
+        "user_write": env("THROTTLE_USER_WRITE", default="120/min"),
+        "new_user_write": env("THROTTLE_NEW_USER_WRITE", default="30/min"),
     },
     "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -247,6 +252,7 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+NEW_ACCOUNT_HOURS = env.int("NEW_ACCOUNT_HOURS", default=24)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Success Kid Community API",

@@ -1,0 +1,100 @@
+import pytest
+from django.utils import timezone
+
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _rates(settings, **rates):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates},
+    }
+
+
+def test_anonymous_reads_are_limited_per_ip_with_retry_after(api_client, settings):
+    _rates(settings, anon_read="3/min")
+    codes = [api_client.get("/api/health", REMOTE_ADDR="10.0.0.1").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    r = api_client.get("/api/health", REMOTE_ADDR="10.0.0.1")
+    assert r.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(r["Retry-After"]) <= 60
+    # another address has its own budget
+    assert api_client.get("/api/health", REMOTE_ADDR="10.0.0.2").status_code == 200
+
+
+def test_spoofed_forwarded_for_does_not_escape_without_trusted_proxies(api_client, settings):
+    _rates(settings, anon_read="2/min")
+    for i in range(2):
+        assert (
+            api_client.get("/api/health", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR=f"1.2.3.{i}").status_code == 200
+        )
+    assert api_client.get("/api/health", REMOTE_ADDR="10.0.0.9", HTTP_X_FORWARDED_FOR="9.9.9.9").status_code == 429
+
+
+def test_behind_one_trusted_proxy_the_last_hop_is_the_client(api_client, settings):
+    _rates(settings, anon_read="1/min")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    from rest_framework.settings import api_settings
+
+    api_settings.reload()
+    try:
+        proxy = "10.0.0.254"
+        assert (
+            api_client.get("/api/health", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="6.6.6.6, 1.1.1.1").status_code == 200
+        )
+        # the client cannot reset its budget by prepending fake hops
+        assert (
+            api_client.get("/api/health", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="7.7.7.7, 1.1.1.1").status_code == 429
+        )
+        assert api_client.get("/api/health", REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="2.2.2.2").status_code == 200
+    finally:
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+        api_settings.reload()
+
+
+def test_users_are_limited_per_user_and_new_accounts_write_less(make_client, settings):
+    from django.urls import path
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    _rates(settings, user_write="3/min", new_user_write="1/min")
+
+    class Write(APIView):
+        def post(self, request):
+            return Response({}, status=201)
+
+    import sys
+
+    import successkid.urls as project_urls
+
+    module = type(sys)("throttle_urls")
+    module.urlpatterns = [path("api/write", Write.as_view()), *project_urls.urlpatterns]
+    sys.modules["throttle_urls"] = module
+    settings.ROOT_URLCONF = "throttle_urls"
+
+    veteran = make_client(UserFactory(date_joined=timezone.now() - timezone.timedelta(days=30)))
+    newbie = make_client(UserFactory())
+    assert [veteran.post("/api/write").status_code for _ in range(4)] == [201, 201, 201, 429]
+    assert [newbie.post("/api/write").status_code for _ in range(2)] == [201, 429]
+
+
+def test_conditional_get_answers_304(api_client):
+    first = api_client.get("/api/health")
+    etag = first["ETag"]
+    assert etag
+    second = api_client.get("/api/health", HTTP_IF_NONE_MATCH=etag)
+    assert second.status_code == 304
+    assert second.content == b""
+
+
+def test_authenticated_answers_are_not_cached(auth_client):
+    r = auth_client.get("/api/health")
+    assert r["Cache-Control"] == "no-store"
+    assert not r.has_header("ETag")
+
+
+def test_large_json_is_compressed(api_client):
+    r = api_client.get("/api/schema/?format=json", HTTP_ACCEPT_ENCODING="gzip")
+    assert r["Content-Encoding"] == "gzip"
