@@ -76,6 +76,7 @@ INSTALLED_APPS = [
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    "apps.core.metrics.MetricsMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
     "apps.core.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -312,6 +313,15 @@ EMAIL_URL = env("EMAIL_URL", default="consolemail://")
 vars().update(env.email_url_config(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Success Kid <noreply@successkid.local>")
 EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="mandatory")
+
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+    )
 
 HOST = env("HOST", default="127.0.0.1")
 PORT = env.int("PORT", default=8000)

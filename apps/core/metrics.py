@@ -1,0 +1,124 @@
+"""Prometheus metrics at /metrics: requests, latencies, WebSocket connections, Celery queue depth,
+outside-source health. Apps import the metric objects from here so names stay in one place.
+
+With several server processes set PROMETHEUS_MULTIPROC_DIR to a shared empty folder (the client's
+multiprocess mode); otherwise each process reports its own numbers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
+
+HTTP_REQUESTS = Counter("sk_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "sk_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+WS_CONNECTIONS = Gauge("sk_websocket_connections", "Open WebSocket connections", multiprocess_mode="livesum")
+WS_MESSAGES = Counter("sk_websocket_messages_total", "WebSocket frames", ["direction"])
+SOURCE_UP = Gauge("sk_source_up", "Outside source health (1 healthy, 0 failing)", ["source"], multiprocess_mode="max")
+
+
+class CeleryQueueCollector:
+    """Queue depth read from the broker at scrape time (cheap: one call per queue)."""
+
+    queues = ("celery",)
+
+    def collect(self):
+        family = GaugeMetricFamily("sk_celery_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
+        try:
+            from successkid.celery import app
+
+            with app.connection_for_read() as conn:
+                channel = conn.default_channel
+                for queue in self.queues:
+                    try:
+                        _, depth, _ = channel.queue_declare(queue=queue, passive=True)
+                    except Exception:
+                        depth = 0
+                    family.add_metric([queue], depth)
+        except Exception as exc:
+            logger.debug("queue depth unavailable: %s", exc)
+        yield family
+
+
+def _registry() -> CollectorRegistry:
+    from prometheus_client import REGISTRY
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return registry
+    return REGISTRY
+
+
+_queue_collector_registered = False
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Bearer METRICS_TOKEN when configured; otherwise loopback only."""
+    global _queue_collector_registered
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given, token):
+            return HttpResponse(status=403)
+    elif request.META.get("REMOTE_ADDR") not in ("127.0.0.1", "::1"):
+        return HttpResponse(status=403)
+    registry = _registry()
+    if not _queue_collector_registered:
+        registry.register(CeleryQueueCollector())
+        _queue_collector_registered = True
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+
+class MetricsMiddleware:
+    """Counts and times requests by route pattern (not raw path: bounded label cardinality)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if self.is_async:
+            return self._acall(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        self._observe(request, response, started)
+        return response
+
+    async def _acall(self, request):
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        self._observe(request, response, started)
+        return response
+
+    @staticmethod
+    def _observe(request, response, started: float) -> None:
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match is not None and match.route else "unmatched"
+        if route == "^.*$":
+            route = "unmatched"
+        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
