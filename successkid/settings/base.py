@@ -37,6 +37,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Read replicas (scale-out): comma-separated URLs; reads go there, writes to the primary.
+for _i, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
+    _replica = env.db_url_config(_url)
+    _replica.update(ENGINE="django.db.backends.postgresql", CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica{_i}"] = _replica
+DATABASE_ROUTERS = ["apps.core.db_router.PrimaryReplicaRouter"]
 
 # --- Redis (optional) ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -78,6 +85,7 @@ AUTH_USER_MODEL = "accounts.User"
 MIDDLEWARE = [
     "apps.core.metrics.MetricsMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
+    "apps.core.db_router.PinningMiddleware",
     "apps.core.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
