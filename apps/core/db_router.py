@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from django.conf import settings
 from django.db import connections
 
-from apps.core.middleware import _Middleware
+from apps.core.middleware import BaseMiddleware
 
 _pinned: ContextVar[bool] = ContextVar("db_pinned_to_primary", default=False)
 
@@ -50,7 +50,7 @@ class PrimaryReplicaRouter:
         return db == PRIMARY
 
 
-class PinningMiddleware(_Middleware):
+class PinningMiddleware(BaseMiddleware):
     """Each request starts unpinned; unsafe methods pin at once (they will write)."""
 
     def before(self, request):

@@ -17,7 +17,7 @@ from apps.core.request_context import reset_request_id, set_request_id
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
 
 
-class _Middleware:
+class BaseMiddleware:
     sync_capable = True
     async_capable = True
 
@@ -48,7 +48,7 @@ class _Middleware:
         return response
 
 
-class RequestIDMiddleware(_Middleware):
+class RequestIDMiddleware(BaseMiddleware):
     """Echo a well-formed incoming X-Request-ID, else make one; available to logs and errors."""
 
     def before(self, request):
@@ -71,7 +71,7 @@ def is_api_path(path: str) -> bool:
     return path == "/api" or path.startswith("/api/")
 
 
-class ApiPathMiddleware(_Middleware):
+class ApiPathMiddleware(BaseMiddleware):
     """For /api/: an optional trailing slash without redirects, and a body-size check before any
     view reads the body (413 in the envelope)."""
 
@@ -98,7 +98,7 @@ class ApiPathMiddleware(_Middleware):
         return None
 
 
-class SecurityHeadersMiddleware(_Middleware):
+class SecurityHeadersMiddleware(BaseMiddleware):
     """Headers SecurityMiddleware does not set. API answers are data, never documents to render."""
 
     def after(self, request, response):
