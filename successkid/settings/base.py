@@ -323,6 +323,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Success Kid <noreply@suc
 EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="mandatory")
 
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+ANALYTICS_SINKS = env.list("ANALYTICS_SINKS", default=["apps.core.analytics.log_sink"])
 SENTRY_DSN = env("SENTRY_DSN", default="")
 if SENTRY_DSN:
     import sentry_sdk
