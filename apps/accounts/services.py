@@ -320,8 +320,8 @@ def session_revoke(*, user: User, session_id: str) -> None:
 # --- passwords and email ---------------------------------------------------------------------
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str) -> int:
-    user = User.objects.select_for_update().get(pk=user.pk)
     keep = getattr(user, "auth_session_id", None)
+    user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(current_password or ""):
         raise _fail("current_password", "Your current password is wrong.")
     _check_password(new_password, user, "new_password")
