@@ -10,6 +10,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("successkid.api_urls")),
     path("api/", include("successkid.api_urls")),
+    # django-allauth headless (OAuth flows; see apps/accounts/oauth.py) and the providers' callbacks.
+    path("_allauth/", include("allauth.headless.urls")),
+    path("accounts/", include("allauth.urls")),
 ]
 if settings.DEBUG:
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))

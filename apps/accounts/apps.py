@@ -7,8 +7,10 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from apps.accounts import signals  # noqa: F401
+        from apps.accounts import identity, signals, sources  # noqa: F401
         from apps.accounts.seed import make_demo_users
         from apps.core import seeding
 
+        identity.register_source(sources.password_identities)
+        identity.register_source(sources.oauth_identities)
         seeding.register_demo("accounts.users", make_demo_users, order=10)

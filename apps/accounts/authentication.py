@@ -4,11 +4,12 @@ or one whose token version moved on, stops working at once."""
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from rest_framework_simplejwt.authentication import JWTAuthentication as _SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.accounts.models import User
+from apps.accounts.models import AuthSession, User
 
 
 class TokenRejected(AuthenticationFailed):
@@ -26,14 +27,33 @@ def validate_access_token(raw: str | bytes) -> AccessToken:
 
 
 def user_for_token(token: AccessToken) -> User:
+    """One query: the user, their profile, and whether the token's session (refresh family) is
+    still live, so logout, a replayed refresh token or a password change end access tokens too."""
+    sid = token.get("sid")
     try:
-        user = User.objects.select_related("profile").get(pk=token["sub"])
+        qs = User.objects.select_related("profile")
+        if sid:
+            qs = qs.annotate(
+                _session_live=Exists(AuthSession.objects.filter(pk=sid, user=OuterRef("pk"), revoked_at__isnull=True))
+            )
+        user = qs.get(pk=token["sub"])
     except (User.DoesNotExist, KeyError, ValueError, TypeError):
         raise TokenRejected("The access token is invalid.", "token_invalid") from None
+    except Exception as exc:  # a malformed sid (not a UUID)
+        from django.core.exceptions import ValidationError
+
+        if isinstance(exc, ValidationError):
+            raise TokenRejected("The access token is invalid.", "token_invalid") from None
+        raise
     if not user.is_active:
         raise TokenRejected("This account is no longer active.", "token_invalid")
     if int(token.get("ver", 0)) != user.token_version:
         raise TokenRejected("This session has ended.", "token_invalid")
+    if sid and not user._session_live:
+        raise TokenRejected("This session has ended.", "token_invalid")
+    if user.is_suspended:
+        raise TokenRejected("This account is suspended.", "token_invalid")
+    user.auth_session_id = sid
     return user
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
@@ -85,3 +87,81 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
+
+
+class AuthSession(models.Model):
+    """One login = one refresh-token family. Every refresh token of the family carries the session
+    id (`sid`); only the newest one (`current_jti`) may be used. Presenting an older one is a
+    replay: the whole family is revoked (API.md). Access tokens carry the same `sid`, so revoking
+    the session ends them at once too."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
+    method = models.CharField(max_length=32, default="password")  # password | google | github | x | wallet ...
+    current_jti = models.CharField(max_length=64)
+    generation = models.PositiveIntegerField(default=0)
+    device = models.CharField(max_length=120, blank=True, default="")
+    user_agent = models.CharField(max_length=400, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        db_table = "sessions"
+        indexes = [
+            models.Index(fields=["user", "-last_used_at"], name="sessions_user_last_used"),
+            models.Index(fields=["user"], condition=models.Q(revoked_at__isnull=True), name="sessions_user_live"),
+        ]
+
+    def __str__(self) -> str:
+        return f"session {self.pk} of {self.user_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class RoleAssignment(models.Model):
+    """Role history: one row per role a user was given (the current one is `User.role`)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    previous_role = models.CharField(max_length=16, choices=Role.choices, blank=True, default="")
+    assigned_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "role_assignments"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="role_assign_user_created")]
+
+
+class AuditAction(models.TextChoices):
+    ROLE_CHANGED = "role_changed", "Role changed"
+    SUSPENDED = "suspended", "Suspended"
+    BANNED = "banned", "Banned"
+    UNSUSPENDED = "unsuspended", "Suspension lifted"
+
+
+class AccountAuditLog(models.Model):
+    """Append-only record of every role change and suspension: who, whom, what, when, from where."""
+
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    target = models.ForeignKey(User, on_delete=models.CASCADE, related_name="audit_entries")
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    data = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        db_table = "account_audit_log"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["target", "-created_at", "-id"], name="audit_target_created")]
+
+    def __str__(self) -> str:
+        return f"{self.action} of {self.target_id} by {self.actor_id}"

@@ -21,6 +21,8 @@ PERMISSIONS: dict[str, str] = {
     "users.suspend": Role.MODERATOR,
     "users.assign_role": Role.ADMIN,
     "audit.read": Role.MODERATOR,
+    "users.view_private": Role.ADMIN,  # email, settings, sessions of other users
+    "users.edit_any": Role.ADMIN,  # edit another user's profile
 }
 
 CONTRIBUTION_PERMISSIONS = {"content.create"}
@@ -48,8 +50,13 @@ def user_can(user, permission: str) -> bool:
 
 
 def _has_verified_wallet(user) -> bool:
-    # A wallet is one more way in: a wallet-only account has no email to verify.
-    return bool(getattr(user, "has_verified_wallet", False))
+    # A wallet is one more way in: a wallet-only account has no email to verify. The wallet app
+    # answers either through a `has_verified_wallet` attribute or as an identity source.
+    if getattr(user, "has_verified_wallet", False):
+        return True
+    from apps.accounts import identity
+
+    return any(i.kind == "wallet" and i.verified for i in identity.identities_of(user))
 
 
 def require(permission: str) -> type[BasePermission]:

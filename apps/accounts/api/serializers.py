@@ -18,3 +18,223 @@ class PublicUserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "username", "display_name", "avatar_url", "level", "points", "holder_tier", "created_at"]
         read_only_fields = fields
+
+
+# --- what only the owner (and admins) see ----------------------------------------------------
+class ProfileUserSerializer(PublicUserSerializer):
+    """A profile page: the public user plus bio, links and role badge."""
+
+    bio = serializers.CharField(source="profile.bio", read_only=True)
+    links = serializers.ListField(source="profile.links", child=serializers.CharField(), read_only=True)
+    role = serializers.CharField(read_only=True)
+
+    class Meta(PublicUserSerializer.Meta):
+        fields = [*PublicUserSerializer.Meta.fields, "bio", "links", "role"]
+        read_only_fields = fields
+
+
+class OwnerUserSerializer(ProfileUserSerializer):
+    """The account as its owner (or an admin) sees it: adds email, verification and privacy."""
+
+    visibility = serializers.CharField(source="profile.visibility", read_only=True)
+    show_wallets = serializers.BooleanField(source="profile.show_wallets", read_only=True)
+    is_suspended = serializers.BooleanField(read_only=True)
+    has_password = serializers.SerializerMethodField()
+
+    class Meta(ProfileUserSerializer.Meta):
+        fields = [
+            *ProfileUserSerializer.Meta.fields,
+            "email",
+            "email_verified",
+            "visibility",
+            "show_wallets",
+            "is_suspended",
+            "suspended_until",
+            "has_password",
+        ]
+        read_only_fields = fields
+
+    def get_has_password(self, obj: User) -> bool:
+        return obj.has_usable_password()
+
+
+# --- auth input ------------------------------------------------------------------------------
+class AuthPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField(required=False, help_text="Left out in cookie mode.")
+    user = OwnerUserSerializer()
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+    username = serializers.CharField(max_length=64)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class LoginSerializer(serializers.Serializer):
+    login = serializers.CharField(max_length=254, help_text="Email or username.")
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, max_length=2000, help_text="Omit in cookie mode.")
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, max_length=2000, help_text="Omit in cookie mode.")
+    all = serializers.BooleanField(default=False, help_text="End every session of the account.")
+
+
+class VerifyEmailSerializer(serializers.Serializer):
+    key = serializers.CharField(required=False, max_length=500, help_text="From the emailed link.")
+    code = serializers.CharField(required=False, max_length=12, help_text="The emailed 6-digit code (signed in).")
+
+    def validate(self, attrs):
+        if not attrs.get("key") and not attrs.get("code"):
+            raise serializers.ValidationError({"key": ["Send the key from the link or the code."]})
+        return attrs
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = serializers.CharField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    new_email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    device = serializers.CharField()
+    user_agent = serializers.CharField()
+    ip = serializers.IPAddressField(allow_null=True)
+    method = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, obj) -> bool:
+        return str(obj.pk) == str(self.context.get("current_session_id"))
+
+
+class IdentitySerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    uid = serializers.CharField()
+    label = serializers.CharField()
+    verified = serializers.BooleanField()
+
+
+class OAuthLinkTokenSerializer(serializers.Serializer):
+    session_token = serializers.CharField(help_text="Send as X-Session-Token to allauth's app endpoints.")
+    expires_in = serializers.IntegerField()
+
+
+# --- profile, settings ----------------------------------------------------------------------
+def _no_controls(value: str) -> str:
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise serializers.ValidationError("Control characters are not allowed.")
+    return value
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    """Only these fields can change; anything else in the body (role, points, is_staff,
+    email_verified...) is ignored."""
+
+    display_name = serializers.CharField(max_length=50, allow_blank=True, required=False)
+    bio = serializers.CharField(max_length=1000, allow_blank=True, required=False, trim_whitespace=False)
+    links = serializers.ListField(
+        child=serializers.URLField(max_length=300), max_length=5, required=False, allow_empty=True
+    )
+    visibility = serializers.ChoiceField(choices=["everyone", "members", "nobody"], required=False)
+    show_wallets = serializers.BooleanField(required=False)
+
+    def validate_display_name(self, value: str) -> str:
+        return _no_controls(value.strip())
+
+    def validate_bio(self, value: str) -> str:
+        return _no_controls(value)
+
+    def validate_links(self, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.lower().startswith(("https://", "http://")):
+                raise serializers.ValidationError("Links must be http(s) URLs.")
+        return value
+
+
+class ContentPreferencesSerializer(serializers.Serializer):
+    show_nsfw = serializers.BooleanField(default=False)
+    hidden_categories = serializers.ListField(
+        child=serializers.SlugField(max_length=64), max_length=100, default=list
+    )
+    hidden_tags = serializers.ListField(child=serializers.SlugField(max_length=64), max_length=100, default=list)
+    autoplay_media = serializers.BooleanField(default=True)
+
+
+class UserSettingsSerializer(serializers.Serializer):
+    locale = serializers.RegexField(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", max_length=12, required=False)
+    timezone = serializers.CharField(max_length=64, required=False)
+    theme = serializers.ChoiceField(choices=["system", "light", "dark"], required=False)
+    content = ContentPreferencesSerializer(required=False)
+
+    def validate_timezone(self, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise serializers.ValidationError("Unknown time zone.") from None
+        return value
+
+
+SETTINGS_DEFAULTS = {
+    "locale": "en",
+    "timezone": "UTC",
+    "theme": "system",
+    "content": {"show_nsfw": False, "hidden_categories": [], "hidden_tags": [], "autoplay_media": True},
+}
+
+
+class AvatarSerializer(serializers.Serializer):
+    file = serializers.FileField()
+
+
+# --- roles, suspensions, audit ---------------------------------------------------------------
+class RoleAssignSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["user", "moderator", "admin"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SuspendSerializer(serializers.Serializer):
+    until = serializers.DateTimeField(required=False, help_text="End of the suspension (UTC).")
+    hours = serializers.IntegerField(required=False, min_value=1, max_value=24 * 365 * 10)
+    permanent = serializers.BooleanField(default=False, help_text="A ban without end.")
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        given = sum(1 for k in ("until", "hours") if attrs.get(k)) + (1 if attrs.get("permanent") else 0)
+        if given != 1:
+            raise serializers.ValidationError({"until": ["Give exactly one of until, hours or permanent."]})
+        return attrs
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    action = serializers.CharField()
+    actor = PublicUserSerializer(allow_null=True)
+    target_id = serializers.IntegerField()
+    data = serializers.JSONField()
+    reason = serializers.CharField()
+    created_at = serializers.DateTimeField()

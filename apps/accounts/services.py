@@ -1,0 +1,584 @@
+"""Every write of the accounts area. Keyword-only, typed, atomic; side effects leave as events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+import secrets
+import unicodedata
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core import mail
+from django.core.cache import cache
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from apps.accounts import identity, ratelimit
+from apps.accounts.events import RoleChanged, UserRegistered, UserSuspended
+from apps.accounts.models import (
+    AccountAuditLog,
+    AuditAction,
+    AuthSession,
+    Profile,
+    Role,
+    RoleAssignment,
+    User,
+    username_validator,
+)
+from apps.accounts.permissions import ROLE_RANK, role_of
+from apps.accounts.sources import KIND_PROVIDERS
+from apps.accounts.tokens import revoke_sessions
+from apps.core.events import emit
+from apps.core.exceptions import (
+    ApplicationError,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDeniedError,
+    ValidationFailed,
+)
+
+RESERVED_USERNAMES = {
+    "admin",
+    "administrator",
+    "root",
+    "system",
+    "support",
+    "moderator",
+    "mod",
+    "staff",
+    "api",
+    "me",
+    "null",
+    "undefined",
+    "successkid",
+    "success_kid",
+}
+PERMANENT = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
+class AccountSuspendedError(ApplicationError):
+    status, code, message = 403, "account_suspended", "This account is suspended."
+
+
+def _fail(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details={field: [message]})
+
+
+# --- input rules -----------------------------------------------------------------------------
+def normalize_email(email: str) -> str:
+    email = (email or "").strip()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise _fail("email", "Enter a valid email address.") from None
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def clean_username(username: str) -> str:
+    username = unicodedata.normalize("NFKC", (username or "").strip())
+    try:
+        username_validator(username)
+    except DjangoValidationError as exc:
+        raise _fail("username", exc.messages[0]) from None
+    if username.lower() in RESERVED_USERNAMES:
+        raise _fail("username", "This username is reserved.")
+    return username
+
+
+def _check_password(password: str, user: User, field: str = "password") -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(exc.messages[0], details={field: exc.messages}) from None
+
+
+def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
+    from allauth.account.models import EmailAddress
+
+    users = User.objects.filter(email__iexact=email)
+    addresses = EmailAddress.objects.filter(email__iexact=email)
+    if exclude_user_id:
+        users = users.exclude(pk=exclude_user_id)
+        addresses = addresses.exclude(user_id=exclude_user_id)
+    return users.exists() or addresses.exists()
+
+
+# --- registration and email verification ------------------------------------------------------
+@transaction.atomic
+def user_register(*, email: str, username: str, password: str, request=None) -> User:
+    ip = ratelimit.client_ip(request) if request is not None else None
+    if ip:
+        ratelimit.check("register_ip", ip)
+    email = normalize_email(email)
+    username = clean_username(username)
+    candidate = User(username=username, email=email)
+    _check_password(password, candidate)
+    if User.objects.filter(username__iexact=username).exists():
+        raise Conflict("This username is taken.", details={"username": ["This username is taken."]})
+    if email_taken(email):
+        raise Conflict(
+            "An account with this email already exists.",
+            details={"email": ["An account with this email already exists."]},
+        )
+    candidate.password = make_password(password)
+    try:
+        with transaction.atomic():
+            candidate.save()
+    except IntegrityError:  # a concurrent sign-up won the race for the name or address
+        raise Conflict("This username or email is taken.") from None
+    _set_primary_email(user=candidate, email=email)
+    if ip:
+        ratelimit.record("register_ip", ip)
+    transaction.on_commit(lambda: send_verification_email(user_id=candidate.pk))
+    emit(UserRegistered(user_id=candidate.pk, method="password"))
+    return candidate
+
+
+def _set_primary_email(*, user: User, email: str, verified: bool = False) -> None:
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.filter(user=user).delete()
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=verified)
+
+
+def _code_key(user_id: int) -> str:
+    return f"accounts:verify-code:{user_id}"
+
+
+def _code_hash(code: str, email: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{code}:{email.lower()}".encode(), hashlib.sha256).hexdigest()
+
+
+def send_verification_email(*, user_id: int) -> None:
+    """A link (allauth's HMAC key) and a 6-digit code, both for the user's current address."""
+    from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.email or user.email_verified:
+        return
+    address = EmailAddress.objects.filter(user=user, email__iexact=user.email).first()
+    if address is None:
+        address = EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    key = EmailConfirmationHMAC(address).key
+    code = f"{secrets.randbelow(10**6):06d}"
+    cache.set(_code_key(user.pk), _code_hash(code, user.email), timeout=settings.EMAIL_CODE_TTL_SECONDS)
+    link = settings.EMAIL_VERIFY_URL.format(key=key)
+    mail.send_mail(
+        "Confirm your email for Success Kid",
+        f"Hi {user.username},\n\nConfirm your email address by opening this link:\n{link}\n\n"
+        f"or enter this code in the app: {code}\n\nIf you did not sign up, ignore this email.\n",
+        settings.DEFAULT_FROM_EMAIL,
+        [user.email],
+    )
+
+
+def resend_verification(*, user: User) -> None:
+    if user.email_verified:
+        raise Conflict("Your email address is already verified.")
+    if not user.email:
+        raise Conflict("This account has no email address.")
+    ratelimit.hit("verify_send", str(user.pk))
+    send_verification_email(user_id=user.pk)
+
+
+@transaction.atomic
+def _mark_verified(*, user: User, email: str) -> User:
+    from allauth.account.models import EmailAddress
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.email.lower() != email.lower():
+        raise ValidationFailed("This verification is for an address the account no longer uses.")
+    EmailAddress.objects.filter(user=user, email__iexact=email).update(verified=True)
+    if not user.email_verified:
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+    cache.delete(_code_key(user.pk))
+    return user
+
+
+def verify_email_key(*, key: str) -> User:
+    from allauth.account.models import EmailConfirmationHMAC
+
+    confirmation = EmailConfirmationHMAC.from_key(key or "")
+    if confirmation is None:
+        raise ValidationFailed(
+            "This verification link is invalid or has expired.", details={"key": ["Invalid or expired."]}
+        )
+    address = confirmation.email_address
+    return _mark_verified(user=address.user, email=address.email)
+
+
+def verify_email_code(*, user: User, code: str) -> User:
+    if user.email_verified:
+        return user
+    ratelimit.check("verify_code", str(user.pk))
+    expected = cache.get(_code_key(user.pk))
+    if not expected or not hmac.compare_digest(expected, _code_hash(str(code or "").strip(), user.email)):
+        ratelimit.record("verify_code", str(user.pk))
+        raise ValidationFailed("This code is wrong or has expired.", details={"code": ["Wrong or expired code."]})
+    return _mark_verified(user=user, email=user.email)
+
+
+# --- login, logout, sessions -----------------------------------------------------------------
+_DUMMY_HASH = None
+
+
+def _burn_password_time(password: str) -> None:
+    # Unknown account: spend the time a real check would, so timing does not enumerate accounts.
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = make_password("not-a-real-password")
+    User(password=_DUMMY_HASH).check_password(password)
+
+
+def authenticate_login(*, login: str, password: str, request=None) -> User:
+    login = (login or "").strip()
+    ip = ratelimit.client_ip(request) if request is not None else "0.0.0.0"
+    ratelimit.check("login_ip", ip)
+    user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).order_by("id").first()
+    account_key = f"user:{user.pk}" if user else f"login:{login.lower()}"
+    ratelimit.check("login_account", account_key)
+    if user is None:
+        _burn_password_time(password or "")
+        ok = False
+    else:
+        ok = user.check_password(password or "") and user.is_active
+    if not ok:
+        ratelimit.record("login_ip", ip)
+        ratelimit.record("login_account", account_key)
+        raise NotAuthenticated("Wrong login or password.")
+    if user.is_suspended:
+        _raise_suspended(user)
+    ratelimit.clear("login_account", account_key)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return user
+
+
+def _raise_suspended(user: User) -> None:
+    until = None if user.suspended_until >= PERMANENT else user.suspended_until.isoformat().replace("+00:00", "Z")
+    raise AccountSuspendedError(
+        "This account is suspended." + (f" Until {until}." if until else " Permanently."),
+        details={"until": until, "reason": user.suspension_reason},
+    )
+
+
+def logout(*, refresh_token: str | None, user: User | None, all_sessions: bool = False) -> int:
+    """Revoke the presented refresh token's session, or with all_sessions every session of the
+    account (and every access token, by moving the token version on)."""
+    from apps.accounts.tokens import parse_refresh
+
+    target_user, sid = user, None
+    if refresh_token:
+        token = parse_refresh(refresh_token)
+        sid = token.get("sid")
+        session = AuthSession.objects.filter(pk=sid).select_related("user").first() if sid else None
+        if session is None or (user is not None and session.user_id != user.pk):
+            raise NotAuthenticated("The refresh token is invalid.", code="token_invalid")
+        target_user = session.user
+    if target_user is None:
+        raise NotAuthenticated()
+    if all_sessions:
+        with transaction.atomic():
+            User.objects.filter(pk=target_user.pk).update(token_version=F("token_version") + 1)
+            return revoke_sessions(user=target_user, reason="logout_all")
+    if sid is None:
+        sid = getattr(target_user, "auth_session_id", None)
+    if sid is None:
+        raise ValidationFailed("Send the refresh token to end.", details={"refresh": ["This field is required."]})
+    return AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason="logout"
+    )
+
+
+def session_revoke(*, user: User, session_id: str) -> None:
+    try:
+        uuid.UUID(str(session_id))
+    except ValueError:
+        raise NotFound() from None
+    updated = AuthSession.objects.filter(pk=session_id, user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now(), revoked_reason="revoked"
+    )
+    if not updated:
+        raise NotFound()
+
+
+# --- passwords and email ---------------------------------------------------------------------
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str) -> int:
+    keep = getattr(user, "auth_session_id", None)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(current_password or ""):
+        raise _fail("current_password", "Your current password is wrong.")
+    _check_password(new_password, user, "new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return revoke_sessions(user=user, reason="password_changed", except_session_id=keep)
+
+
+def password_reset_request(*, email: str, request=None) -> None:
+    """Always answers the same way, whether or not an account has this address."""
+    email = normalize_email(email)
+    ip = ratelimit.client_ip(request) if request is not None else "0.0.0.0"
+    ratelimit.hit("reset_ip", ip)
+    ratelimit.hit("reset_address", email)
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        return
+    uid = urlsafe_base64_encode(str(user.pk).encode())
+    token = default_token_generator.make_token(user)
+    link = settings.PASSWORD_RESET_URL.format(uid=uid, token=token)
+    transaction.on_commit(
+        lambda: mail.send_mail(
+            "Reset your Success Kid password",
+            f"Hi {user.username},\n\nSomeone asked to reset your password. If it was you, open:\n{link}\n\n"
+            "If not, ignore this email; your password stays as it is.\n",
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+    )
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    invalid = ValidationFailed("This reset link is invalid or has expired.", details={"token": ["Invalid or expired."]})
+    try:
+        pk = int(urlsafe_base64_decode(uid or "").decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise invalid from None
+    user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()
+    if user is None or not default_token_generator.check_token(user, token or ""):
+        raise invalid
+    _check_password(new_password, user)
+    user.set_password(new_password)
+    user.token_version += 1
+    # Following a link from the inbox proves the address.
+    fields = ["password", "token_version"]
+    if user.email and not user.email_verified:
+        user.email_verified = True
+        fields.append("email_verified")
+    user.save(update_fields=fields)
+    revoke_sessions(user=user, reason="password_reset")
+    return user
+
+
+@transaction.atomic
+def email_change(*, user: User, new_email: str, password: str) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.has_usable_password() or not user.check_password(password or ""):
+        raise _fail("password", "Your password is wrong.")
+    new_email = normalize_email(new_email)
+    if new_email.lower() == user.email.lower():
+        raise _fail("new_email", "This is already your email address.")
+    if email_taken(new_email, exclude_user_id=user.pk):
+        raise Conflict(
+            "An account with this email already exists.",
+            details={"new_email": ["An account with this email already exists."]},
+        )
+    user.email = new_email
+    user.email_verified = False
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified"])
+    except IntegrityError:
+        raise Conflict("An account with this email already exists.") from None
+    _set_primary_email(user=user, email=new_email)
+    cache.delete(_code_key(user.pk))
+    transaction.on_commit(lambda: send_verification_email(user_id=user.pk))
+    return user
+
+
+# --- identities ------------------------------------------------------------------------------
+@transaction.atomic
+def identity_unlink(*, user: User, kind: str, uid: str) -> None:
+    from allauth.socialaccount.models import SocialAccount
+
+    user = User.objects.select_for_update().get(pk=user.pk)  # serialise concurrent unlinks
+    mine = [i for i in identity.identities_of(user) if i.kind == kind and i.uid == uid]
+    if not mine:
+        raise NotFound()
+    if kind == "wallet":
+        raise Conflict("Unlink wallets through DELETE /api/wallet/<address>.")
+    if identity.ways_in(user) <= 1:
+        raise Conflict("You can't remove your last way to sign in. Add another one first.")
+    if kind == "password":
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        return
+    provider = KIND_PROVIDERS.get(kind)
+    if provider is None:
+        raise NotFound()
+    SocialAccount.objects.filter(user=user, provider=provider, uid=uid).delete()
+
+
+# --- profiles and settings -------------------------------------------------------------------
+@transaction.atomic
+def profile_update(*, user: User, data: dict[str, Any]) -> Profile:
+    profile = Profile.objects.select_for_update().get(user=user)
+    allowed = {"display_name", "bio", "links", "visibility", "show_wallets"}
+    fields = [k for k in data if k in allowed]
+    for key in fields:
+        setattr(profile, key, data[key])
+    if fields:
+        profile.save(update_fields=[*fields, "updated_at"])
+    return profile
+
+
+@transaction.atomic
+def settings_update(*, user: User, data: dict[str, Any]) -> dict[str, Any]:
+    profile = Profile.objects.select_for_update().get(user=user)
+    merged = {**(profile.settings or {}), **data}
+    profile.settings = merged
+    profile.save(update_fields=["settings", "updated_at"])
+    return merged
+
+
+AVATAR_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+
+
+def avatar_set(*, user: User, upload) -> Profile:
+    """Validate (size, real image, format, pixel count), re-encode to a square PNG, store."""
+    from PIL import Image, UnidentifiedImageError
+
+    if upload.size > settings.AVATAR_MAX_BYTES:
+        raise ApplicationError(
+            f"The avatar is larger than {settings.AVATAR_MAX_BYTES} bytes.", code="payload_too_large", status=413
+        )
+    raw = upload.read(settings.AVATAR_MAX_BYTES + 1)
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            fmt = probe.format
+            width, height = probe.size
+            probe.verify()
+        if fmt not in AVATAR_FORMATS:
+            raise _fail("file", "Upload a JPEG, PNG, WebP or GIF image.")
+        if width * height > settings.AVATAR_MAX_PIXELS:
+            raise _fail("file", "The image has too many pixels.")
+        with Image.open(io.BytesIO(raw)) as image:
+            image.seek(0)
+            image = image.convert("RGBA")
+            side = min(image.size)
+            left, top = (image.width - side) // 2, (image.height - side) // 2
+            image = image.crop((left, top, left + side, top + side)).resize(
+                (settings.AVATAR_SIZE, settings.AVATAR_SIZE), Image.Resampling.LANCZOS
+            )
+            out = io.BytesIO()
+            image.save(out, format="PNG", optimize=True)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise _fail("file", "The file is not an image we can read.") from None
+    name = default_storage.save(f"avatars/{user.pk}/{uuid.uuid4().hex}.png", ContentFile(out.getvalue()))
+    url = default_storage.url(name)
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().get(user=user)
+        old = profile.avatar_url
+        profile.avatar_url = url
+        profile.save(update_fields=["avatar_url", "updated_at"])
+    if old and old.startswith(settings.MEDIA_URL) and f"avatars/{user.pk}/" in old:
+        old_name = old[len(settings.MEDIA_URL) :]
+        transaction.on_commit(lambda: default_storage.delete(old_name))
+    return profile
+
+
+# --- roles, suspensions, audit ---------------------------------------------------------------
+def _outranks(actor: User | None, target: User) -> bool:
+    if actor is None or actor.is_superuser:
+        return True
+    return ROLE_RANK.get(role_of(actor), -1) > ROLE_RANK.get(role_of(target), -1)
+
+
+@transaction.atomic
+def role_assign(*, user: User, role: str, by: User | None, reason: str = "", ip: str | None = None) -> User:
+    if role not in Role.values:
+        raise _fail("role", f"Role must be one of: {', '.join(Role.values)}.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if by is not None and not by.is_superuser and by.pk != user.pk and not _outranks(by, user):
+        raise PermissionDeniedError("You can't change the role of someone at or above your own rank.")
+    old = user.role
+    if old == role:
+        return user
+    user.role = role
+    user.is_staff = role in (Role.MODERATOR, Role.ADMIN) or user.is_superuser
+    user.save(update_fields=["role", "is_staff"])
+    RoleAssignment.objects.create(user=user, role=role, previous_role=old, assigned_by=by, reason=reason[:500])
+    AccountAuditLog.objects.create(
+        actor=by,
+        target=user,
+        action=AuditAction.ROLE_CHANGED,
+        data={"from": old, "to": role},
+        reason=reason[:500],
+        ip=ip,
+    )
+    emit(RoleChanged(user_id=user.pk, by_user_id=by.pk if by else None, old_role=old, new_role=role))
+    return user
+
+
+@transaction.atomic
+def user_suspend(
+    *, user: User, by: User | None, until: dt.datetime | None, reason: str = "", ip: str | None = None
+) -> User:
+    """`until=None` is a permanent ban. Every token of the account stops at once."""
+    if by is not None and by.pk == user.pk:
+        raise PermissionDeniedError("You can't suspend yourself.")
+    if not _outranks(by, user):
+        raise PermissionDeniedError("You can't suspend someone at or above your own rank.")
+    if until is not None and until <= timezone.now():
+        raise _fail("until", "The end of a suspension must be in the future.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.suspended_until = until or PERMANENT
+    user.suspension_reason = reason[:500]
+    user.token_version += 1
+    user.save(update_fields=["suspended_until", "suspension_reason", "token_version"])
+    revoke_sessions(user=user, reason="suspended")
+    AccountAuditLog.objects.create(
+        actor=by,
+        target=user,
+        action=AuditAction.BANNED if until is None else AuditAction.SUSPENDED,
+        data={"until": None if until is None else until.isoformat()},
+        reason=reason[:500],
+        ip=ip,
+    )
+    emit(
+        UserSuspended(
+            user_id=user.pk,
+            by_user_id=by.pk if by else None,
+            until=None if until is None else until.isoformat(),
+            reason=reason[:500],
+        )
+    )
+    return user
+
+
+@transaction.atomic
+def user_unsuspend(*, user: User, by: User | None, reason: str = "", ip: str | None = None) -> User:
+    if not _outranks(by, user):
+        raise PermissionDeniedError("You can't change the standing of someone at or above your own rank.")
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.suspended_until is None:
+        return user
+    previous = user.suspended_until
+    user.suspended_until = None
+    user.suspension_reason = ""
+    user.save(update_fields=["suspended_until", "suspension_reason"])
+    AccountAuditLog.objects.create(
+        actor=by,
+        target=user,
+        action=AuditAction.UNSUSPENDED,
+        data={"was_until": previous.isoformat()},
+        reason=reason[:500],
+        ip=ip,
+    )
+    return user

@@ -1,0 +1,159 @@
+"""Profiles, privacy, settings, avatars; mass assignment changes nothing."""
+
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from apps.accounts.models import Profile, User
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owner():
+    return UserFactory(username="olive")
+
+
+def test_public_profile_hides_private_fields(api_client, owner, make_client):
+    r = api_client.get(f"/api/users/{owner.pk}")
+    assert r.status_code == 200
+    data = r.json()["data"]
+    assert {"id", "username", "display_name", "avatar_url", "level", "points", "holder_tier", "created_at"} <= set(data)
+    assert "email" not in data and "email_verified" not in data
+    own = make_client(owner).get("/api/users/me").json()["data"]
+    assert own["email"] == owner.email and own["email_verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("visibility", "anon", "member", "admin"),
+    [("everyone", 200, 200, 200), ("members", 404, 200, 200), ("nobody", 404, 404, 200)],
+)
+def test_visibility(api_client, owner, make_client, visibility, anon, member, admin):
+    Profile.objects.filter(user=owner).update(visibility=visibility)
+    assert api_client.get(f"/api/users/{owner.pk}").status_code == anon
+    assert make_client(UserFactory()).get(f"/api/users/{owner.pk}").status_code == member
+    admin_user = UserFactory(role="admin")
+    r = make_client(admin_user).get(f"/api/users/{owner.pk}")
+    assert r.status_code == admin and r.json()["data"]["email"] == owner.email
+    assert make_client(owner).get(f"/api/users/{owner.pk}").status_code == 200
+
+
+def test_update_profile_and_mass_assignment_ignored(owner, make_client):
+    client = make_client(owner)
+    r = client.put(
+        "/api/users/me",
+        {
+            "display_name": "  Olive Oyl ",
+            "bio": "gm",
+            "links": ["https://example.com/olive"],
+            "visibility": "members",
+            "show_wallets": True,
+            "role": "admin",
+            "is_staff": True,
+            "points": 10**6,
+            "email_verified": False,
+            "email": "x@evil.test",
+            "level": 99,
+        },
+        format="json",
+    )
+    assert r.status_code == 200, r.content
+    data = r.json()["data"]
+    assert data["display_name"] == "Olive Oyl" and data["links"] == ["https://example.com/olive"]
+    owner.refresh_from_db()
+    assert owner.role == "user" and not owner.is_staff and owner.email_verified and owner.email == "olive@example.com"
+    assert owner.profile.points == 0 and owner.profile.level == 1 and owner.profile.visibility == "members"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"display_name": "x" * 51},
+        {"links": ["javascript:alert(1)"]},
+        {"links": [f"https://e.com/{i}" for i in range(6)]},
+        {"visibility": "public"},
+        {"bio": "a" * 1001},
+        {"display_name": "bad\x07bell"},
+    ],
+)
+def test_bad_profile_input(owner, make_client, body):
+    r = make_client(owner).put("/api/users/me", body, format="json")
+    assert r.status_code == 400, body
+    owner.profile.refresh_from_db()
+    assert owner.profile.display_name == "" and owner.profile.links == []
+
+
+def test_cannot_edit_another_users_profile_or_settings(owner, make_client, api_client):
+    other = make_client(UserFactory())
+    assert other.put(f"/api/users/{owner.pk}", {"bio": "hacked"}, format="json").status_code == 403
+    assert other.get(f"/api/users/{owner.pk}/settings").status_code == 403
+    assert other.put(f"/api/users/{owner.pk}/settings", {"theme": "dark"}, format="json").status_code == 403
+    Profile.objects.filter(user=owner).update(visibility="nobody")
+    assert other.put(f"/api/users/{owner.pk}", {"bio": "hacked"}, format="json").status_code == 404
+    assert api_client.put("/api/users/me", {"bio": "x"}, format="json").status_code == 401
+    owner.profile.refresh_from_db()
+    assert owner.profile.bio == ""
+    # An admin may.
+    admin = make_client(UserFactory(role="admin"))
+    assert admin.put(f"/api/users/{owner.pk}", {"bio": "cleaned"}, format="json").status_code == 200
+
+
+def test_settings_roundtrip_and_validation(owner, make_client):
+    client = make_client(owner)
+    r = client.get(f"/api/users/{owner.pk}/settings")
+    assert r.status_code == 200 and r.json()["data"]["theme"] == "system"
+    r = client.put(
+        f"/api/users/{owner.pk}/settings",
+        {"locale": "pt-BR", "timezone": "America/Sao_Paulo", "theme": "dark", "content": {"show_nsfw": True}},
+        format="json",
+    )
+    assert r.status_code == 200, r.content
+    data = r.json()["data"]
+    assert data["locale"] == "pt-BR" and data["theme"] == "dark" and data["content"]["show_nsfw"] is True
+    assert client.put("/api/users/me/settings", {"timezone": "Mars/Olympus"}, format="json").status_code == 400
+    assert client.put("/api/users/me/settings", {"theme": "neon"}, format="json").status_code == 400
+    assert client.get("/api/users/me/settings").json()["data"]["timezone"] == "America/Sao_Paulo"
+
+
+def _png(size=(300, 200), fmt="PNG") -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def test_avatar_upload(owner, make_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client = make_client(owner)
+    upload = SimpleUploadedFile("me.png", _png(), content_type="image/png")
+    r = client.post("/api/users/me/avatar", {"file": upload}, format="multipart")
+    assert r.status_code == 200, r.content
+    url = r.json()["data"]["avatar_url"]
+    assert url.startswith(settings.MEDIA_URL + "avatars/")
+    stored = tmp_path / url[len(settings.MEDIA_URL) :]
+    with Image.open(stored) as img:
+        assert img.size == (256, 256)
+
+
+def test_avatar_rejects_non_images_and_oversized(owner, make_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.AVATAR_MAX_BYTES = 10_000
+    client = make_client(owner)
+    fake = SimpleUploadedFile("x.png", b"<?php echo 1; ?>" * 10, content_type="image/png")
+    r = client.post("/api/users/me/avatar", {"file": fake}, format="multipart")
+    assert r.status_code == 400
+    big = SimpleUploadedFile("big.bmp", b"\0" * 20_000, content_type="image/bmp")
+    r = client.post("/api/users/me/avatar", {"file": big}, format="multipart")
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    settings.AVATAR_MAX_BYTES = 10**6
+    bmp = SimpleUploadedFile("x.bmp", _png(fmt="BMP"), content_type="image/bmp")
+    assert client.post("/api/users/me/avatar", {"file": bmp}, format="multipart").status_code == 400
+    assert User.objects.get(pk=owner.pk).profile.avatar_url == ""
+
+
+def test_profile_lookup_is_one_query(owner, make_client, django_assert_max_num_queries):
+    client = make_client(owner)
+    with django_assert_max_num_queries(2):  # auth (user+profile+session) and nothing more per view
+        assert client.get(f"/api/users/{owner.pk}").status_code == 200
