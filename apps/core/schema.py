@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 ERROR_STATUSES = {
@@ -101,3 +102,13 @@ def add_error_component(result, generator, request, public):
         },
     }
     return result
+
+
+class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Documents our JWT authenticator as the bearer scheme."""
+
+    target_class = "apps.accounts.authentication.JWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

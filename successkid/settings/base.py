@@ -282,8 +282,6 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.add_error_component",
     ],
-    "SECURITY": [{"jwtAuth": []}],
-    "APPEND_COMPONENTS": {"securitySchemes": {"jwtAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
 }
 
 # --- JWT (one token system for the whole API) -----------------------------------------------
