@@ -10,6 +10,7 @@ ERROR_STATUSES = {
     "401": "Not authenticated (`not_authenticated`, `token_invalid`, `token_expired`).",
     "403": "Not allowed (`permission_denied`, `csrf_failed`, `account_suspended`).",
     "404": "Not found, or not visible to the caller (`not_found`).",
+    "409": "Conflicts with the current state (`conflict`).",
     "413": "Body too large (`payload_too_large`).",
     "415": "Unsupported media type (`unsupported_media_type`).",
     "429": "Rate limited (`rate_limited`); see the Retry-After header.",
@@ -20,10 +21,11 @@ ERROR_STATUSES = {
 class EnvelopeAutoSchema(AutoSchema):
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
-        if not str(status_code).startswith("2") or self._is_list_view(serializer):
-            return response  # paginated lists are wrapped by the paginator's schema
+        if not str(status_code).startswith("2"):
+            return response
         for media in response.get("content", {}).values():
             inner = media.get("schema")
+            # Paginated lists arrive already wrapped by the paginator's schema.
             if inner is not None and "data" not in inner.get("properties", {}):
                 media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": inner}}
         return response
@@ -33,6 +35,8 @@ class EnvelopeAutoSchema(AutoSchema):
         method = self.method.upper()
         for status, description in ERROR_STATUSES.items():
             if status in ("413", "415") and method not in ("POST", "PUT", "PATCH"):
+                continue
+            if status == "409" and method in ("GET", "HEAD"):
                 continue
             bodies.setdefault(
                 status,

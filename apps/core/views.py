@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.http import JsonResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -42,10 +42,11 @@ class ReadinessView(APIView):
     @extend_schema(
         summary="Readiness",
         responses={
+            503: OpenApiResponse(description="A dependency is down: `service_unavailable` with `details.checks`."),
             200: inline_serializer(
                 "Readiness",
                 {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
-            )
+            ),
         },
         tags=["health"],
     )
