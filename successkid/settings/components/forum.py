@@ -12,8 +12,8 @@ FORUM_MAX_TAGS_PER_POST = env.int("FORUM_MAX_TAGS_PER_POST", default=5)
 FORUM_TAG_MAX_LENGTH = 40
 # Replies nest at most this deep (top-level comments have depth 0).
 FORUM_COMMENT_MAX_DEPTH = env.int("FORUM_COMMENT_MAX_DEPTH", default=8)
-# Users may create tags that do not exist yet when posting (else: unknown tag = 400).
-FORUM_ALLOW_NEW_TAGS = env.bool("FORUM_ALLOW_NEW_TAGS", default=True)
+# Whether members may create tags by using them (moderators always may); else an unknown tag is a 400.
+FORUM_ALLOW_NEW_TAGS = env.bool("FORUM_ALLOW_NEW_TAGS", default=False)
 FORUM_EXCERPT_LENGTH = 280
 FORUM_MAX_DRAFTS_PER_USER = env.int("FORUM_MAX_DRAFTS_PER_USER", default=50)
 
