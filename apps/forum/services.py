@@ -798,7 +798,7 @@ def draft_discard(*, draft_id: int, author: User) -> None:
 def draft_publish(*, draft_id: int, author: User) -> Post:
     """A new-post draft becomes a post; an edit draft updates its post. Either way the draft goes."""
     draft = (
-        Draft.objects.select_for_update()
+        Draft.objects.select_for_update(of=("self",))
         .select_related("category", "category__parent")
         .filter(pk=draft_id, author=author)
         .first()

@@ -12,6 +12,7 @@ from apps.core.exceptions import NotFound
 from apps.core.pagination import KeysetPagination, parse_limit
 from apps.forum import selectors, services
 from apps.forum.api import serializers as s
+from apps.forum.models import Category, Comment, Draft, Post, PostRevision, Tag, Vote
 
 TAG = ["forum"]
 _POST_LIST_PARAMS = [
@@ -43,6 +44,7 @@ def _post_answer(request, post_id: int, code: int = 200) -> Response:
 
 
 class CategoryListView(ForumView):
+    queryset = Category.objects.none()  # for the schema generator only
     serializer_class = s.CategorySerializer
     pagination_class = None
 
@@ -62,6 +64,7 @@ class CategoryListView(ForumView):
 
 
 class CategoryDetailView(ForumView):
+    queryset = Category.objects.none()  # for the schema generator only
     serializer_class = s.CategorySerializer
 
     @extend_schema(tags=TAG, summary="One category", responses=s.CategorySerializer)
@@ -73,6 +76,7 @@ class CategoryDetailView(ForumView):
 
 
 class TagListView(ForumView):
+    queryset = Tag.objects.none()  # for the schema generator only
     serializer_class = s.TagSerializer
 
     @extend_schema(
@@ -90,6 +94,7 @@ class TagListView(ForumView):
 
 
 class PostListView(ForumView):
+    queryset = Post.objects.none()  # for the schema generator only
     serializer_class = s.PostSerializer
 
     @extend_schema(tags=TAG, summary="Post feed", parameters=_POST_LIST_PARAMS, responses=s.PostSerializer(many=True))
@@ -122,6 +127,7 @@ def _valid(serializer_class, request, partial: bool = False) -> dict:
 
 
 class PostDetailView(ForumView):
+    queryset = Post.objects.none()  # for the schema generator only
     serializer_class = s.PostSerializer
 
     @extend_schema(tags=TAG, summary="One post", responses=s.PostSerializer)
@@ -195,6 +201,7 @@ class PostLockView(PostFlagView):
 
 
 class PostRevisionsView(ForumView):
+    queryset = PostRevision.objects.none()  # for the schema generator only
     serializer_class = s.RevisionSerializer
 
     @extend_schema(tags=TAG, summary="Edit history", responses=s.RevisionSerializer(many=True))
@@ -226,6 +233,7 @@ class CommentVoteView(VoteView):
 
 
 class VoteHistoryView(ForumView):
+    queryset = Vote.objects.none()  # for the schema generator only
     serializer_class = s.VoteHistorySerializer
     permission_classes = [IsAuthenticated]
 
@@ -238,6 +246,7 @@ class VoteHistoryView(ForumView):
 
 
 class PostCommentsView(ForumView):
+    queryset = Comment.objects.none()  # for the schema generator only
     serializer_class = s.CommentSerializer
 
     @extend_schema(
@@ -274,6 +283,7 @@ class PostCommentsView(ForumView):
 
 
 class CommentDetailView(ForumView):
+    queryset = Comment.objects.none()  # for the schema generator only
     serializer_class = s.CommentSerializer
 
     @extend_schema(tags=TAG, summary="One comment", responses=s.CommentSerializer)
@@ -298,6 +308,7 @@ class CommentDetailView(ForumView):
 
 
 class DraftListView(ForumView):
+    queryset = Draft.objects.none()  # for the schema generator only
     serializer_class = s.DraftSerializer
     permission_classes = [IsAuthenticated]
 
@@ -320,6 +331,7 @@ class DraftListView(ForumView):
 
 
 class DraftDetailView(ForumView):
+    queryset = Draft.objects.none()  # for the schema generator only
     serializer_class = s.DraftSerializer
     permission_classes = [IsAuthenticated]
 
