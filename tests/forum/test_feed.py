@@ -122,3 +122,33 @@ def test_feed_query_count_does_not_grow_with_page_size(make_client, category, so
         assert len(ids(client.get(f"/api/posts?sort={sort}&limit=40"))) == 40
     with django_assert_max_num_queries(len(small.captured_queries) + 1):  # + the tag lookup
         assert len(ids(client.get(f"/api/posts?sort={sort}&limit=40&tag=gm&category=general"))) == 40
+
+
+def test_seek_condition_is_an_index_condition_and_pages_match(api_client, category):
+    """Deep pages inside a tie group (cold posts all have hot_rank 0) walk the same rows with the
+    row comparison, and the SQL carries it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    posts = [PostFactory(category=category, hot_rank=0.0 if i < 15 else float(i)) for i in range(25)]
+    expected = [p.id for p in sorted(posts, key=lambda p: (p.hot_rank, p.id), reverse=True)]
+    seen, cursor = [], None
+    while True:
+        with CaptureQueriesContext(connection) as ctx:
+            r = api_client.get("/api/posts?sort=hot&limit=4" + (f"&cursor={cursor}" if cursor else ""))
+        if cursor:
+            assert any('("posts"."hot_rank", "posts"."id") <' in q["sql"] for q in ctx.captured_queries)
+        seen += ids(r)
+        cursor = r.json()["meta"]["pagination"]["next_cursor"]
+        if not cursor:
+            break
+    assert seen == expected
+
+
+@pytest.mark.parametrize("values, status", [(["x", 1], 400), ([1.5, "y"], 400), ([[1], 2], 400), ([None, 3], 200)])
+def test_tampered_cursor_values_are_400_not_500(api_client, category, values, status):
+    from apps.core.pagination import encode_cursor
+
+    PostFactory(category=category)
+    r = api_client.get(f"/api/posts?sort=hot&cursor={encode_cursor(values, 'n')}")
+    assert r.status_code == status, r.json()

@@ -9,10 +9,11 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 
 from apps.core.exceptions import NotFound
-from apps.core.pagination import KeysetPagination, parse_limit
+from apps.core.pagination import parse_limit
 from apps.forum import selectors, services
 from apps.forum.api import serializers as s
 from apps.forum.models import Category, Comment, Draft, Post, PostRevision, Tag, Vote
+from apps.forum.pagination import SeekKeysetPagination
 
 TAG = ["forum"]
 _POST_LIST_PARAMS = [
@@ -25,7 +26,7 @@ _POST_LIST_PARAMS = [
 
 
 class ForumView(GenericAPIView):
-    pagination_class = KeysetPagination
+    pagination_class = SeekKeysetPagination
     permission_classes = [IsAuthenticatedOrReadOnly]
 
     def page(self, queryset, serializer_class, ordering, context=None):
