@@ -36,13 +36,13 @@ SELECT u.id, c.id,
            || 'rel="nofollow ugc noopener">guide</a></p>',
        'Post ' || g || ' body. The fist clench never gets old. Liquidity keeps growing on the main pool; not '
            || 'financial advice, just vibes. guide',
-       ARRAY(SELECT slug FROM bench_tags WHERE n IN (1 + g % 18, 1 + (g * 7) % 18) ORDER BY n),
+       ARRAY(SELECT slug FROM bench_tags WHERE n IN (1 + g % 18, 1 + (g::bigint * 7) % 18) ORDER BY n),
        'published', '', g % 5000 = 0, false, 0, 0, 0, 0, 0, 0, 0,
        now() - (:posts - g) * (interval '60 days' / :posts),
        now(), now() - (:posts - g) * (interval '60 days' / :posts), 1
 FROM generate_series(1, :posts) g
-JOIN bench_users u ON u.n = 1 + (g * 7919) % :users
-JOIN bench_cats c ON c.n = 1 + (g * 31) % (SELECT count(*) FROM bench_cats);
+JOIN bench_users u ON u.n = 1 + (g::bigint * 7919) % :users
+JOIN bench_cats c ON c.n = 1 + (g::bigint * 31) % (SELECT count(*) FROM bench_cats);
 
 INSERT INTO post_tags (post_id, tag_id, created_at)
 SELECT p.id, t.id, p.created_at FROM posts p CROSS JOIN LATERAL unnest(p.tag_slugs) s JOIN tags t ON t.slug = s;
@@ -63,7 +63,7 @@ SELECT s.cid, :big_post, NULL, u.id, 0, lpad(s.cid::text, 10, '0') || '.', 'Root
        now() - interval '1 hour' + s.g * interval '100 ms', now()
 FROM (SELECT g, nextval(pg_get_serial_sequence('comments', 'id')) AS cid
       FROM generate_series(1, (:big_thread * 3) / 10) g) s
-JOIN bench_users u ON u.n = 1 + (s.g * 13) % :users;
+JOIN bench_users u ON u.n = 1 + (s.g::bigint * 13) % :users;
 INSERT INTO lvl SELECT 0, min(id), max(id) FROM comments WHERE post_id = :big_post;
 
 INSERT INTO comments (id, post_id, parent_id, author_id, depth, path, body, body_html, status, status_reason,
@@ -73,8 +73,8 @@ SELECT s.cid, :big_post, p.id, u.id, 1, p.path || lpad(s.cid::text, 10, '0') || 
 FROM (SELECT g, nextval(pg_get_serial_sequence('comments', 'id')) AS cid
       FROM generate_series(1, (:big_thread * 4) / 10) g) s
 JOIN lvl ON lvl.level = 0
-JOIN comments p ON p.id = lvl.lo + (s.g * 7) % (lvl.hi - lvl.lo + 1)
-JOIN bench_users u ON u.n = 1 + (s.g * 17) % :users;
+JOIN comments p ON p.id = lvl.lo + (s.g::bigint * 7) % (lvl.hi - lvl.lo + 1)
+JOIN bench_users u ON u.n = 1 + (s.g::bigint * 17) % :users;
 INSERT INTO lvl SELECT 1, min(id), max(id) FROM comments WHERE post_id = :big_post AND depth = 1;
 
 INSERT INTO comments (id, post_id, parent_id, author_id, depth, path, body, body_html, status, status_reason,
@@ -84,8 +84,8 @@ SELECT s.cid, :big_post, p.id, u.id, 2, p.path || lpad(s.cid::text, 10, '0') || 
 FROM (SELECT g, nextval(pg_get_serial_sequence('comments', 'id')) AS cid
       FROM generate_series(1, :big_thread - (:big_thread * 3) / 10 - (:big_thread * 4) / 10) g) s
 JOIN lvl ON lvl.level = 1
-JOIN comments p ON p.id = lvl.lo + (s.g * 11) % (lvl.hi - lvl.lo + 1)
-JOIN bench_users u ON u.n = 1 + (s.g * 19) % :users;
+JOIN comments p ON p.id = lvl.lo + (s.g::bigint * 11) % (lvl.hi - lvl.lo + 1)
+JOIN bench_users u ON u.n = 1 + (s.g::bigint * 19) % :users;
 TRUNCATE lvl;
 
 -- the rest, spread over all other posts: 40 % roots, 35 % level 1, 25 % level 2
@@ -97,8 +97,8 @@ SELECT s.cid, bp.id, NULL, u.id, 0, lpad(s.cid::text, 10, '0') || '.', 'Comment 
        LEAST(now(), bp.created_at + (s.g % 720) * interval '1 minute'), now()
 FROM (SELECT g, nextval(pg_get_serial_sequence('comments', 'id')) AS cid
       FROM generate_series(1, (:rest * 4) / 10) g) s
-JOIN bench_posts bp ON bp.n = 1 + (s.g * 104729) % (:posts - 1)
-JOIN bench_users u ON u.n = 1 + (s.g * 23) % :users;
+JOIN bench_posts bp ON bp.n = 1 + (s.g::bigint * 104729) % (:posts - 1)
+JOIN bench_users u ON u.n = 1 + (s.g::bigint * 23) % :users;
 INSERT INTO lvl SELECT 0, min(id), max(id) FROM comments WHERE post_id <> :big_post AND depth = 0;
 
 INSERT INTO comments (id, post_id, parent_id, author_id, depth, path, body, body_html, status, status_reason,
@@ -109,8 +109,8 @@ SELECT s.cid, p.post_id, p.id, u.id, 1, p.path || lpad(s.cid::text, 10, '0') || 
 FROM (SELECT g, nextval(pg_get_serial_sequence('comments', 'id')) AS cid
       FROM generate_series(1, (:rest * 35) / 100) g) s
 JOIN lvl ON lvl.level = 0
-JOIN comments p ON p.id = lvl.lo + (s.g * 7919) % (lvl.hi - lvl.lo + 1)
-JOIN bench_users u ON u.n = 1 + (s.g * 29) % :users;
+JOIN comments p ON p.id = lvl.lo + (s.g::bigint * 7919) % (lvl.hi - lvl.lo + 1)
+JOIN bench_users u ON u.n = 1 + (s.g::bigint * 29) % :users;
 INSERT INTO lvl SELECT 1, min(id), max(id) FROM comments WHERE post_id <> :big_post AND depth = 1;
 
 INSERT INTO comments (id, post_id, parent_id, author_id, depth, path, body, body_html, status, status_reason,
@@ -121,8 +121,8 @@ SELECT s.cid, p.post_id, p.id, u.id, 2, p.path || lpad(s.cid::text, 10, '0') || 
 FROM (SELECT g, nextval(pg_get_serial_sequence('comments', 'id')) AS cid
       FROM generate_series(1, :rest - (:rest * 4) / 10 - (:rest * 35) / 100) g) s
 JOIN lvl ON lvl.level = 1
-JOIN comments p ON p.id = lvl.lo + (s.g * 6101) % (lvl.hi - lvl.lo + 1)
-JOIN bench_users u ON u.n = 1 + (s.g * 31) % :users;
+JOIN comments p ON p.id = lvl.lo + (s.g::bigint * 6101) % (lvl.hi - lvl.lo + 1)
+JOIN bench_users u ON u.n = 1 + (s.g::bigint * 31) % :users;
 
 -- votes: 70 % on posts (skewed to recent posts), 30 % on comments; one per user per item ----------
 INSERT INTO votes (user_id, post_id, comment_id, value, created_at, updated_at)
