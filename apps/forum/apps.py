@@ -5,3 +5,13 @@ class ForumConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "apps.forum"
     label = "forum"
+
+    def ready(self) -> None:
+        from apps.core import seeding
+        from apps.forum.seed import load_categories, load_tags, make_demo_forum
+        from apps.forum.topics import register_topics
+
+        register_topics()
+        seeding.register_fixture_loader("forum.categories", load_categories, order=20)
+        seeding.register_fixture_loader("forum.tags", load_tags, order=21)
+        seeding.register_demo("forum.content", make_demo_forum, order=30)

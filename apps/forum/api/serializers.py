@@ -1,0 +1,239 @@
+"""Output shapes of API.md (post, comment, vote answer) and the input shapes of forum writes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from apps.accounts.api.serializers import PublicUserSerializer
+from apps.forum.models import PLACEHOLDER_STATUSES, Category, Comment, Draft, Post, PostRevision, Tag, Vote
+
+PLACEHOLDER_TITLES = {"deleted": "[deleted]", "removed": "[removed]"}
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["slug", "name"]
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    active_users_24h = serializers.IntegerField(read_only=True, default=0)
+    trending_tags = serializers.ListField(child=serializers.CharField(), read_only=True, default=list)
+
+    class Meta:
+        model = Category
+        fields = [
+            "id", "slug", "name", "description", "color", "position", "parent", "read_access", "post_access",
+            "read_min_tier", "post_min_tier", "is_archived", "post_count", "comment_count", "active_users_24h",
+            "trending_tags", "trending_score",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["slug", "name", "description", "post_count"]
+        read_only_fields = fields
+
+
+class PostSerializer(serializers.ModelSerializer):
+    """API.md "post". A deleted or removed post is a placeholder: its title says so, its body and
+    author are empty, its counters and place in the thread stay."""
+
+    category = CategoryRefSerializer(read_only=True)
+    tags = serializers.ListField(source="tag_slugs", child=serializers.CharField(), read_only=True)
+    author = serializers.SerializerMethodField()
+    my_vote = serializers.SerializerMethodField()
+    is_deleted = serializers.BooleanField(read_only=True)
+    title = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+    body_html = serializers.SerializerMethodField()
+    excerpt = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "title", "slug", "body", "body_html", "excerpt", "category", "tags", "author", "score",
+            "upvotes", "downvotes", "my_vote", "comment_count", "created_at", "edited_at", "last_activity_at",
+            "is_pinned", "is_locked", "is_deleted", "status", "hot_rank", "controversy", "revision_count",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def _gone(self, obj: Post) -> bool:
+        return obj.status in PLACEHOLDER_STATUSES
+
+    @extend_schema_field(PublicUserSerializer(allow_null=True))
+    def get_author(self, obj: Post):
+        return None if self._gone(obj) else PublicUserSerializer(obj.author).data
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_my_vote(self, obj: Post) -> int:
+        return int(getattr(obj, "my_vote", 0) or 0)
+
+    def get_title(self, obj: Post) -> str:
+        return PLACEHOLDER_TITLES[obj.status] if self._gone(obj) else obj.title
+
+    def get_body(self, obj: Post) -> str:
+        return "" if self._gone(obj) else obj.body
+
+    def get_body_html(self, obj: Post) -> str:
+        return "" if self._gone(obj) else obj.body_html
+
+    def get_excerpt(self, obj: Post) -> str:
+        return "" if self._gone(obj) else obj.excerpt
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    """API.md "comment". Deleted/removed comments (and ones the viewer may not see that still hold
+    visible replies) render as placeholders: `is_deleted` true, empty body, null author."""
+
+    author = serializers.SerializerMethodField()
+    my_vote = serializers.SerializerMethodField()
+    is_deleted = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+    body_html = serializers.SerializerMethodField()
+    post_id = serializers.IntegerField(read_only=True)
+    parent_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Comment
+        fields = [
+            "id", "post_id", "parent_id", "depth", "body", "body_html", "author", "score", "upvotes", "downvotes",
+            "my_vote", "created_at", "edited_at", "is_deleted", "reply_count",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def _gone(self, obj: Comment) -> bool:
+        return obj.status in PLACEHOLDER_STATUSES or bool(getattr(obj, "as_placeholder", False))
+
+    @extend_schema_field(PublicUserSerializer(allow_null=True))
+    def get_author(self, obj: Comment):
+        return None if self._gone(obj) else PublicUserSerializer(obj.author).data
+
+    @extend_schema_field(serializers.IntegerField())
+    def get_my_vote(self, obj: Comment) -> int:
+        return int(getattr(obj, "my_vote", 0) or 0)
+
+    def get_is_deleted(self, obj: Comment) -> bool:
+        return self._gone(obj)
+
+    def get_body(self, obj: Comment) -> str:
+        return "" if self._gone(obj) else obj.body
+
+    def get_body_html(self, obj: Comment) -> str:
+        return "" if self._gone(obj) else obj.body_html
+
+
+class RevisionSerializer(serializers.ModelSerializer):
+    editor = PublicUserSerializer(read_only=True, allow_null=True)
+    tags = serializers.ListField(source="tag_slugs", child=serializers.CharField(), read_only=True)
+    category = CategoryRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PostRevision
+        fields = ["number", "title", "body", "tags", "category", "editor", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class DraftSerializer(serializers.ModelSerializer):
+    category = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    tags = serializers.ListField(source="tag_slugs", child=serializers.CharField(), read_only=True)
+    post_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Draft
+        fields = ["id", "post_id", "title", "body", "category", "tags", "version", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class VoteHistorySerializer(serializers.ModelSerializer):
+    target_type = serializers.SerializerMethodField()
+    target_id = serializers.SerializerMethodField()
+    post_id = serializers.IntegerField(read_only=True)
+    post_title = serializers.CharField(source="post.title", read_only=True)
+
+    class Meta:
+        model = Vote
+        fields = ["id", "target_type", "target_id", "post_id", "post_title", "value", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_target_type(self, obj: Vote) -> str:
+        return "comment" if obj.comment_id else "post"
+
+    def get_target_id(self, obj: Vote) -> int:
+        return obj.comment_id or obj.post_id
+
+
+class VoteAnswerSerializer(serializers.Serializer):
+    score = serializers.IntegerField()
+    upvotes = serializers.IntegerField()
+    downvotes = serializers.IntegerField()
+    my_vote = serializers.IntegerField()
+
+
+# --- input ---------------------------------------------------------------------------------------
+
+
+def _tags_field(**kwargs):
+    return serializers.ListField(child=serializers.CharField(max_length=100, allow_blank=True), max_length=50, **kwargs)
+
+
+class PostCreateInput(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10_000)
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    category = serializers.CharField(max_length=80)
+    tags = _tags_field(required=False, default=list)
+
+
+class PostUpdateInput(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=10_000)
+    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    category = serializers.CharField(required=False, max_length=80)
+    tags = _tags_field(required=False)
+    revision = serializers.IntegerField(
+        required=False, min_value=1, help_text="The revision you edited; a newer one makes this a 409."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=300)
+
+
+class FlagInput(serializers.Serializer):
+    value = serializers.BooleanField()
+
+
+class CommentCreateInput(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    parent_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+
+
+class CommentUpdateInput(serializers.Serializer):
+    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+
+
+class VoteInput(serializers.Serializer):
+    value = serializers.IntegerField(help_text="1 up, -1 down, 0 retracts.")
+
+    def validate_value(self, value: int) -> int:
+        if value not in (-1, 0, 1):
+            raise serializers.ValidationError("Must be 1, -1 or 0.")
+        return value
+
+
+class DraftInput(serializers.Serializer):
+    title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=10_000)
+    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    category = serializers.CharField(required=False, allow_blank=True, max_length=80)
+    tags = _tags_field(required=False)
+    post_id = serializers.IntegerField(required=False, min_value=1, help_text="Set to draft an edit of your post.")
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Autosave: the version you loaded.")
+
+
+def max_lengths() -> dict[str, int]:
+    return {
+        "title": settings.FORUM_TITLE_MAX_LENGTH,
+        "post_body": settings.FORUM_POST_BODY_MAX_LENGTH,
+        "comment_body": settings.FORUM_COMMENT_BODY_MAX_LENGTH,
+    }

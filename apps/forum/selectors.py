@@ -1,0 +1,356 @@
+"""Every non-trivial forum read, with its joins and annotations; constant query counts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.core.exceptions import NotFound, ValidationFailed
+from apps.core.pagination import decode_cursor, encode_cursor
+from apps.forum.access import can_read_category, can_see_content, is_moderator, unreadable_category_ids
+from apps.forum.models import (
+    PLACEHOLDER_STATUSES,
+    Category,
+    Comment,
+    ContentStatus,
+    Draft,
+    Post,
+    PostRevision,
+    Tag,
+    Vote,
+)
+
+POST_SORTS = ("hot", "new", "top", "controversial", "active")
+COMMENT_SORTS = ("best", "top", "new", "old")
+PERIODS = {"day": 1, "week": 7, "month": 30, "year": 365, "all": None}
+
+# Keyset orderings; each matches a partial index of posts (see models.Post.Meta.indexes).
+_FEED_ORDER = {
+    "hot": ["-hot_rank", "-id"],
+    "new": ["-id"],
+    "top": ["-score", "-id"],
+    "controversial": ["-controversy", "-id"],
+    "active": ["-last_activity_at", "-id"],
+}
+_PINNED_FIRST = {"hot", "new", "active"}  # in a category feed, pinned posts lead these sorts
+
+
+def _authed(viewer) -> bool:
+    return bool(getattr(viewer, "is_authenticated", False))
+
+
+def with_my_vote(queryset: QuerySet[Post], viewer) -> QuerySet[Post]:
+    if not _authed(viewer):
+        return queryset.annotate(my_vote=Value(0, output_field=IntegerField()))
+    mine = Vote.objects.filter(user_id=viewer.pk, post_id=OuterRef("pk"), comment__isnull=True).values("value")[:1]
+    return queryset.annotate(my_vote=Coalesce(Subquery(mine, output_field=IntegerField()), 0))
+
+
+def post_base_queryset(viewer) -> QuerySet[Post]:
+    qs = Post.objects.select_related("author__profile", "category").defer("search_vector")
+    return with_my_vote(qs, viewer)
+
+
+def _validate_choice(value: str | None, choices, name: str, default: str) -> str:
+    value = value or default
+    if value not in choices:
+        msg = f"{name} must be one of: {', '.join(choices)}."
+        raise ValidationFailed(msg, details={name: [msg]})
+    return value
+
+
+def feed_categories(*, viewer, slug: str) -> list[Category]:
+    """The category named by `slug` and its readable subcategories; 404 when unknown or unreadable."""
+    rows = list(Category.objects.select_related("parent").filter(Q(slug=slug) | Q(parent__slug=slug)))
+    main = next((c for c in rows if c.slug == slug), None)
+    if main is None or not can_read_category(viewer, main):
+        raise NotFound("Category not found.")
+    return [main] + [c for c in rows if c.pk != main.pk and can_read_category(viewer, c, main)]
+
+
+def post_feed(
+    *,
+    viewer,
+    sort: str | None = "hot",
+    period: str | None = "all",
+    category: str | None = None,
+    tag: str | None = None,
+    author_id: Any = None,
+) -> tuple[QuerySet[Post], list[str]]:
+    """Published posts for `viewer`, filtered, with the keyset ordering to page them by."""
+    sort = _validate_choice(sort, POST_SORTS, "sort", "hot")
+    period = _validate_choice(period, tuple(PERIODS), "period", "all")
+    qs = post_base_queryset(viewer).filter(status=ContentStatus.PUBLISHED)
+    ordering = list(_FEED_ORDER[sort])
+    if category:
+        cats = feed_categories(viewer=viewer, slug=category)
+        qs = qs.filter(category_id=cats[0].pk) if len(cats) == 1 else qs.filter(category_id__in=[c.pk for c in cats])
+        if sort in _PINNED_FIRST:
+            ordering = ["-is_pinned", *ordering]
+    else:
+        hidden = unreadable_category_ids(viewer)
+        if hidden:
+            qs = qs.exclude(category_id__in=hidden)
+    if tag:
+        tag_obj = Tag.objects.filter(slug=tag.strip().lower()).only("id").first()
+        if tag_obj is None:
+            raise NotFound("Tag not found.")
+        qs = qs.filter(posttag__tag_id=tag_obj.pk)
+    if author_id not in (None, ""):
+        try:
+            qs = qs.filter(author_id=int(author_id))
+        except (TypeError, ValueError):
+            raise ValidationFailed("author must be a user id.", details={"author": ["Must be a user id."]}) from None
+    days = PERIODS[period]
+    if days:
+        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=days))
+    return qs, ordering
+
+
+def post_get(*, viewer, post_id: int) -> Post:
+    post = post_base_queryset(viewer).select_related("category__parent").filter(pk=post_id).first()
+    if post is None or not can_read_category(viewer, post.category, post.category.parent):
+        raise NotFound("Post not found.")
+    if not can_see_content(viewer, status=post.status, author_id=post.author_id):
+        raise NotFound("Post not found.")
+    return post
+
+
+def post_revisions(*, viewer, post_id: int) -> QuerySet[PostRevision]:
+    post = post_get(viewer=viewer, post_id=post_id)
+    if post.status in PLACEHOLDER_STATUSES and not is_moderator(viewer):
+        return PostRevision.objects.none()  # a deleted post's history goes with it
+    return PostRevision.objects.filter(post_id=post.pk).select_related("editor__profile", "category")
+
+
+# --- comments -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CommentPage:
+    comments: list[Comment]
+    next_cursor: str | None
+    prev_cursor: str | None
+    limit: int
+
+
+_COMMENT_KEYS = {
+    "best": lambda r: (-r[5], -r[4], r[0]),
+    "top": lambda r: (-r[4], r[0]),
+    "new": lambda r: (-r[0],),
+    "old": lambda r: (r[0],),
+}
+
+
+def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], set[int]]:
+    """Depth-first order of the visible thread. Rows are (id, parent_id, status, author_id, score,
+    best_rank). Deleted, removed, or not-visible comments stay only as placeholders holding visible
+    replies. Returns (ordered ids, ids to render as placeholders)."""
+    moderator = is_moderator(viewer)
+    viewer_id = viewer.pk if _authed(viewer) else None
+    children: dict[int | None, list[tuple]] = defaultdict(list)
+    for row in rows:
+        children[row[1]].append(row)
+    key = _COMMENT_KEYS[sort]
+    for siblings in children.values():
+        siblings.sort(key=key)
+
+    def shown(row) -> bool:
+        status = row[2]
+        if status == ContentStatus.PUBLISHED:
+            return True
+        if status in PLACEHOLDER_STATUSES:
+            return False
+        return moderator or row[3] == viewer_id
+
+    # Post-order pass: keep a node if it is shown or keeps a shown descendant.
+    keep: dict[int, bool] = {}
+    stack: list[tuple[tuple, bool]] = [(r, False) for r in reversed(children[None])]
+    while stack:
+        row, expanded = stack.pop()
+        if expanded:
+            keep[row[0]] = shown(row) or any(keep.get(c[0], False) for c in children.get(row[0], ()))
+            continue
+        stack.append((row, True))
+        stack.extend((c, False) for c in children.get(row[0], ()))
+    order: list[int] = []
+    placeholders: set[int] = set()
+    walk = list(reversed(children[None]))
+    while walk:
+        row = walk.pop()
+        if not keep.get(row[0]):
+            continue
+        order.append(row[0])
+        if not shown(row) or row[2] in PLACEHOLDER_STATUSES:
+            placeholders.add(row[0])
+        walk.extend(reversed(children.get(row[0], ())))
+    return order, placeholders
+
+
+def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor: str | None) -> CommentPage:
+    """One page of the flat, depth-first thread, in 3 queries whatever the thread size: the light
+    tree (ids, parents, status, scores) ordered in Python, then the page's full rows, then the
+    viewer's votes on them."""
+    sort = _validate_choice(sort, COMMENT_SORTS, "sort", "best")
+    post = Post.objects.select_related("category", "category__parent").filter(pk=post_id).first()
+    if post is None or not can_read_category(viewer, post.category, post.category.parent):
+        raise NotFound("Post not found.")
+    if not can_see_content(viewer, status=post.status, author_id=post.author_id):
+        raise NotFound("Post not found.")
+    rows = list(
+        Comment.objects.filter(post_id=post.pk)
+        .order_by("path")
+        .values_list("id", "parent_id", "status", "author_id", "score", "best_rank")
+    )
+    order, placeholders = _thread_order(rows, viewer=viewer, sort=sort)
+    start, forward = 0, True
+    end = None
+    if cursor:
+        (anchor_id, anchor_index), direction = decode_cursor(cursor, 2)
+        if not isinstance(anchor_id, int) or not isinstance(anchor_index, int):
+            raise ValidationFailed("The cursor is malformed.", details={"cursor": ["Malformed cursor."]})
+        try:
+            position = order.index(anchor_id)
+        except ValueError:
+            position = min(max(anchor_index, 0), len(order))  # the anchor vanished: keep its place
+            if direction == "n":
+                position -= 1
+        forward = direction == "n"
+        if forward:
+            start = position + 1
+        else:
+            end = position
+            start = max(0, position - limit)
+    if end is None:
+        end = start + limit
+    page_ids = order[start:end]
+    next_cursor = prev_cursor = None
+    if page_ids:
+        if end < len(order):
+            next_cursor = encode_cursor([page_ids[-1], end - 1], "n")
+        if start > 0:
+            prev_cursor = encode_cursor([page_ids[0], start], "p")
+    by_id = {
+        c.pk: c
+        for c in Comment.objects.filter(pk__in=page_ids).select_related("author__profile").defer("search_vector")
+    }
+    votes: dict[int, int] = {}
+    if _authed(viewer) and page_ids:
+        votes = dict(
+            Vote.objects.filter(user_id=viewer.pk, post_id=post.pk, comment_id__in=page_ids).values_list(
+                "comment_id", "value"
+            )
+        )
+    comments = []
+    for cid in page_ids:
+        comment = by_id.get(cid)
+        if comment is None:
+            continue
+        comment.my_vote = votes.get(cid, 0)
+        comment.as_placeholder = cid in placeholders
+        comments.append(comment)
+    return CommentPage(comments=comments, next_cursor=next_cursor, prev_cursor=prev_cursor, limit=limit)
+
+
+def comment_get(*, viewer, comment_id: int) -> Comment:
+    comment = Comment.objects.select_related("author__profile", "post__category__parent").filter(pk=comment_id).first()
+    if comment is None:
+        raise NotFound("Comment not found.")
+    post = comment.post
+    if not can_read_category(viewer, post.category, post.category.parent) or not can_see_content(
+        viewer, status=post.status, author_id=post.author_id
+    ):
+        raise NotFound("Comment not found.")
+    if not can_see_content(viewer, status=comment.status, author_id=comment.author_id):
+        raise NotFound("Comment not found.")
+    mine = 0
+    if _authed(viewer):
+        mine = (
+            Vote.objects.filter(user_id=viewer.pk, comment_id=comment.pk).values_list("value", flat=True).first() or 0
+        )
+    comment.my_vote = mine
+    return comment
+
+
+# --- categories, tags, votes, drafts -------------------------------------------------------------
+
+_ACTIVE_USERS_SQL = """
+SELECT category_id, COUNT(DISTINCT author_id) FROM (
+    SELECT category_id, author_id FROM posts WHERE created_at >= %(since)s AND status = 'published'
+    UNION ALL
+    SELECT p.category_id, c.author_id FROM comments c JOIN posts p ON p.id = c.post_id
+    WHERE c.created_at >= %(since)s AND c.status = 'published'
+) AS recent GROUP BY category_id
+"""
+
+_TRENDING_TAGS_SQL = """
+SELECT category_id, slug FROM (
+    SELECT p.category_id, t.slug,
+           ROW_NUMBER() OVER (PARTITION BY p.category_id ORDER BY COUNT(*) DESC, t.slug) AS rank
+    FROM post_tags pt JOIN posts p ON p.id = pt.post_id JOIN tags t ON t.id = pt.tag_id
+    WHERE p.created_at >= %(since)s AND p.status = 'published'
+    GROUP BY p.category_id, t.slug
+) AS ranked WHERE rank <= %(top)s ORDER BY category_id, rank
+"""
+
+
+def category_list(*, viewer, trending_tags: int = 5) -> list[Category]:
+    """Readable categories (parents first, each followed by its subcategories) with post and
+    comment counts, distinct active users in the last 24 h and trending tags of the last 7 days:
+    three queries in all."""
+    categories = list(Category.objects.select_related("parent").order_by("position", "id"))
+    by_id = {c.pk: c for c in categories}
+    readable = [c for c in categories if can_read_category(viewer, c, by_id.get(c.parent_id))]
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_ACTIVE_USERS_SQL, {"since": now - timedelta(hours=24)})
+        active = dict(cursor.fetchall())
+        cursor.execute(_TRENDING_TAGS_SQL, {"since": now - timedelta(days=7), "top": trending_tags})
+        tags: dict[int, list[str]] = defaultdict(list)
+        for category_id, slug in cursor.fetchall():
+            tags[category_id].append(slug)
+    for c in readable:
+        c.active_users_24h = active.get(c.pk, 0)
+        c.trending_tags = tags.get(c.pk, [])
+    parents = [c for c in readable if c.parent_id is None]
+    ordered: list[Category] = []
+    for parent in parents:
+        ordered.append(parent)
+        ordered.extend(c for c in readable if c.parent_id == parent.pk)
+    return ordered
+
+
+def tag_list(*, q: str | None = None) -> QuerySet[Tag]:
+    from apps.forum.services import normalise_tag
+
+    qs = Tag.objects.all()
+    if q:
+        prefix = normalise_tag(q)
+        qs = qs.filter(slug__startswith=prefix) if prefix else qs.none()
+    return qs
+
+
+def vote_history(*, user) -> QuerySet[Vote]:
+    return (
+        Vote.objects.filter(user_id=user.pk)
+        .select_related("post")
+        .only("id", "post_id", "comment_id", "value", "created_at", "updated_at", "post__title")
+    )
+
+
+def draft_list(*, user) -> QuerySet[Draft]:
+    return Draft.objects.filter(author_id=user.pk).select_related("category")
+
+
+def draft_get(*, user, draft_id: int) -> Draft:
+    draft = draft_list(user=user).filter(pk=draft_id).first()
+    if draft is None:
+        raise NotFound("Draft not found.")
+    return draft

@@ -1,0 +1,225 @@
+#!/usr/bin/env python
+"""Forum benchmark: hot feed page 1 and page 50 and a 2,000-comment thread through the real HTTP
+stack (uvicorn on 127.0.0.1), on a separate database seeded with >= 100k posts, 1M comments and
+1M votes by set-based SQL (bench/forum/seed.sql), plus EXPLAIN ANALYZE of the feed queries.
+
+    .venv/bin/python bench/forum/bench.py seed   # (re)creates the database sk_forum_bench (~5 min)
+    .venv/bin/python bench/forum/bench.py run    # starts uvicorn, measures, prints a Markdown report
+
+Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sk_forum_bench),
+BENCH_PORT (8765), BENCH_REQUESTS (200 per case), sizes BENCH_POSTS/COMMENTS/VOTES/USERS.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sk_forum_bench")
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+SIZES = {
+    "users": int(os.environ.get("BENCH_USERS", "20000")),
+    "posts": int(os.environ.get("BENCH_POSTS", "100000")),
+    "comments": int(os.environ.get("BENCH_COMMENTS", "1000000")),
+    "votes": int(os.environ.get("BENCH_VOTES", "1000000")),
+    "big_thread": int(os.environ.get("BENCH_BIG_THREAD", "2000")),
+}
+
+
+def env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "successkid.settings.dev",
+        "DEBUG": "false",
+        "REDIS_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def psql(*args: str, db: str | None = None) -> None:
+    u = urlparse(DB_URL)
+    base = ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres"]
+    subprocess.run([*base, "-d", db or u.path.lstrip("/"), "-v", "ON_ERROR_STOP=1", *args], check=True)
+
+
+def step(title: str, fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    print(f"-- {title} ...", flush=True)
+    out = fn(*args, **kwargs)
+    print(f"   {title}: {time.perf_counter() - t0:.1f} s", flush=True)
+    return out
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True)
+
+
+def cmd_seed() -> None:
+    name = urlparse(DB_URL).path.lstrip("/")
+    step("drop/create database", psql, "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}", db="postgres")
+    step("migrate", manage, "migrate", "-v0")
+    step("reference data", manage, "seed")
+    variables = [x for k, v in SIZES.items() for x in ("-v", f"{k}={v}")]
+    step("bulk load (seed.sql)", psql, *variables, "-q", "-f", str(HERE / "seed.sql"))
+    code = "from apps.forum import jobs; jobs.recount_all(); jobs.refresh_trending()"
+    step("recount counters and ranks", manage, "shell", "-c", code)
+    step("vacuum analyze", psql, "-c", "VACUUM ANALYZE")
+    psql(
+        "-c",
+        "SELECT (SELECT count(*) FROM posts) AS posts, (SELECT count(*) FROM comments) AS comments, "
+        "(SELECT count(*) FROM votes) AS votes, (SELECT count(*) FROM users) AS users, "
+        "(SELECT max(comment_count) FROM posts) AS biggest_thread, pg_size_pretty(pg_database_size(current_database())) AS size",
+    )
+
+
+def measure(client, url: str, n: int) -> dict:
+    for _ in range(10):  # warm-up: connections, caches, plans
+        client.get(url).raise_for_status()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        r = client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+        r.raise_for_status()
+    times.sort()
+    return {
+        "median": statistics.median(times),
+        "p95": times[int(0.95 * (len(times) - 1))],
+        "min": times[0],
+        "max": times[-1],
+        "bytes": len(r.content),
+        "rows": len(r.json()["data"]),
+    }
+
+
+def cmd_run() -> None:
+    import httpx
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "successkid.asgi:application", "--host", "127.0.0.1", "--port", str(PORT),
+         "--log-level", "warning", "--no-access-log"],
+        cwd=ROOT, env=env(),
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{PORT}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(100):
+                try:
+                    if client.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            results = run_cases(client)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    print_report(results)
+    explain()
+
+
+def run_cases(client) -> list[tuple[str, str, dict]]:
+    token = access_token()
+    cursor = None
+    for _ in range(49):  # walk to page 50 of the hot feed (20 per page)
+        r = client.get("/api/posts?sort=hot" + (f"&cursor={cursor}" if cursor else ""))
+        cursor = r.json()["meta"]["pagination"]["next_cursor"]
+    big_post = client.get("/api/posts?sort=new&limit=1").json()["data"][0]
+    assert big_post["comment_count"] >= 2000, big_post["comment_count"]
+    thread = f"/api/posts/{big_post['id']}/comments"
+    cases = [
+        ("hot feed, page 1 (anonymous)", "/api/posts?sort=hot", None),
+        ("hot feed, page 1 (signed in: my_vote)", "/api/posts?sort=hot", token),
+        ("hot feed, page 50 (cursor)", f"/api/posts?sort=hot&cursor={cursor}", None),
+        ("new feed, page 1, one category", "/api/posts?sort=new&category=memes", None),
+        ("top feed, period=week", "/api/posts?sort=top&period=week", None),
+        (f"{big_post['comment_count']}-comment thread, sort=best, limit=100", f"{thread}?sort=best&limit=100", None),
+        (f"{big_post['comment_count']}-comment thread, sort=old, limit=100", f"{thread}?sort=old&limit=100", token),
+        ("categories with counts", "/api/categories", None),
+    ]
+    results = []
+    for title, url, tok in cases:
+        client.headers.pop("Authorization", None)
+        if tok:
+            client.headers["Authorization"] = f"Bearer {tok}"
+        results.append((title, url, measure(client, url, REQUESTS)))
+        print(f"   {title}: median {results[-1][2]['median']:.1f} ms", flush=True)
+    client.headers.pop("Authorization", None)
+    return results
+
+
+def access_token() -> str:
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from apps.accounts.models import User; from apps.accounts.tokens import issue_token_pair; "
+         "print(issue_token_pair(User.objects.get(username='bench_1'))['access'])"],
+        cwd=ROOT, env=env(), check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return out.stdout.strip().splitlines()[-1]
+
+
+def print_report(results) -> None:
+    print(f"\n{REQUESTS} sequential requests per case after 10 warm-up requests, one uvicorn worker, DEBUG off.\n")
+    print("| case | median ms | p95 ms | min ms | rows | bytes |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for title, _url, m in results:
+        print(f"| {title} | {m['median']:.1f} | {m['p95']:.1f} | {m['min']:.1f} | {m['rows']} | {m['bytes']} |")
+
+
+def explain() -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of the SQL the feed endpoints run, captured from Django."""
+    os.environ.update(env())
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from apps.accounts.models import User
+    from apps.core.pagination import KeysetPagination
+    from apps.forum import selectors
+
+    rf = APIRequestFactory()
+    viewer = User.objects.get(username="bench_1")
+
+    def feed_sql(query: str, **kwargs) -> str:
+        paginator = KeysetPagination()
+        qs, ordering = selectors.post_feed(viewer=viewer, **kwargs)
+        with CaptureQueriesContext(connection) as ctx:
+            paginator.paginate_queryset(qs, Request(rf.get("/x" + query)), ordering=ordering)
+        return ctx.captured_queries[-1]["sql"], paginator.next_cursor
+
+    cursor = None
+    for _ in range(49):
+        _sql, cursor = feed_sql(f"?cursor={cursor}" if cursor else "", sort="hot")
+    plans = [
+        ("hot feed page 1 (signed in)", feed_sql("", sort="hot")[0]),
+        ("hot feed page 50", feed_sql(f"?cursor={cursor}", sort="hot")[0]),
+        ("new feed in one category", feed_sql("", sort="new", category="memes")[0]),
+    ]
+    with connection.cursor() as c:
+        for title, sql in plans:
+            c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            print(f"\n#### {title}\n```\n" + "\n".join(r[0] for r in c.fetchall()) + "\n```")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "seed":
+        cmd_seed()
+    elif command == "run":
+        cmd_run()
+    else:
+        print(__doc__)
+        sys.exit(2)
