@@ -23,6 +23,8 @@ class EnvelopeAutoSchema(AutoSchema):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         if not str(status_code).startswith("2"):
             return response
+        if self._is_list_view(serializer) and self._get_paginator() is not None:
+            return response  # the paginator's schema is already the envelope
         for media in response.get("content", {}).values():
             inner = media.get("schema")
             # Paginated lists arrive already wrapped by the paginator's schema.
