@@ -139,6 +139,9 @@ class RoleAssignment(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"], name="role_assign_user_created")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.previous_role or '-'} -> {self.role}"
+
 
 class AuditAction(models.TextChoices):
     ROLE_CHANGED = "role_changed", "Role changed"

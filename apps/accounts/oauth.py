@@ -107,7 +107,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             [extra.get("login"), extra.get("username"), extra.get("screen_name"), extra.get("name"), user.email]
         )
         user = super().save_user(request, sociallogin, form)
-        verified = any(a.verified and a.email.lower() == (user.email or "").lower() for a in sociallogin.email_addresses)
+        verified = any(
+            a.verified and a.email.lower() == (user.email or "").lower() for a in sociallogin.email_addresses
+        )
         if verified and not user.email_verified:
             User.objects.filter(pk=user.pk).update(email_verified=True)
             user.email_verified = True
@@ -129,7 +131,7 @@ def _drop_taken_addresses(sociallogin) -> None:
     for address in sociallogin.email_addresses:
         try:
             validate_email(address.email)
-        except Exception:  # noqa: BLE001 - a provider sent garbage
+        except Exception:
             continue
         if not email_taken(address.email):
             kept.append(address)
@@ -156,7 +158,7 @@ class JWTPairTokenStrategy(SessionTokenStrategy):
 
         try:
             rotated = rotate_refresh_token(refresh_token)
-        except Exception:  # noqa: BLE001 - allauth answers a plain 400 for any bad token
+        except Exception:
             return None
         return rotated.tokens["access"], rotated.tokens["refresh"]
 

@@ -17,6 +17,8 @@ from django.core.cache import cache
 
 from apps.core.exceptions import RateLimited
 
+UNKNOWN_IP = "0.0.0.0"  # noqa: S104 - a placeholder for "no address", never bound to
+
 
 def _valid_ip(value: str) -> str | None:
     value = value.strip()
@@ -27,7 +29,7 @@ def _valid_ip(value: str) -> str | None:
 
 
 def client_ip(request) -> str:
-    remote = _valid_ip(request.META.get("REMOTE_ADDR", "")) or "0.0.0.0"
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", "")) or UNKNOWN_IP
     hops = int(getattr(settings, "TRUSTED_PROXIES", 0) or 0)
     if hops <= 0:
         return remote

@@ -248,7 +248,7 @@ def _burn_password_time(password: str) -> None:
 
 def authenticate_login(*, login: str, password: str, request=None) -> User:
     login = (login or "").strip()
-    ip = ratelimit.client_ip(request) if request is not None else "0.0.0.0"
+    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
     ratelimit.check("login_ip", ip)
     user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).order_by("id").first()
     account_key = f"user:{user.pk}" if user else f"login:{login.lower()}"
@@ -333,7 +333,7 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
 def password_reset_request(*, email: str, request=None) -> None:
     """Always answers the same way, whether or not an account has this address."""
     email = normalize_email(email)
-    ip = ratelimit.client_ip(request) if request is not None else "0.0.0.0"
+    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
     ratelimit.hit("reset_ip", ip)
     ratelimit.hit("reset_address", email)
     user = User.objects.filter(email__iexact=email, is_active=True).first()

@@ -38,7 +38,9 @@ def test_reset_confirm_sets_password_and_ends_every_session(api_client, django_c
     )
     assert weak.status_code == 400
     r = api_client.post(
-        "/api/auth/password/reset/confirm", {"uid": uid, "token": token, "password": "fresh-start-secret-9"}, format="json"
+        "/api/auth/password/reset/confirm",
+        {"uid": uid, "token": token, "password": "fresh-start-secret-9"},
+        format="json",
     )
     assert r.status_code == 200, r.content
     assert bearer(tokens["access"]).get("/api/users/me").status_code == 401
@@ -53,7 +55,9 @@ def test_reset_confirm_sets_password_and_ends_every_session(api_client, django_c
 
 def test_reset_confirm_garbage_is_400(api_client):
     r = api_client.post(
-        "/api/auth/password/reset/confirm", {"uid": "!!", "token": "x", "password": "fresh-start-secret-9"}, format="json"
+        "/api/auth/password/reset/confirm",
+        {"uid": "!!", "token": "x", "password": "fresh-start-secret-9"},
+        format="json",
     )
     assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error"
 

@@ -90,9 +90,8 @@ def test_sessions_list_and_revoke_one(pair, api_client):
     assert {row["ip"] for row in rows} == {"127.0.0.1"}
     other_id = next(row["id"] for row in rows if not row["current"])
     # Another user cannot revoke it (404, not 403: ids are not leaked).
-    from tests.accounts.helpers import bearer as b
-
     from apps.accounts.tokens import issue_token_pair
+    from tests.accounts.helpers import bearer as b
 
     assert b(issue_token_pair(stranger)["access"]).delete(f"/api/auth/sessions/{other_id}").status_code == 404
     assert bearer(first["access"]).delete(f"/api/auth/sessions/{other_id}").status_code == 204
@@ -119,10 +118,14 @@ def test_password_change_needs_current_password_and_strong_new(pair):
     _, first = pair
     c = bearer(first["access"])
     r = c.post(
-        "/api/auth/password/change", {"current_password": "nope", "new_password": "a-brand-new-secret-77"}, format="json"
+        "/api/auth/password/change",
+        {"current_password": "nope", "new_password": "a-brand-new-secret-77"},
+        format="json",
     )
     assert r.status_code == 400 and "current_password" in r.json()["error"]["details"]
-    r = c.post("/api/auth/password/change", {"current_password": DEFAULT_PASSWORD, "new_password": "123"}, format="json")
+    r = c.post(
+        "/api/auth/password/change", {"current_password": DEFAULT_PASSWORD, "new_password": "123"}, format="json"
+    )
     assert r.status_code == 400 and "new_password" in r.json()["error"]["details"]
 
 

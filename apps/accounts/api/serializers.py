@@ -176,9 +176,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
 
 class ContentPreferencesSerializer(serializers.Serializer):
     show_nsfw = serializers.BooleanField(default=False)
-    hidden_categories = serializers.ListField(
-        child=serializers.SlugField(max_length=64), max_length=100, default=list
-    )
+    hidden_categories = serializers.ListField(child=serializers.SlugField(max_length=64), max_length=100, default=list)
     hidden_tags = serializers.ListField(child=serializers.SlugField(max_length=64), max_length=100, default=list)
     autoplay_media = serializers.BooleanField(default=True)
 

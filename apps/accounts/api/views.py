@@ -42,7 +42,7 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.models import User
 from apps.accounts.permissions import require, user_can
-from apps.accounts.ratelimit import client_ip
+from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
 from apps.accounts.tokens import issue_token_pair, rotate_refresh_token
 from apps.core.exceptions import ApplicationError, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
@@ -91,15 +91,13 @@ def presented_refresh(request, body_value: str | None) -> str | None:
     expected = request.COOKIES.get(settings.AUTH_CSRF_COOKIE, "")
     sent = request.headers.get("X-CSRFToken", "")
     if not expected or not sent or not hmac.compare_digest(expected, sent):
-        raise ApplicationError(
-            "The CSRF header is missing or does not match.", code="csrf_failed", status=403
-        )
+        raise ApplicationError("The CSRF header is missing or does not match.", code="csrf_failed", status=403)
     return cookie
 
 
 def _ip(request) -> str | None:
     ip = client_ip(request)
-    return None if ip == "0.0.0.0" else ip
+    return None if ip == UNKNOWN_IP else ip
 
 
 # --- registration, login, tokens ---------------------------------------------------------------
