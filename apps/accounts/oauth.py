@@ -127,14 +127,14 @@ def _drop_taken_addresses(sociallogin) -> None:
 
     from apps.accounts.services import email_taken
 
-    kept = []
-    for address in sociallogin.email_addresses:
+    def valid(value: str) -> bool:
         try:
-            validate_email(address.email)
-        except Exception:
-            continue
-        if not email_taken(address.email):
-            kept.append(address)
+            validate_email(value)
+        except ValidationError:
+            return False  # a provider sent garbage: skip that address
+        return True
+
+    kept = [a for a in sociallogin.email_addresses if valid(a.email) and not email_taken(a.email)]
     sociallogin.email_addresses = kept
     user = sociallogin.user
     if user.email and not any(a.email.lower() == user.email.lower() for a in kept):
