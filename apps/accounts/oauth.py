@@ -123,6 +123,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
 
 
 def _drop_taken_addresses(sociallogin) -> None:
+    from django.core.exceptions import ValidationError
     from django.core.validators import validate_email
 
     from apps.accounts.services import email_taken
