@@ -52,9 +52,7 @@ def test_admin_finds_user_and_sees_providers_and_audit(admin_user, target):
 
 def test_admin_actions_change_role_and_suspend_with_audit(admin_user, target):
     c = staff_client(admin_user)
-    r = c.post(
-        "/admin/accounts/user/", {"action": "make_moderator", "_selected_action": [target.pk]}, follow=True
-    )
+    r = c.post("/admin/accounts/user/", {"action": "make_moderator", "_selected_action": [target.pk]}, follow=True)
     assert r.status_code == 200
     target.refresh_from_db()
     assert target.role == "moderator"
