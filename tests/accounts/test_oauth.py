@@ -213,3 +213,11 @@ def test_session_exchange_with_cookie_needs_csrf(monkeypatch):
     browser.force_login(user)
     r = browser.post("/api/auth/oauth/session")
     assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+
+
+@pytest.mark.parametrize("client_kind", ["app", "browser"])
+@pytest.mark.parametrize("path", ["auth/login", "auth/signup", "auth/password/request", "auth/session"])
+def test_allauth_password_endpoints_are_not_mounted(client, client_kind, path):
+    UserFactory(username="pw")
+    r = client.post(f"/_allauth/{client_kind}/v1/{path}", {"username": "pw", "password": "x"})
+    assert r.status_code == 404
