@@ -42,6 +42,7 @@ MATRIX = [
     row("user-detail", "get", "/api/users/{owner}", None, 200, 200, 200, 200, 200),
     row("user-detail", "get", "/api/users/me", None, 401, 200, 200, 200, 200),
     row("user-detail", "put", "/api/users/{owner}", {"bio": "x"}, 401, 200, 403, 403, 200),
+    row("user-detail", "delete", "/api/users/{owner}", {"password": "wrong"}, 401, 400, 403, 403, 403),
     row("user-settings", "get", "/api/users/{owner}/settings", None, 401, 200, 403, 403, 200),
     row("user-settings", "put", "/api/users/{owner}/settings", {"theme": "dark"}, 401, 200, 403, 403, 200),
     row("user-avatar", "post", "/api/users/{owner}/avatar", {}, 401, 400, 403, 403, 400),

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from apps.accounts import identity, selectors, services
 from apps.accounts.api.serializers import (
     SETTINGS_DEFAULTS,
+    AccountDeleteSerializer,
     AuditEntrySerializer,
     AuthPairSerializer,
     AvatarSerializer,
@@ -373,6 +374,25 @@ class UserDetailView(APIView):
         return Response(OwnerUserSerializer(user).data)
 
     patch = put
+
+    @extend_schema(
+        tags=["users"],
+        request=AccountDeleteSerializer,
+        responses={204: None},
+        summary="Close my account (password again; every token stops; personal data scrubbed)",
+    )
+    def delete(self, request, user_id: str):
+        user = _resolve_user(request, user_id)
+        if not request.user.is_authenticated:
+            raise ApplicationError(
+                "Authentication credentials were not provided.", code="not_authenticated", status=401
+            )
+        if request.user.pk != user.pk:
+            raise PermissionDeniedError("You can only close your own account.")
+        s = AccountDeleteSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.account_delete(user=request.user, password=s.validated_data.get("password"))
+        return Response(status=204)
 
 
 class UserSettingsView(APIView):
