@@ -317,6 +317,16 @@ def session_revoke(*, user: User, session_id: str) -> None:
         raise NotFound()
 
 
+SESSION_RETENTION = dt.timedelta(days=30)
+
+
+def sessions_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget sessions that ended (revoked or expired) more than 30 days ago. Idempotent."""
+    cutoff = (now or timezone.now()) - SESSION_RETENTION
+    deleted, _ = AuthSession.objects.filter(Q(revoked_at__lt=cutoff) | Q(expires_at__lt=cutoff)).delete()
+    return deleted
+
+
 # --- passwords and email ---------------------------------------------------------------------
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str) -> int:

@@ -95,3 +95,7 @@ EXTRA_INSTALLED_APPS = [
     "allauth.socialaccount.providers.twitter_oauth2",
 ]
 SOCIALACCOUNT_QUERY_EMAIL = True
+
+BEAT_SCHEDULE = {
+    "accounts.purge_sessions": {"task": "accounts.purge_sessions", "schedule": 6 * 3600},
+}
