@@ -328,6 +328,21 @@ def sessions_purge(*, now: dt.datetime | None = None) -> int:
 
 
 # --- passwords and email ---------------------------------------------------------------------
+RECENT_LOGIN = dt.timedelta(minutes=10)
+
+
+def _confirm_identity(*, user: User, password: str | None, session_id: str | None, action: str) -> None:
+    """Sensitive changes need the password again; an account without one (OAuth or wallet only)
+    needs a sign-in from the last 10 minutes instead."""
+    if user.has_usable_password():
+        if not user.check_password(password or ""):
+            raise _fail("password", "Your password is wrong.")
+        return
+    session = AuthSession.objects.filter(pk=session_id, user=user).first() if session_id else None
+    if session is None or session.created_at < timezone.now() - RECENT_LOGIN:
+        raise PermissionDeniedError(f"Sign in again (within 10 minutes) to {action}.")
+
+
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str) -> int:
     keep = getattr(user, "auth_session_id", None)
@@ -387,10 +402,10 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
 
 
 @transaction.atomic
-def email_change(*, user: User, new_email: str, password: str) -> User:
+def email_change(*, user: User, new_email: str, password: str | None = None) -> User:
+    sid = getattr(user, "auth_session_id", None)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.has_usable_password() or not user.check_password(password or ""):
-        raise _fail("password", "Your password is wrong.")
+    _confirm_identity(user=user, password=password, session_id=sid, action="change your email")
     new_email = normalize_email(new_email)
     if new_email.lower() == user.email.lower():
         raise _fail("new_email", "This is already your email address.")
@@ -436,9 +451,6 @@ def identity_unlink(*, user: User, kind: str, uid: str) -> None:
 
 
 # --- account deletion ------------------------------------------------------------------------
-RECENT_LOGIN = dt.timedelta(minutes=10)
-
-
 @transaction.atomic
 def account_delete(*, user: User, password: str | None) -> None:
     """Close the account: every token stops, personal data is scrubbed, ways in are removed.
@@ -449,13 +461,7 @@ def account_delete(*, user: User, password: str | None) -> None:
 
     sid = getattr(user, "auth_session_id", None)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if user.has_usable_password():
-        if not user.check_password(password or ""):
-            raise _fail("password", "Your password is wrong.")
-    else:
-        session = AuthSession.objects.filter(pk=sid, user=user).first() if sid else None
-        if session is None or session.created_at < timezone.now() - RECENT_LOGIN:
-            raise PermissionDeniedError("Sign in again (within 10 minutes) to close this account.")
+    _confirm_identity(user=user, password=password, session_id=sid, action="close this account")
     user.is_active = False
     user.username = f"deleted_{user.pk}"
     user.email = ""

@@ -104,3 +104,25 @@ def test_resend_verification(django_capture_on_commit_callbacks):
     assert r.status_code == 202 and mail.outbox[-1].to == [user.email]
     user2 = UserFactory()
     assert bearer(issue_token_pair(user2)["access"]).post("/api/auth/verify-email/resend").status_code == 409
+
+
+def test_passwordless_account_changes_email_only_after_a_recent_sign_in(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import AuthSession
+    from apps.accounts.tokens import issue_token_pair
+
+    user = UserFactory(email="")
+    user.set_unusable_password()
+    user.save()
+    tokens = issue_token_pair(user)
+    AuthSession.objects.filter(user=user).update(created_at=timezone.now() - timedelta(hours=1))
+    stale = bearer(tokens["access"]).post("/api/auth/email/change", {"new_email": "w@example.com"}, format="json")
+    assert stale.status_code == 403
+    fresh = bearer(issue_token_pair(user)["access"])
+    with django_capture_on_commit_callbacks(execute=True):
+        r = fresh.post("/api/auth/email/change", {"new_email": "w@example.com"}, format="json")
+    assert r.status_code == 200 and r.json()["data"]["email"] == "w@example.com"
+    assert mail.outbox[-1].to == ["w@example.com"]

@@ -114,7 +114,13 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 class EmailChangeSerializer(serializers.Serializer):
     new_email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    password = serializers.CharField(
+        max_length=128,
+        trim_whitespace=False,
+        write_only=True,
+        required=False,
+        help_text="Required when the account has a password; otherwise a sign-in from the last 10 minutes.",
+    )
 
 
 class SessionSerializer(serializers.Serializer):
