@@ -180,3 +180,12 @@ def test_close_account_stops_tokens_and_scrubs(owner, make_client, api_client):
 def test_show_holdings_privacy_flag(owner, make_client):
     r = make_client(owner).put("/api/users/me", {"show_holdings": True}, format="json")
     assert r.status_code == 200 and r.json()["data"]["show_holdings"] is True
+
+
+def test_out_of_range_ids_are_404_not_500(make_client, api_client):
+    admin = make_client(UserFactory(role="admin"))
+    huge = "9" * 25
+    assert api_client.get(f"/api/users/{huge}").status_code == 404
+    assert admin.get(f"/api/users/{huge}/settings").status_code == 404
+    assert admin.post(f"/api/users/{huge}/role", {"role": "user"}, format="json").status_code == 404
+    assert admin.get(f"/api/users/{huge}/audit").status_code == 404
