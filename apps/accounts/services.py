@@ -414,6 +414,7 @@ def email_change(*, user: User, new_email: str, password: str | None = None) -> 
             "An account with this email already exists.",
             details={"new_email": ["An account with this email already exists."]},
         )
+    old_email = user.email
     user.email = new_email
     user.email_verified = False
     try:
@@ -424,6 +425,16 @@ def email_change(*, user: User, new_email: str, password: str | None = None) -> 
     _set_primary_email(user=user, email=new_email)
     cache.delete(_code_key(user.pk))
     transaction.on_commit(lambda: send_verification_email(user_id=user.pk))
+    if old_email:
+        transaction.on_commit(
+            lambda: mail.send_mail(
+                "Your Success Kid email address was changed",
+                f"Hi {user.username},\n\nThe email address of your account was changed to {new_email}.\n"
+                "If you did not do this, reset your password and contact support.\n",
+                settings.DEFAULT_FROM_EMAIL,
+                [old_email],
+            )
+        )
     return user
 
 
