@@ -11,7 +11,7 @@ urlpatterns = [
     path("api/v1/", include("successkid.api_urls")),
     path("api/", include("successkid.api_urls")),
     # django-allauth headless (OAuth flows; see apps/accounts/oauth.py) and the providers' callbacks.
-    path("_allauth/", include("allauth.headless.urls")),
+    path("_allauth/", include("apps.accounts.allauth_urls")),
     path("accounts/", include("allauth.urls")),
 ]
 if settings.DEBUG:

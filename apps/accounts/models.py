@@ -75,6 +75,7 @@ class Profile(models.Model):
     avatar_url = models.URLField(max_length=500, blank=True, default="")
     visibility = models.CharField(max_length=16, choices=ProfileVisibility.choices, default=ProfileVisibility.EVERYONE)
     show_wallets = models.BooleanField(default=False)
+    show_holdings = models.BooleanField(default=False)  # balances / holder tier details on the profile
     points = models.BigIntegerField(default=0, db_index=True)
     level = models.PositiveSmallIntegerField(default=1)
     holder_tier = models.CharField(max_length=32, blank=True, default="none")
@@ -138,6 +139,9 @@ class RoleAssignment(models.Model):
         db_table = "role_assignments"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"], name="role_assign_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.previous_role or '-'} -> {self.role}"
 
 
 class AuditAction(models.TextChoices):

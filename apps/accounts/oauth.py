@@ -63,7 +63,20 @@ def unique_username(candidates: list[str | None]) -> str:
     return f"user_{secrets.token_hex(6)}"
 
 
+def _origin(url: str) -> str:
+    parts = urlparse(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def is_safe_url(self, url) -> bool:
+        """The SPA lives on its own origin: FRONTEND_URL and the CORS origins may be returned to."""
+        from django.conf import settings
+
+        if url and _origin(url) in {_origin(settings.FRONTEND_URL), *map(_origin, settings.CORS_ALLOWED_ORIGINS)}:
+            return True
+        return super().is_safe_url(url)
+
     def generate_unique_username(self, txts, regex=None) -> str:
         return unique_username(list(txts))
 
@@ -75,28 +88,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_auto_signup_allowed(self, request, sociallogin) -> bool:
+        # Called just before allauth decides between auto sign-up and a pending sign-up form:
+        # drop addresses other accounts hold, so a taken address never blocks (or joins) anything.
+        _drop_taken_addresses(sociallogin)
         return True
 
     def populate_user(self, request, sociallogin, data):
         user = super().populate_user(request, sociallogin, data)
-        # Only addresses no other account holds; the provider's verified flag decides the rest.
-        from apps.accounts.services import email_taken
-
-        kept = []
-        for address in sociallogin.email_addresses:
-            try:
-                from django.core.validators import validate_email
-
-                validate_email(address.email)
-            except Exception:  # noqa: BLE001 - a provider sent garbage
-                continue
-            if not email_taken(address.email):
-                kept.append(address)
-        sociallogin.email_addresses = kept
-        email = user.email if user.email and not email_taken(user.email) else ""
-        if email and not any(a.email.lower() == email.lower() for a in kept):
-            email = ""
-        user.email = email
         user.first_name = _clean_text(user.first_name, 150)
         user.last_name = _clean_text(user.last_name, 150)
         user.username = ""  # rebuilt to our rule in save_user
@@ -109,7 +107,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             [extra.get("login"), extra.get("username"), extra.get("screen_name"), extra.get("name"), user.email]
         )
         user = super().save_user(request, sociallogin, form)
-        verified = any(a.verified and a.email.lower() == (user.email or "").lower() for a in sociallogin.email_addresses)
+        verified = any(
+            a.verified and a.email.lower() == (user.email or "").lower() for a in sociallogin.email_addresses
+        )
         if verified and not user.email_verified:
             User.objects.filter(pk=user.pk).update(email_verified=True)
             user.email_verified = True
@@ -120,6 +120,26 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         Profile.objects.filter(user=user).update(display_name=name, avatar_url=avatar)
         emit(UserRegistered(user_id=user.pk, method=PROVIDER_KINDS.get(sociallogin.account.provider, "oauth")))
         return user
+
+
+def _drop_taken_addresses(sociallogin) -> None:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from apps.accounts.services import email_taken
+
+    def valid(value: str) -> bool:
+        try:
+            validate_email(value)
+        except ValidationError:
+            return False  # a provider sent garbage: skip that address
+        return True
+
+    kept = [a for a in sociallogin.email_addresses if valid(a.email) and not email_taken(a.email)]
+    sociallogin.email_addresses = kept
+    user = sociallogin.user
+    if user.email and not any(a.email.lower() == user.email.lower() for a in kept):
+        user.email = ""
 
 
 class JWTPairTokenStrategy(SessionTokenStrategy):
@@ -139,7 +159,7 @@ class JWTPairTokenStrategy(SessionTokenStrategy):
 
         try:
             rotated = rotate_refresh_token(refresh_token)
-        except Exception:  # noqa: BLE001 - allauth answers a plain 400 for any bad token
+        except Exception:
             return None
         return rotated.tokens["access"], rotated.tokens["refresh"]
 

@@ -7,6 +7,8 @@ without touching the endpoints.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from rest_framework.permissions import BasePermission
 
@@ -36,11 +38,30 @@ def role_of(user) -> str:
     return user.role
 
 
+# Other standing (holder tier, level...) can grant a permission the role alone does not:
+# `register_grant(fn)` with fn(user, permission) -> bool, asked at request time. A grant never
+# lifts a suspension nor the email-verification rule for contributions.
+Grant = Callable[[object, str], bool]
+_grants: list[Grant] = []
+
+
+def register_permission(permission: str, lowest_role: str, *, contribution: bool = False) -> None:
+    """Another app adds its own permission (e.g. "market.create_alert" for users)."""
+    PERMISSIONS[permission] = lowest_role
+    if contribution:
+        CONTRIBUTION_PERMISSIONS.add(permission)
+
+
+def register_grant(grant: Grant) -> None:
+    if grant not in _grants:
+        _grants.append(grant)
+
+
 def user_can(user, permission: str) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_suspended:
         return False
     needed = PERMISSIONS[permission]
-    if ROLE_RANK.get(role_of(user), -1) < ROLE_RANK[needed]:
+    if ROLE_RANK.get(role_of(user), -1) < ROLE_RANK[needed] and not any(g(user, permission) for g in _grants):
         return False
     if permission in CONTRIBUTION_PERMISSIONS and settings.EMAIL_VERIFICATION == "mandatory":
         return (

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 
 from apps.core.exceptions import RateLimited
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_IP = "0.0.0.0"  # noqa: S104 - a placeholder for "no address", never bound to
 
 
 def _valid_ip(value: str) -> str | None:
@@ -27,7 +32,7 @@ def _valid_ip(value: str) -> str | None:
 
 
 def client_ip(request) -> str:
-    remote = _valid_ip(request.META.get("REMOTE_ADDR", "")) or "0.0.0.0"
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", "")) or UNKNOWN_IP
     hops = int(getattr(settings, "TRUSTED_PROXIES", 0) or 0)
     if hops <= 0:
         return remote
@@ -61,11 +66,14 @@ def record(scope: str, ident: str) -> None:
     """Count one event in the bucket."""
     limit, window = _limit(scope)
     key, _ = _key(scope, ident, window)
-    if not cache.add(key, 1, timeout=window + 1):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
+    try:
+        if not cache.add(key, 1, timeout=window + 1):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=window + 1)
+    except Exception:  # the cache is down: degrade to no limit rather than fail sign-in
+        logger.warning("rate-limit cache unavailable", exc_info=True)
 
 
 def hit(scope: str, ident: str) -> None:

@@ -248,7 +248,7 @@ def _burn_password_time(password: str) -> None:
 
 def authenticate_login(*, login: str, password: str, request=None) -> User:
     login = (login or "").strip()
-    ip = ratelimit.client_ip(request) if request is not None else "0.0.0.0"
+    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
     ratelimit.check("login_ip", ip)
     user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).order_by("id").first()
     account_key = f"user:{user.pk}" if user else f"login:{login.lower()}"
@@ -317,7 +317,32 @@ def session_revoke(*, user: User, session_id: str) -> None:
         raise NotFound()
 
 
+SESSION_RETENTION = dt.timedelta(days=30)
+
+
+def sessions_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget sessions that ended (revoked or expired) more than 30 days ago. Idempotent."""
+    cutoff = (now or timezone.now()) - SESSION_RETENTION
+    deleted, _ = AuthSession.objects.filter(Q(revoked_at__lt=cutoff) | Q(expires_at__lt=cutoff)).delete()
+    return deleted
+
+
 # --- passwords and email ---------------------------------------------------------------------
+RECENT_LOGIN = dt.timedelta(minutes=10)
+
+
+def _confirm_identity(*, user: User, password: str | None, session_id: str | None, action: str) -> None:
+    """Sensitive changes need the password again; an account without one (OAuth or wallet only)
+    needs a sign-in from the last 10 minutes instead."""
+    if user.has_usable_password():
+        if not user.check_password(password or ""):
+            raise _fail("password", "Your password is wrong.")
+        return
+    session = AuthSession.objects.filter(pk=session_id, user=user).first() if session_id else None
+    if session is None or session.created_at < timezone.now() - RECENT_LOGIN:
+        raise PermissionDeniedError(f"Sign in again (within 10 minutes) to {action}.")
+
+
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str) -> int:
     keep = getattr(user, "auth_session_id", None)
@@ -333,7 +358,7 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
 def password_reset_request(*, email: str, request=None) -> None:
     """Always answers the same way, whether or not an account has this address."""
     email = normalize_email(email)
-    ip = ratelimit.client_ip(request) if request is not None else "0.0.0.0"
+    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
     ratelimit.hit("reset_ip", ip)
     ratelimit.hit("reset_address", email)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
@@ -377,10 +402,10 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
 
 
 @transaction.atomic
-def email_change(*, user: User, new_email: str, password: str) -> User:
+def email_change(*, user: User, new_email: str, password: str | None = None) -> User:
+    sid = getattr(user, "auth_session_id", None)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.has_usable_password() or not user.check_password(password or ""):
-        raise _fail("password", "Your password is wrong.")
+    _confirm_identity(user=user, password=password, session_id=sid, action="change your email")
     new_email = normalize_email(new_email)
     if new_email.lower() == user.email.lower():
         raise _fail("new_email", "This is already your email address.")
@@ -389,6 +414,7 @@ def email_change(*, user: User, new_email: str, password: str) -> User:
             "An account with this email already exists.",
             details={"new_email": ["An account with this email already exists."]},
         )
+    old_email = user.email
     user.email = new_email
     user.email_verified = False
     try:
@@ -399,6 +425,16 @@ def email_change(*, user: User, new_email: str, password: str) -> User:
     _set_primary_email(user=user, email=new_email)
     cache.delete(_code_key(user.pk))
     transaction.on_commit(lambda: send_verification_email(user_id=user.pk))
+    if old_email:
+        transaction.on_commit(
+            lambda: mail.send_mail(
+                "Your Success Kid email address was changed",
+                f"Hi {user.username},\n\nThe email address of your account was changed to {new_email}.\n"
+                "If you did not do this, reset your password and contact support.\n",
+                settings.DEFAULT_FROM_EMAIL,
+                [old_email],
+            )
+        )
     return user
 
 
@@ -425,11 +461,39 @@ def identity_unlink(*, user: User, kind: str, uid: str) -> None:
     SocialAccount.objects.filter(user=user, provider=provider, uid=uid).delete()
 
 
+# --- account deletion ------------------------------------------------------------------------
+@transaction.atomic
+def account_delete(*, user: User, password: str | None) -> None:
+    """Close the account: every token stops, personal data is scrubbed, ways in are removed.
+    The row stays (deactivated, renamed) so other apps' content keeps its author reference.
+    Needs the password; an account without one needs a sign-in from the last 10 minutes."""
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount
+
+    sid = getattr(user, "auth_session_id", None)
+    user = User.objects.select_for_update().get(pk=user.pk)
+    _confirm_identity(user=user, password=password, session_id=sid, action="close this account")
+    user.is_active = False
+    user.username = f"deleted_{user.pk}"
+    user.email = ""
+    user.email_verified = False
+    user.first_name = user.last_name = ""
+    user.set_unusable_password()
+    user.token_version += 1
+    user.save()
+    revoke_sessions(user=user, reason="account_deleted")
+    EmailAddress.objects.filter(user=user).delete()
+    SocialAccount.objects.filter(user=user).delete()
+    Profile.objects.filter(user=user).update(
+        display_name="", bio="", links=[], avatar_url="", settings={}, visibility="nobody", show_wallets=False
+    )
+
+
 # --- profiles and settings -------------------------------------------------------------------
 @transaction.atomic
 def profile_update(*, user: User, data: dict[str, Any]) -> Profile:
     profile = Profile.objects.select_for_update().get(user=user)
-    allowed = {"display_name", "bio", "links", "visibility", "show_wallets"}
+    allowed = {"display_name", "bio", "links", "visibility", "show_wallets", "show_holdings"}
     fields = [k for k in data if k in allowed]
     for key in fields:
         setattr(profile, key, data[key])

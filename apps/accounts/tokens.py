@@ -53,10 +53,10 @@ _SYSTEMS = [
 def _request_meta(request) -> tuple[str | None, str]:
     if request is None:
         return None, ""
-    from apps.accounts.ratelimit import client_ip
+    from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
 
     ip = client_ip(request)
-    return (None if ip == "0.0.0.0" else ip), request.META.get("HTTP_USER_AGENT", "")[:400]
+    return (None if ip == UNKNOWN_IP else ip), request.META.get("HTTP_USER_AGENT", "")[:400]
 
 
 def _mint(user: User, session: AuthSession) -> tuple[str, str, str]:
@@ -110,9 +110,7 @@ def rotate_refresh_token(raw: str, *, request=None) -> Rotated:
     sid, jti = token.get("sid"), token.get("jti")
     reused = False
     with transaction.atomic():
-        session = (
-            AuthSession.objects.select_for_update().select_related("user").filter(pk=sid).first() if sid else None
-        )
+        session = AuthSession.objects.select_for_update().select_related("user").filter(pk=sid).first() if sid else None
         if session is None or str(session.user_id) != str(token.get("sub")):
             raise TokenRejected("The refresh token is invalid.", "token_invalid")
         if session.revoked_at is not None:

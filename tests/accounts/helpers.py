@@ -26,9 +26,16 @@ def bearer(access: str) -> APIClient:
     return c
 
 
+def _last_match(pattern: str) -> str:
+    for message in reversed(mail.outbox):
+        if found := re.search(pattern, message.body):
+            return found.group(1)
+    raise AssertionError(f"no email matches {pattern}")
+
+
 def last_mail_code() -> str:
-    return re.search(r"code in the app: (\d{6})", mail.outbox[-1].body).group(1)
+    return _last_match(r"code in the app: (\d{6})")
 
 
 def last_mail_key() -> str:
-    return re.search(r"key=([^\s&]+)", mail.outbox[-1].body).group(1)
+    return _last_match(r"key=([^\s&]+)")

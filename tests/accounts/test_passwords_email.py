@@ -38,7 +38,9 @@ def test_reset_confirm_sets_password_and_ends_every_session(api_client, django_c
     )
     assert weak.status_code == 400
     r = api_client.post(
-        "/api/auth/password/reset/confirm", {"uid": uid, "token": token, "password": "fresh-start-secret-9"}, format="json"
+        "/api/auth/password/reset/confirm",
+        {"uid": uid, "token": token, "password": "fresh-start-secret-9"},
+        format="json",
     )
     assert r.status_code == 200, r.content
     assert bearer(tokens["access"]).get("/api/users/me").status_code == 401
@@ -53,7 +55,9 @@ def test_reset_confirm_sets_password_and_ends_every_session(api_client, django_c
 
 def test_reset_confirm_garbage_is_400(api_client):
     r = api_client.post(
-        "/api/auth/password/reset/confirm", {"uid": "!!", "token": "x", "password": "fresh-start-secret-9"}, format="json"
+        "/api/auth/password/reset/confirm",
+        {"uid": "!!", "token": "x", "password": "fresh-start-secret-9"},
+        format="json",
     )
     assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error"
 
@@ -85,7 +89,7 @@ def test_email_change_needs_password_and_reverifies(django_capture_on_commit_cal
         )
     assert r.status_code == 200, r.content
     assert r.json()["data"]["email"] == "eve2@example.com" and r.json()["data"]["email_verified"] is False
-    assert mail.outbox[-1].to == ["eve2@example.com"]
+    assert {m.to[0] for m in mail.outbox[-2:]} == {"eve2@example.com", "eve@example.com"}  # notice to the old one
     ok = client.post("/api/auth/verify-email", {"code": last_mail_code()}, format="json")
     assert ok.status_code == 200 and User.objects.get(pk=user.pk).email_verified
     assert other.email == "taken@example.com"
@@ -100,3 +104,25 @@ def test_resend_verification(django_capture_on_commit_callbacks):
     assert r.status_code == 202 and mail.outbox[-1].to == [user.email]
     user2 = UserFactory()
     assert bearer(issue_token_pair(user2)["access"]).post("/api/auth/verify-email/resend").status_code == 409
+
+
+def test_passwordless_account_changes_email_only_after_a_recent_sign_in(django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.accounts.models import AuthSession
+    from apps.accounts.tokens import issue_token_pair
+
+    user = UserFactory(email="")
+    user.set_unusable_password()
+    user.save()
+    tokens = issue_token_pair(user)
+    AuthSession.objects.filter(user=user).update(created_at=timezone.now() - timedelta(hours=1))
+    stale = bearer(tokens["access"]).post("/api/auth/email/change", {"new_email": "w@example.com"}, format="json")
+    assert stale.status_code == 403
+    fresh = bearer(issue_token_pair(user)["access"])
+    with django_capture_on_commit_callbacks(execute=True):
+        r = fresh.post("/api/auth/email/change", {"new_email": "w@example.com"}, format="json")
+    assert r.status_code == 200 and r.json()["data"]["email"] == "w@example.com"
+    assert mail.outbox[-1].to == ["w@example.com"]

@@ -157,3 +157,35 @@ def test_profile_lookup_is_one_query(owner, make_client, django_assert_max_num_q
     client = make_client(owner)
     with django_assert_max_num_queries(2):  # auth (user+profile+session) and nothing more per view
         assert client.get(f"/api/users/{owner.pk}").status_code == 200
+
+
+def test_close_account_stops_tokens_and_scrubs(owner, make_client, api_client):
+    from apps.accounts.tokens import issue_token_pair
+    from tests.factories import DEFAULT_PASSWORD
+
+    tokens = issue_token_pair(owner)
+    client = make_client(owner)
+    assert client.delete("/api/users/me", {"password": "wrong"}, format="json").status_code == 400
+    assert make_client(UserFactory()).delete(f"/api/users/{owner.pk}", {}, format="json").status_code == 403
+    r = client.delete("/api/users/me", {"password": DEFAULT_PASSWORD}, format="json")
+    assert r.status_code == 204
+    assert client.get("/api/users/me").status_code == 401
+    assert api_client.post("/api/auth/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    owner.refresh_from_db()
+    assert not owner.is_active and owner.email == "" and owner.username == f"deleted_{owner.pk}"
+    assert api_client.get(f"/api/users/{owner.pk}").status_code == 404
+    assert api_client.post("/api/auth/login", {"login": "olive", "password": DEFAULT_PASSWORD}).status_code == 401
+
+
+def test_show_holdings_privacy_flag(owner, make_client):
+    r = make_client(owner).put("/api/users/me", {"show_holdings": True}, format="json")
+    assert r.status_code == 200 and r.json()["data"]["show_holdings"] is True
+
+
+def test_out_of_range_ids_are_404_not_500(make_client, api_client):
+    admin = make_client(UserFactory(role="admin"))
+    huge = "9" * 25
+    assert api_client.get(f"/api/users/{huge}").status_code == 404
+    assert admin.get(f"/api/users/{huge}/settings").status_code == 404
+    assert admin.post(f"/api/users/{huge}/role", {"role": "user"}, format="json").status_code == 404
+    assert admin.get(f"/api/users/{huge}/audit").status_code == 404

@@ -61,3 +61,32 @@ def test_registrations_per_ip(api_client, settings):
     assert register(api_client, "reg2", "r2@example.com", STRONG).status_code == 201
     r = register(api_client, "reg3", "r3@example.com", STRONG)
     assert r.status_code == 429 and "Retry-After" in r
+
+
+def test_limits_count_in_real_redis(redis_url, settings):
+    from django.core.cache import caches
+
+    from apps.accounts import ratelimit
+    from apps.core.exceptions import RateLimited
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "sk-test-accounts",
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        },
+    }
+    ident = "203.0.113.7"
+    try:
+        assert type(caches["default"]).__name__ == "RedisCache"
+        settings.AUTH_RATE_LIMITS = {**settings.AUTH_RATE_LIMITS, "register_ip": (2, 60)}
+        ratelimit.clear("register_ip", ident)
+        ratelimit.hit("register_ip", ident)
+        ratelimit.hit("register_ip", ident)
+        with pytest.raises(RateLimited) as exc:
+            ratelimit.hit("register_ip", ident)
+        assert 0 < exc.value.retry_after <= 60
+    finally:
+        ratelimit.clear("register_ip", ident)

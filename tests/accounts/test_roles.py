@@ -29,7 +29,9 @@ def test_admin_assigns_role_history_audit_and_event(people, make_client, django_
     events.subscribe(RoleChanged, seen.append)
     client = make_client(people["admin"])
     with django_capture_on_commit_callbacks(execute=True):
-        r = client.post(f"/api/users/{people['user'].pk}/role", {"role": "moderator", "reason": "helpful"}, format="json")
+        r = client.post(
+            f"/api/users/{people['user'].pk}/role", {"role": "moderator", "reason": "helpful"}, format="json"
+        )
     assert r.status_code == 200, r.content
     target = User.objects.get(pk=people["user"].pk)
     assert target.role == "moderator" and target.is_moderator and target.is_staff
@@ -96,9 +98,12 @@ def test_suspend_rules(people, make_client):
     past = (timezone.now() - timedelta(hours=1)).isoformat()
     assert mod.post(f"/api/users/{people['user'].pk}/suspend", {"until": past}, format="json").status_code == 400
     assert mod.post("/api/users/999999/suspend", {"hours": 1}, format="json").status_code == 404
-    assert make_client(people["user"]).post(
-        f"/api/users/{people['mod'].pk}/suspend", {"hours": 1}, format="json"
-    ).status_code == 403
+    assert (
+        make_client(people["user"])
+        .post(f"/api/users/{people['mod'].pk}/suspend", {"hours": 1}, format="json")
+        .status_code
+        == 403
+    )
     assert not AccountAuditLog.objects.exists()
 
 
@@ -114,7 +119,9 @@ def test_audit_log_endpoint(people, make_client):
     body = r.json()
     assert [e["action"] for e in body["data"]] == ["role_changed", "unsuspended"]
     assert body["data"][0]["actor"]["username"] == "boss"
-    nxt = make_client(people["mod"]).get(f"/api/users/{target.pk}/audit?cursor={body['meta']['pagination']['next_cursor']}")
+    nxt = make_client(people["mod"]).get(
+        f"/api/users/{target.pk}/audit?cursor={body['meta']['pagination']['next_cursor']}"
+    )
     assert [e["action"] for e in nxt.json()["data"]] == ["suspended"]
     assert make_client(UserFactory()).get(f"/api/users/{target.pk}/audit").status_code == 403
 

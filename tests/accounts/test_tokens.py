@@ -11,6 +11,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.accounts.models import AuthSession
+from apps.accounts.tokens import issue_token_pair
 from tests.accounts.helpers import bearer, login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
@@ -90,11 +91,7 @@ def test_sessions_list_and_revoke_one(pair, api_client):
     assert {row["ip"] for row in rows} == {"127.0.0.1"}
     other_id = next(row["id"] for row in rows if not row["current"])
     # Another user cannot revoke it (404, not 403: ids are not leaked).
-    from tests.accounts.helpers import bearer as b
-
-    from apps.accounts.tokens import issue_token_pair
-
-    assert b(issue_token_pair(stranger)["access"]).delete(f"/api/auth/sessions/{other_id}").status_code == 404
+    assert bearer(issue_token_pair(stranger)["access"]).delete(f"/api/auth/sessions/{other_id}").status_code == 404
     assert bearer(first["access"]).delete(f"/api/auth/sessions/{other_id}").status_code == 204
     assert me(other["access"]) == 401
     assert bearer(first["access"]).delete("/api/auth/sessions/not-a-uuid").status_code == 404
@@ -119,10 +116,14 @@ def test_password_change_needs_current_password_and_strong_new(pair):
     _, first = pair
     c = bearer(first["access"])
     r = c.post(
-        "/api/auth/password/change", {"current_password": "nope", "new_password": "a-brand-new-secret-77"}, format="json"
+        "/api/auth/password/change",
+        {"current_password": "nope", "new_password": "a-brand-new-secret-77"},
+        format="json",
     )
     assert r.status_code == 400 and "current_password" in r.json()["error"]["details"]
-    r = c.post("/api/auth/password/change", {"current_password": DEFAULT_PASSWORD, "new_password": "123"}, format="json")
+    r = c.post(
+        "/api/auth/password/change", {"current_password": DEFAULT_PASSWORD, "new_password": "123"}, format="json"
+    )
     assert r.status_code == 400 and "new_password" in r.json()["error"]["details"]
 
 
@@ -169,8 +170,6 @@ def test_suspension_and_deactivation_stop_tokens_at_once(pair):
     assert me(first["access"]) == 401
     assert refresh(first["refresh"]).status_code == 401
     other = UserFactory(username="vic")
-    from apps.accounts.tokens import issue_token_pair
-
     tokens = issue_token_pair(other)
     other.is_active = False
     other.save()
@@ -200,3 +199,16 @@ def test_cookie_mode_refresh_needs_csrf_double_submit(api_client):
     out = api_client.post("/api/auth/logout", {}, format="json", HTTP_X_CSRFTOKEN=new_csrf)
     assert out.status_code == 200 and out.json()["data"]["revoked"] == 1
     assert me(ok.json()["data"]["access"]) == 401
+
+
+def test_purge_forgets_long_ended_sessions_only():
+    from apps.accounts.tasks import purge_sessions
+
+    user = UserFactory()
+    for _ in range(3):
+        issue_token_pair(user)
+    old, recent, live = AuthSession.objects.filter(user=user)
+    AuthSession.objects.filter(pk=old.pk).update(revoked_at=timezone.now() - timedelta(days=31))
+    AuthSession.objects.filter(pk=recent.pk).update(revoked_at=timezone.now() - timedelta(days=1))
+    assert purge_sessions.delay().get() == 1
+    assert set(AuthSession.objects.values_list("pk", flat=True)) == {recent.pk, live.pk}

@@ -38,6 +38,7 @@ class OwnerUserSerializer(ProfileUserSerializer):
 
     visibility = serializers.CharField(source="profile.visibility", read_only=True)
     show_wallets = serializers.BooleanField(source="profile.show_wallets", read_only=True)
+    show_holdings = serializers.BooleanField(source="profile.show_holdings", read_only=True)
     is_suspended = serializers.BooleanField(read_only=True)
     has_password = serializers.SerializerMethodField()
 
@@ -48,6 +49,7 @@ class OwnerUserSerializer(ProfileUserSerializer):
             "email_verified",
             "visibility",
             "show_wallets",
+            "show_holdings",
             "is_suspended",
             "suspended_until",
             "has_password",
@@ -112,7 +114,13 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 class EmailChangeSerializer(serializers.Serializer):
     new_email = serializers.CharField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    password = serializers.CharField(
+        max_length=128,
+        trim_whitespace=False,
+        write_only=True,
+        required=False,
+        help_text="Required when the account has a password; otherwise a sign-in from the last 10 minutes.",
+    )
 
 
 class SessionSerializer(serializers.Serializer):
@@ -160,6 +168,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
     )
     visibility = serializers.ChoiceField(choices=["everyone", "members", "nobody"], required=False)
     show_wallets = serializers.BooleanField(required=False)
+    show_holdings = serializers.BooleanField(required=False)
 
     def validate_display_name(self, value: str) -> str:
         return _no_controls(value.strip())
@@ -176,9 +185,7 @@ class ProfileUpdateSerializer(serializers.Serializer):
 
 class ContentPreferencesSerializer(serializers.Serializer):
     show_nsfw = serializers.BooleanField(default=False)
-    hidden_categories = serializers.ListField(
-        child=serializers.SlugField(max_length=64), max_length=100, default=list
-    )
+    hidden_categories = serializers.ListField(child=serializers.SlugField(max_length=64), max_length=100, default=list)
     hidden_tags = serializers.ListField(child=serializers.SlugField(max_length=64), max_length=100, default=list)
     autoplay_media = serializers.BooleanField(default=True)
 
@@ -205,6 +212,12 @@ SETTINGS_DEFAULTS = {
     "theme": "system",
     "content": {"show_nsfw": False, "hidden_categories": [], "hidden_tags": [], "autoplay_media": True},
 }
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        max_length=128, trim_whitespace=False, write_only=True, required=False, help_text="Required if set."
+    )
 
 
 class AvatarSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from apps.accounts import identity, selectors, services
 from apps.accounts.api.serializers import (
     SETTINGS_DEFAULTS,
+    AccountDeleteSerializer,
     AuditEntrySerializer,
     AuthPairSerializer,
     AvatarSerializer,
@@ -42,7 +43,7 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.models import User
 from apps.accounts.permissions import require, user_can
-from apps.accounts.ratelimit import client_ip
+from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
 from apps.accounts.tokens import issue_token_pair, rotate_refresh_token
 from apps.core.exceptions import ApplicationError, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
@@ -91,15 +92,13 @@ def presented_refresh(request, body_value: str | None) -> str | None:
     expected = request.COOKIES.get(settings.AUTH_CSRF_COOKIE, "")
     sent = request.headers.get("X-CSRFToken", "")
     if not expected or not sent or not hmac.compare_digest(expected, sent):
-        raise ApplicationError(
-            "The CSRF header is missing or does not match.", code="csrf_failed", status=403
-        )
+        raise ApplicationError("The CSRF header is missing or does not match.", code="csrf_failed", status=403)
     return cookie
 
 
 def _ip(request) -> str | None:
     ip = client_ip(request)
-    return None if ip == "0.0.0.0" else ip
+    return None if ip == UNKNOWN_IP else ip
 
 
 # --- registration, login, tokens ---------------------------------------------------------------
@@ -375,6 +374,25 @@ class UserDetailView(APIView):
         return Response(OwnerUserSerializer(user).data)
 
     patch = put
+
+    @extend_schema(
+        tags=["users"],
+        request=AccountDeleteSerializer,
+        responses={204: None},
+        summary="Close my account (password again; every token stops; personal data scrubbed)",
+    )
+    def delete(self, request, user_id: str):
+        user = _resolve_user(request, user_id)
+        if not request.user.is_authenticated:
+            raise ApplicationError(
+                "Authentication credentials were not provided.", code="not_authenticated", status=401
+            )
+        if request.user.pk != user.pk:
+            raise PermissionDeniedError("You can only close your own account.")
+        s = AccountDeleteSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        services.account_delete(user=request.user, password=s.validated_data.get("password"))
+        return Response(status=204)
 
 
 class UserSettingsView(APIView):

@@ -55,6 +55,7 @@ ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False  # an X account has no email; the user can add one later
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join accounts on an email claim alone
 SOCIALACCOUNT_STORE_TOKENS = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
@@ -93,3 +94,8 @@ EXTRA_INSTALLED_APPS = [
     "allauth.socialaccount.providers.github",
     "allauth.socialaccount.providers.twitter_oauth2",
 ]
+SOCIALACCOUNT_QUERY_EMAIL = True
+
+BEAT_SCHEDULE = {
+    "accounts.purge_sessions": {"task": "accounts.purge_sessions", "schedule": 6 * 3600},
+}

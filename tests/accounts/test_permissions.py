@@ -1,0 +1,43 @@
+"""Permissions evaluated at request time: role hierarchy, grants from other standing, suspension."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts import permissions
+from apps.accounts.permissions import register_grant, register_permission, user_can
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cleanup():
+    before = (dict(permissions.PERMISSIONS), set(permissions.CONTRIBUTION_PERMISSIONS), list(permissions._grants))
+    yield
+    permissions.PERMISSIONS.clear()
+    permissions.PERMISSIONS.update(before[0])
+    permissions.CONTRIBUTION_PERMISSIONS.clear()
+    permissions.CONTRIBUTION_PERMISSIONS.update(before[1])
+    permissions._grants[:] = before[2]
+
+
+def test_hierarchy():
+    user, mod, admin = UserFactory(), UserFactory(role="moderator"), UserFactory(role="admin")
+    su = UserFactory(is_superuser=True)
+    assert user_can(user, "content.create") and not user_can(user, "content.moderate")
+    assert user_can(mod, "content.moderate") and not user_can(mod, "users.assign_role")
+    assert user_can(admin, "users.assign_role") and user_can(su, "users.assign_role")
+
+
+def test_a_grant_from_other_standing_applies_at_request_time(cleanup):
+    register_permission("forum.create_poll", "moderator", contribution=True)
+    user = UserFactory()
+    assert not user_can(user, "forum.create_poll")
+    register_grant(lambda u, perm: perm == "forum.create_poll" and u.profile.level >= 5)
+    assert not user_can(user, "forum.create_poll")
+    user.profile.level = 5
+    assert user_can(user, "forum.create_poll")
+    user.suspended_until = timezone.now() + timedelta(hours=1)
+    assert not user_can(user, "forum.create_poll")  # a grant never lifts a suspension
