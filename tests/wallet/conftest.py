@@ -54,7 +54,12 @@ class FakeRpc:
     an exception to raise, or a callable(params) returning one of those. Unhandled: connection refused."""
 
     def __init__(self, router: respx.MockRouter) -> None:
-        self.handlers: dict[str, dict[str, Any]] = {RPC_1: {}, RPC_2: {}}
+        # No history unless a test says otherwise (most tests are about balances).
+        no_history = {"jsonrpc": "2.0", "result": [], "id": 1}
+        self.handlers: dict[str, dict[str, Any]] = {
+            RPC_1: {"getSignaturesForAddress": no_history},
+            RPC_2: {"getSignaturesForAddress": no_history},
+        }
         self.calls: list[tuple[str, str, list]] = []
         for url in (RPC_1, RPC_2):
             router.post(url).mock(side_effect=self._dispatch(url))
