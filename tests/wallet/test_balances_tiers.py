@@ -22,11 +22,15 @@ pytestmark = pytest.mark.django_db
 def owner_user(db):
     """An account holding the fixture owner's wallet (1,250,037.500123 tokens over two accounts)."""
     user = UserFactory()
-    WalletConnection.objects.create(user=user, address=OWNER, verified=True, is_primary=True, verified_at=timezone.now())
+    WalletConnection.objects.create(
+        user=user, address=OWNER, verified=True, is_primary=True, verified_at=timezone.now()
+    )
     return user
 
 
-def test_balance_endpoint_after_refresh(make_client, owner_user, rpc, django_capture_on_commit_callbacks, wallet_events, broadcasts):
+def test_balance_endpoint_after_refresh(
+    make_client, owner_user, rpc, django_capture_on_commit_callbacks, wallet_events, broadcasts
+):
     rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_jsonParsed"))
     rpc.on("getSignaturesForAddress", {"jsonrpc": "2.0", "result": [], "id": 1})
     client = make_client(owner_user)
@@ -107,7 +111,9 @@ def test_balance_is_cached_between_close_checks(owner_user, rpc):
 
 
 def test_total_over_several_verified_wallets_decides_the_tier(owner_user, rpc):
-    second = WalletConnection.objects.create(user=owner_user, address="So11111111111111111111111111111111111111112", verified=True)
+    second = WalletConnection.objects.create(
+        user=owner_user, address="So11111111111111111111111111111111111111112", verified=True
+    )
     rpc.on("getTokenAccountsByOwner", lambda params: holding_answer(params[0], [whole(600_000)]))
     status = services.user_balances_refresh(user_id=owner_user.pk)
     assert status.total_amount == whole(1_200_000) and status.tier == "holder"
@@ -116,7 +122,9 @@ def test_total_over_several_verified_wallets_decides_the_tier(owner_user, rpc):
     assert services.holder_tier_recompute(user_id=owner_user.pk, immediate=True).tier == "none"
 
 
-def test_seller_loses_the_tier_only_after_the_grace_period(owner_user, rpc, django_capture_on_commit_callbacks, wallet_events):
+def test_seller_loses_the_tier_only_after_the_grace_period(
+    owner_user, rpc, django_capture_on_commit_callbacks, wallet_events
+):
     rpc.on("getTokenAccountsByOwner", holding_answer(OWNER, [whole(1_500_000)]))
     with django_capture_on_commit_callbacks(execute=True):
         services.user_balances_refresh(user_id=owner_user.pk)
@@ -156,7 +164,9 @@ def test_brief_transfer_within_grace_does_not_flap(owner_user, rpc, django_captu
     assert len([e for e in wallet_events if isinstance(e, HolderTierChanged)]) == 1
 
 
-def test_buyer_gains_the_tier_at_the_next_refresh(owner_user, rpc, django_capture_on_commit_callbacks, wallet_events, broadcasts):
+def test_buyer_gains_the_tier_at_the_next_refresh(
+    owner_user, rpc, django_capture_on_commit_callbacks, wallet_events, broadcasts
+):
     rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_empty"))
     services.user_balances_refresh(user_id=owner_user.pk)
     assert HolderStatus.objects.get(user=owner_user).tier == "none"

@@ -18,7 +18,9 @@ def _code(response) -> str:
     return response.json()["error"]["code"]
 
 
-def test_link_a_wallet_and_list_it(auth_client, user, wallet, django_capture_on_commit_callbacks, wallet_events, broadcasts, rpc):
+def test_link_a_wallet_and_list_it(
+    auth_client, user, wallet, django_capture_on_commit_callbacks, wallet_events, broadcasts, rpc
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = link(auth_client, wallet)
     assert response.status_code == 201, response.content
@@ -149,14 +151,19 @@ def _secret_bodies(wallet):
         {"address": wallet.address, "private_key": "whatever"},
         {"address": wallet.address, "secretKey": list(raw)},
         {"address": wallet.address, "seed": "x"},
-        {"address": wallet.address, "note": "abandon ability able about above absent absorb abstract absurd abuse access accident"},
+        {
+            "address": wallet.address,
+            "note": "abandon ability able about above absent absorb abstract absurd abuse access accident",
+        },
         {"address": wallet.address, "key": list(raw)},
         {"address": wallet.address, "message": "hi", "signature": base58.b58encode(raw).decode()},
         {"address": wallet.address, "signature": raw.hex()},
     ]
 
 
-@pytest.mark.parametrize("path", ["/api/auth/wallet/challenge", "/api/auth/wallet", "/api/wallet/connect", "/api/wallet/verify"])
+@pytest.mark.parametrize(
+    "path", ["/api/auth/wallet/challenge", "/api/auth/wallet", "/api/wallet/connect", "/api/wallet/verify"]
+)
 def test_private_keys_and_seed_phrases_are_refused(auth_client, wallet, path):
     for body in _secret_bodies(wallet):
         response = auth_client.post(path, body, format="json")

@@ -132,7 +132,9 @@ def test_message_for_another_domain_is_refused(api_client, wallet):
 
 
 def test_message_for_another_uri_is_refused(api_client, wallet):
-    msg = challenge(api_client, wallet.address)["message"].replace("URI: https://successkid.test", "URI: https://evil.test")
+    msg = challenge(api_client, wallet.address)["message"].replace(
+        "URI: https://successkid.test", "URI: https://evil.test"
+    )
     response = login(api_client, wallet, message=msg)
     assert response.status_code == 400 and _code(response) == "siws_uri_mismatch"
 
