@@ -378,7 +378,14 @@ def request_refresh(*, user: User) -> HolderStatus:
     if cooldown > 0 and not cache.add(key, until, timeout=cooldown):
         left = int((cache.get(key) or until) - timezone.now().timestamp()) + 1
         raise RateLimited(retry_after=max(1, min(left, cooldown)))
-    return user_balances_refresh(user_id=user.pk, use_cache=False, sync_transactions=True)
+    with get_client(interactive=True) as client:
+        status = user_balances_refresh(user_id=user.pk, client=client, use_cache=False, sync_transactions=False)
+    # History can take many calls: a worker fetches it, the user does not wait for it.
+    from apps.wallet.tasks import sync_transactions
+
+    for wallet_id in WalletConnection.objects.filter(user=user, verified=True).values_list("id", flat=True):
+        transaction.on_commit(lambda wallet_id=wallet_id: _safe_delay(sync_transactions, wallet_id))
+    return status
 
 
 def schedule_next_refresh(*, user_id: int, status: HolderStatus | None = None) -> None:
@@ -556,11 +563,13 @@ def wallet_transactions_sync(*, wallet: WalletConnection, client: SolanaRpcClien
         if own_client:
             client.close()
     with transaction.atomic():
-        created = Transaction.objects.bulk_create(rows, ignore_conflicts=True)
+        before = Transaction.objects.filter(wallet=wallet).count()
+        Transaction.objects.bulk_create(rows, ignore_conflicts=True)
+        added = Transaction.objects.filter(wallet=wallet).count() - before
         fields = {"tx_synced_at": timezone.now()}
         if signatures:
             fields["tx_synced_signature"] = signatures[0]["signature"]
         WalletConnection.objects.filter(pk=wallet.pk).update(**fields)
         for key, value in fields.items():
             setattr(wallet, key, value)
-    return len(created)
+    return added

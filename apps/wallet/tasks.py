@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.wallet import services
-from apps.wallet.clients.solana_rpc import RpcUnavailable, get_client
+from apps.wallet.clients.solana_rpc import RpcError, get_client
 from apps.wallet.models import WalletConnection
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,17 @@ def refresh_wallet(wallet_id: int) -> None:
     user_id = WalletConnection.objects.filter(pk=wallet_id, verified=True).values_list("user_id", flat=True).first()
     if user_id is not None:
         services.user_balances_refresh(user_id=user_id)
+
+
+@shared_task(name="wallet.sync_transactions", ignore_result=True)
+def sync_transactions(wallet_id: int) -> None:
+    wallet = WalletConnection.objects.filter(pk=wallet_id, verified=True).first()
+    if wallet is None:
+        return
+    try:
+        services.wallet_transactions_sync(wallet=wallet)
+    except RpcError as exc:
+        logger.warning("transaction sync for %s failed: %s", wallet.address, exc)
 
 
 @shared_task(name="wallet.refresh_due", ignore_result=True)
@@ -51,6 +62,3 @@ def refresh_due_batch(*, limit: int | None = None, pause: float | None = None) -
         settled += 1
     purged = services.purge_expired_challenges()
     return {"refreshed": done, "claimed": len(users), "grace_settled": settled, "challenges_purged": purged}
-
-
-__all__ = ["RpcUnavailable", "refresh_due", "refresh_due_batch", "refresh_wallet"]

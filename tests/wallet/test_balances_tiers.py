@@ -244,3 +244,16 @@ def test_balance_of_a_user_without_wallets(auth_client, django_assert_max_num_qu
         response = auth_client.get("/api/wallet/balance")
     data = response.json()["data"]
     assert data["total"] == "0.000000" and data["wallets"] == [] and data["holder_tier"] == "none"
+
+
+def test_refresh_endpoint_degrades_when_the_rpc_is_down(
+    make_client, owner_user, rpc, django_capture_on_commit_callbacks
+):
+    rpc.down("http://rpc-1.test")
+    rpc.down(RPC_2)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = make_client(owner_user).post("/api/wallet/refresh")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["stale"] is True and data["wallets"][0]["balance"] is None
+    assert len(rpc.calls_to("getTokenAccountsByOwner")) == 2  # one pass: a waiting user is not held for retries

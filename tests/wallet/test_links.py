@@ -171,3 +171,18 @@ def test_private_keys_and_seed_phrases_are_refused(auth_client, wallet, path):
         assert _code(response) == "secret_material_refused"
         assert "whatever" not in response.content.decode()  # the value is never echoed
     assert not WalletConnection.objects.exists()
+
+
+def test_public_badge_only_when_the_user_allows_it(auth_client, user, wallet):
+    from apps.accounts.models import Profile
+    from apps.wallet.selectors import public_holder_badge
+
+    link(auth_client, wallet)
+    Profile.objects.filter(user=user).update(holder_tier="holder")
+    user.refresh_from_db()
+    user.profile.refresh_from_db()
+    assert public_holder_badge(user) == {"verified_holder": False, "wallets": []}
+    Profile.objects.filter(user=user).update(show_wallets=True)
+    user.profile.refresh_from_db()
+    badge = public_holder_badge(user)
+    assert badge["verified_holder"] is True and badge["wallets"] == [f"{wallet.address[:4]}…{wallet.address[-4:]}"]

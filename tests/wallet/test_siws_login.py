@@ -216,3 +216,66 @@ def test_inactive_account_cannot_sign_in(api_client, wallet):
     User.objects.update(is_active=False)
     response = login(api_client, wallet)
     assert response.status_code == 403 and _code(response) == "account_suspended"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_nonce_used_twice_at_once_signs_in_once(wallet):
+    """Two requests race with the same signed message: the row lock lets exactly one through."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    msg = challenge(APIClient(), wallet.address)["message"]
+    body = {"address": wallet.address, "message": msg, "signature": wallet.sign(msg)}
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def attempt():
+        try:
+            barrier.wait()
+            results.append(APIClient().post("/api/auth/wallet", body, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 400]
+    assert User.objects.count() == 1 and WalletConnection.objects.count() == 1
+
+
+def test_challenges_are_throttled(api_client, wallet, settings):
+    settings.SIWS_CHALLENGE_RATE = "2/min"
+    for _ in range(2):
+        assert (
+            api_client.post("/api/auth/wallet/challenge", {"address": wallet.address}, format="json").status_code == 201
+        )
+    response = api_client.post("/api/auth/wallet/challenge", {"address": wallet.address}, format="json")
+    assert response.status_code == 429 and response.json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in response
+
+
+def test_every_wallet_endpoint_is_in_the_schema(api_client):
+    response = api_client.get("/api/schema", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    import json
+
+    paths = json.loads(response.content)["paths"]
+    for path, method in [
+        ("/api/auth/wallet/challenge", "post"),
+        ("/api/auth/wallet", "post"),
+        ("/api/wallet", "get"),
+        ("/api/wallet/connect", "post"),
+        ("/api/wallet/verify", "post"),
+        ("/api/wallet/{address}", "delete"),
+        ("/api/wallet/balance", "get"),
+        ("/api/wallet/refresh", "post"),
+        ("/api/wallet/transactions", "get"),
+        ("/api/wallet/transactions/summary", "get"),
+    ]:
+        assert method in paths[path], path
+    login_schema = paths["/api/auth/wallet"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "data" in login_schema["properties"]

@@ -294,6 +294,9 @@ class SolanaRpcClient:
         return result
 
 
-def get_client() -> SolanaRpcClient:
-    """The client the services use (tests replace the transport with respx, not this function)."""
+def get_client(*, interactive: bool = False) -> SolanaRpcClient:
+    """The client the services use (tests replace the transport with respx, not this function).
+    `interactive`: a user is waiting (one pass over the endpoints, shorter timeout)."""
+    if interactive:
+        return SolanaRpcClient(max_rounds=1, timeout=min(settings.SOLANA_RPC_TIMEOUT_SECONDS, 5.0))
     return SolanaRpcClient()

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from apps.wallet import services
+from apps.wallet.clients.solana_rpc import get_client
 from apps.wallet.models import WalletConnection
 from apps.wallet.tasks import refresh_due_batch
 
@@ -22,8 +23,9 @@ class Command(BaseCommand):
             user_ids = list(
                 WalletConnection.objects.filter(verified=True).values_list("user_id", flat=True).distinct().order_by()
             )
-            for user_id in user_ids:
-                services.user_balances_refresh(user_id=user_id, use_cache=False)
+            with get_client() as client:
+                for user_id in user_ids:
+                    services.user_balances_refresh(user_id=user_id, client=client, use_cache=False)
             self.stdout.write(self.style.SUCCESS(f"refreshed {len(user_ids)} accounts"))
             return
         result = refresh_due_batch(limit=options["limit"])
