@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -85,7 +87,15 @@ class WalletLoginView(WalletView):
         data = s.SignedMessageInput(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.wallet_login(**data.validated_data)
-        tokens = issue_token_pair(result.user, request=request)
+        tokens = _issue_tokens(result.user, request)
+        try:  # accounts' shared answer (cookie mode: refresh token in an httpOnly cookie), when present
+            from apps.accounts.api.views import auth_response
+        except ImportError:
+            auth_response = None
+        if auth_response is not None:
+            response = auth_response(request, result.user, tokens, status=200)
+            response.data["created"] = result.created
+            return response
         body = {
             "access": tokens["access"],
             "refresh": tokens["refresh"],
@@ -93,6 +103,14 @@ class WalletLoginView(WalletView):
             "created": result.created,
         }
         return Response(body, status=200)
+
+
+def _issue_tokens(user, request) -> dict[str, str]:
+    # `issue_token_pair(user, request=request)` is the stable signature; where accounts labels the
+    # session by how it was opened, say it was a wallet.
+    if "method" in inspect.signature(issue_token_pair).parameters:
+        return issue_token_pair(user, request=request, method="wallet")
+    return issue_token_pair(user, request=request)
 
 
 class WalletConnectView(WalletView):
