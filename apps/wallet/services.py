@@ -232,8 +232,9 @@ def wallet_link(*, user: User, address: str, message: str, signature: str) -> tu
         if existing.user_id != user.pk:
             raise Conflict("This wallet is already linked to another account.", code="wallet_already_linked")
         return existing, False
-    # Lock the account's wallets so two links at once cannot pass the limit together.
-    count = len(list(WalletConnection.objects.select_for_update().filter(user=user).values_list("id", flat=True)))
+    # Lock the account row so two links at once cannot pass the limit together.
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+    count = WalletConnection.objects.filter(user=user).count()
     if count >= settings.WALLET_MAX_PER_USER:
         raise Conflict(f"An account can link at most {settings.WALLET_MAX_PER_USER} wallets.", code="wallet_limit")
     try:
@@ -375,7 +376,8 @@ def request_refresh(*, user: User) -> HolderStatus:
     cooldown = settings.WALLET_REFRESH_COOLDOWN_SECONDS
     key = f"wallet:refresh:{user.pk}"
     until = timezone.now().timestamp() + cooldown
-    if cooldown > 0 and not cache.add(key, until, timeout=cooldown):
+    # `add` answers None when the cache is unreachable (Redis lost): then nobody is held back.
+    if cooldown > 0 and cache.add(key, until, timeout=cooldown) is False:
         left = int((cache.get(key) or until) - timezone.now().timestamp()) + 1
         raise RateLimited(retry_after=max(1, min(left, cooldown)))
     with get_client(interactive=True) as client:

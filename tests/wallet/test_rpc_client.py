@@ -147,3 +147,52 @@ def test_signatures_and_transaction_parsing(rpc, client):
     assert tx["slot"] == 341234500
     assert rpc.calls[1][2][1]["maxSupportedTransactionVersion"] == 0
     assert rpc.calls[1][2][1]["encoding"] == "jsonParsed"
+
+
+def _redis_cache(location: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": "sk-wallet-test",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+
+
+@pytest.mark.redis
+def test_breaker_state_is_shared_through_redis(rpc, redis_url, settings):
+    from django.core.cache import cache
+
+    settings.CACHES = _redis_cache(redis_url)
+    cache.clear()
+    rpc.down(RPC_1)
+    rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_jsonParsed"), url=RPC_2)
+    with SolanaRpcClient(breaker_failures=2, sleep=lambda s: None) as first:
+        first.get_token_holding(OWNER, MINT)
+        first.get_token_holding(OWNER, MINT)
+    before = len(rpc.calls_to(url=RPC_1))
+    with SolanaRpcClient(sleep=lambda s: None) as second:
+        assert second.endpoint_states()[0]["open"] is True
+        second.get_token_holding(OWNER, MINT)
+    assert len(rpc.calls_to(url=RPC_1)) == before
+    cache.clear()
+
+
+def test_lost_redis_degrades_to_no_breaker_and_no_refresh_limit(rpc, settings, user, make_client):
+    from apps.wallet.models import WalletConnection
+
+    settings.CACHES = _redis_cache("redis://127.0.0.1:1/0")  # nothing listens there
+    rpc.down(RPC_1)
+    rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_jsonParsed"), url=RPC_2)
+    with SolanaRpcClient(breaker_failures=1, sleep=lambda s: None) as client:
+        assert client.get_token_holding(OWNER, MINT).amount == 1_250_037_500_123
+    WalletConnection.objects.create(user=user, address=OWNER, verified=True, is_primary=True)
+    api = make_client(user)
+    assert api.post("/api/wallet/refresh").status_code == 200
+    assert api.post("/api/wallet/refresh").status_code == 200  # no shared counter: not limited, not a 500

@@ -142,7 +142,9 @@ class SolanaRpcClient:
         key = _key(url, "failures")
         try:
             failures = cache.incr(key)
-        except ValueError:
+        except ValueError:  # first failure: no counter yet
+            failures = None
+        if not isinstance(failures, int):  # (None also when the cache itself is unreachable)
             cache.set(key, 1, timeout=int(self.breaker_cooldown) * 10 or 600)
             failures = 1
         logger.info("solana rpc %s failed (%s), %d in a row", url, why, failures)
