@@ -295,24 +295,37 @@ def _holding(client: SolanaRpcClient, address: str, mint: str, *, use_cache: boo
     return holding
 
 
+@dataclass
+class BalanceCheck:
+    balance: TokenBalance
+    ok: bool  # the chain answered (or a fresh cached answer was used)
+    changed: bool = False
+
+
 def wallet_balance_refresh(
-    *, wallet: WalletConnection, client: SolanaRpcClient | None = None, use_cache: bool = True
-) -> TokenBalance:
-    """Ask the chain for the wallet's TOKEN_MINT balance. On any RPC failure the last good value is
-    kept and marked stale (never an exception to the caller)."""
+    *,
+    wallet: WalletConnection,
+    client: SolanaRpcClient | None = None,
+    use_cache: bool = True,
+    skip_reason: str = "",
+) -> BalanceCheck:
+    """Ask the chain for the wallet's TOKEN_MINT balance. On any RPC failure (or when told to skip
+    the chain because it just failed for another wallet) the last good value is kept and marked stale;
+    never an exception to the caller."""
     mint = settings.TOKEN_MINT
-    own_client = client is None
-    client = client or get_client()
-    error: str = ""
+    error: str = skip_reason
     holding: TokenHolding | None = None
-    try:
-        holding = _holding(client, wallet.address, mint, use_cache=use_cache)
-    except RpcError as exc:
-        error = str(exc)[:300]
-        logger.warning("balance check for %s failed: %s", wallet.address, error)
-    finally:
-        if own_client:
-            client.close()
+    if not skip_reason:
+        own_client = client is None
+        client = client or get_client()
+        try:
+            holding = _holding(client, wallet.address, mint, use_cache=use_cache)
+        except RpcError as exc:
+            error = str(exc)[:300]
+            logger.warning("balance check for %s failed: %s", wallet.address, error)
+        finally:
+            if own_client:
+                client.close()
     now = timezone.now()
     with transaction.atomic():
         balance, _ = TokenBalance.objects.select_for_update().get_or_create(
@@ -321,11 +334,11 @@ def wallet_balance_refresh(
         if holding is None:
             balance.stale, balance.last_error, balance.last_error_at = True, error, now
             balance.save(update_fields=["stale", "last_error", "last_error_at"])
-            return balance
+            return BalanceCheck(balance=balance, ok=False)
         if holding.slot is not None and balance.slot is not None and holding.slot < balance.slot:
             # An endpoint lagging behind the one we read last: an older view, not a change.
             logger.info("ignoring balance at slot %s older than %s for %s", holding.slot, balance.slot, wallet.address)
-            return balance
+            return BalanceCheck(balance=balance, ok=True)
         decimals = holding.decimals if holding.decimals is not None else balance.decimals
         changed = balance.amount is None or Decimal(holding.amount) != balance.amount or decimals != balance.decimals
         balance.amount = Decimal(holding.amount)
@@ -345,8 +358,7 @@ def wallet_balance_refresh(
                 "wallet.balance_changed",
                 {"address": wallet.address, "balance": str(balance.ui_amount), "balance_checked_at": now},
             )
-    balance._changed = changed  # for the caller: worth syncing transactions
-    return balance
+    return BalanceCheck(balance=balance, ok=True, changed=changed)
 
 
 def user_balances_refresh(
@@ -356,9 +368,14 @@ def user_balances_refresh(
     own_client = client is None
     client = client or get_client()
     try:
+        skip_reason = ""
         for wallet in WalletConnection.objects.filter(user_id=user_id, verified=True).order_by("id"):
-            balance = wallet_balance_refresh(wallet=wallet, client=client, use_cache=use_cache)
-            if sync_transactions or getattr(balance, "_changed", False) or wallet.tx_synced_at is None:
+            check = wallet_balance_refresh(wallet=wallet, client=client, use_cache=use_cache, skip_reason=skip_reason)
+            if not check.ok:
+                # The RPC just failed after its retries: don't make every other wallet wait for it too.
+                skip_reason = skip_reason or "not asked: the RPC was unavailable for this account's previous wallet"
+                continue
+            if sync_transactions or check.changed or wallet.tx_synced_at is None:
                 try:
                     wallet_transactions_sync(wallet=wallet, client=client)
                 except RpcError as exc:

@@ -257,3 +257,15 @@ def test_refresh_endpoint_degrades_when_the_rpc_is_down(
     data = response.json()["data"]
     assert data["stale"] is True and data["wallets"][0]["balance"] is None
     assert len(rpc.calls_to("getTokenAccountsByOwner")) == 2  # one pass: a waiting user is not held for retries
+
+
+def test_an_outage_is_paid_once_per_account_not_once_per_wallet(owner_user, rpc):
+    from tests.wallet.conftest import Wallet
+
+    for _ in range(3):
+        WalletConnection.objects.create(user=owner_user, address=Wallet().address, verified=True)
+    rpc.down("http://rpc-1.test")
+    rpc.down(RPC_2)
+    services.user_balances_refresh(user_id=owner_user.pk)
+    assert len(rpc.calls_to("getTokenAccountsByOwner")) == 2 * 3  # the first wallet: 2 endpoints x 3 rounds
+    assert TokenBalance.objects.filter(wallet__user=owner_user, stale=True).count() == 4
