@@ -222,13 +222,25 @@ def decode_signature(value: Any) -> bytes:
     return raw
 
 
-def offchain_envelopes(message: bytes) -> list[bytes]:
-    """The bytes a hardware wallet signs for an off-chain message (solana-sdk OffchainMessage v0):
-    `\\xffsolana offchain` | version u8 (0) | format u8 | length u16 LE | message. The format byte is
-    the one the SDK picks (0 restricted ASCII, 1 limited UTF-8, 2 extended UTF-8); all three are tried."""
-    if len(message) > 0xFFFF:
+def offchain_envelopes(message: bytes, signer: bytes = b"") -> list[bytes]:
+    """The bytes a hardware wallet may sign instead of the bare message (Solana off-chain message,
+    header version 0), in both layouts wallets use:
+
+    - the current spec: `\\xffsolana offchain` | version 0 | application domain (32 bytes; Ledger's
+      default is zeros) | format | signer count (1) | signer pubkey | length u16 LE | message;
+    - the legacy one (older SDKs and Ledger apps): `\\xffsolana offchain` | version 0 | format |
+      length u16 LE | message.
+
+    The format byte is 0 (restricted ASCII), 1 (limited UTF-8) or 2 (extended UTF-8); all are tried."""
+    if not message or len(message) > 0xFFFF:
         return []
-    return [OFFCHAIN_DOMAIN + struct.pack("<BBH", 0, fmt, len(message)) + message for fmt in (0, 1, 2)]
+    length = struct.pack("<H", len(message))
+    envelopes = []
+    for fmt in (0, 1, 2):
+        envelopes.append(OFFCHAIN_DOMAIN + bytes([0, fmt]) + length + message)
+        if len(signer) == 32:
+            envelopes.append(OFFCHAIN_DOMAIN + bytes([0]) + bytes(32) + bytes([fmt, 1]) + signer + length + message)
+    return envelopes
 
 
 def verify_signature(*, address: str, message: bytes, signature: bytes) -> bool:
@@ -241,7 +253,7 @@ def verify_signature(*, address: str, message: bytes, signature: bytes) -> bool:
         return False
     if sig.verify(pubkey, message):
         return True
-    return any(sig.verify(pubkey, envelope) for envelope in offchain_envelopes(message))
+    return any(sig.verify(pubkey, envelope) for envelope in offchain_envelopes(message, bytes(pubkey)))
 
 
 # --- secret material ------------------------------------------------------------------------------

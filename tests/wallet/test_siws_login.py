@@ -69,12 +69,33 @@ def test_base64_signature_is_accepted(api_client, wallet):
     assert login(api_client, wallet, message=msg, signature=sig).status_code == 200
 
 
-def test_hardware_wallet_offchain_envelope_is_accepted(api_client, wallet):
+@pytest.mark.parametrize("layout", ["legacy", "spec_v0"])
+def test_hardware_wallet_offchain_envelope_is_accepted(api_client, wallet, layout):
     msg = challenge(api_client, wallet.address)["message"]
     raw = msg.encode()
-    envelope = b"\xffsolana offchain" + struct.pack("<BBH", 0, 0, len(raw)) + raw
+    length = struct.pack("<H", len(raw))
+    if layout == "legacy":
+        envelope = b"\xffsolana offchain" + bytes([0, 0]) + length + raw
+    else:  # version 0, zero application domain, format 0, one signer
+        envelope = (
+            b"\xffsolana offchain"
+            + bytes([0])
+            + bytes(32)
+            + bytes([0, 1])
+            + bytes(wallet.keypair.pubkey())
+            + length
+            + raw
+        )
     sig = b58(wallet.sign_raw(envelope))
     assert login(api_client, wallet, message=msg, signature=sig).status_code == 200
+
+
+def test_envelope_of_another_message_is_refused(api_client, wallet):
+    msg = challenge(api_client, wallet.address)["message"]
+    other = b"something else entirely"
+    envelope = b"\xffsolana offchain" + bytes([0, 0]) + struct.pack("<H", len(other)) + other
+    response = login(api_client, wallet, message=msg, signature=b58(wallet.sign_raw(envelope)))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "siws_signature_invalid"
 
 
 def test_crlf_layout_signed_by_the_wallet_is_accepted(api_client, wallet):
