@@ -539,9 +539,22 @@ def wallet_transactions_sync(*, wallet: WalletConnection, client: SolanaRpcClien
     client = client or get_client()
     mint = settings.TOKEN_MINT
     try:
-        signatures = client.get_signatures(
-            wallet.address, limit=settings.WALLET_TX_PAGE_SIZE, until=wallet.tx_synced_signature or None
-        )
+        signatures: list[dict] = []
+        before = None
+        page_size = settings.WALLET_TX_PAGE_SIZE
+        for _page in range(max(1, settings.WALLET_TX_MAX_PAGES)):
+            page = client.get_signatures(
+                wallet.address, limit=page_size, before=before, until=wallet.tx_synced_signature or None
+            )
+            signatures.extend(page)
+            if len(page) < page_size:
+                break
+            before = page[-1]["signature"]
+        else:
+            # A wallet this busy (an exchange, a bot) keeps only its newest history here.
+            logger.info(
+                "%s: more than %d signatures since the last sync; older ones skipped", wallet.address, len(signatures)
+            )
         known = set(
             Transaction.objects.filter(wallet=wallet, signature__in=[s["signature"] for s in signatures]).values_list(
                 "signature", flat=True

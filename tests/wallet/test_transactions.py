@@ -187,3 +187,36 @@ def test_summary(owner_wallet, chain, make_client, user, rpc):
     assert data["first_acquired_at"].startswith("2025-11-26")
     assert data["holding_days"] > 0
     assert data["transactions"] == 3
+
+
+def test_sync_pages_back_until_the_last_seen_signature(owner_wallet, rpc, settings):
+    settings.WALLET_TX_PAGE_SIZE = 2
+    settings.WALLET_TX_MAX_PAGES = 5
+    answers = _chain()
+    history = fixture("solana_getSignaturesForAddress")["result"]
+
+    def signatures(params):
+        config = params[1]
+        rows = history
+        if config.get("until"):
+            rows = rows[: [r["signature"] for r in rows].index(config["until"])]
+        if config.get("before"):
+            rows = rows[[r["signature"] for r in rows].index(config["before"]) + 1 :]
+        return {"jsonrpc": "2.0", "id": 1, "result": rows[: config["limit"]]}
+
+    rpc.on("getSignaturesForAddress", signatures)
+    rpc.on("getTransaction", lambda params: answers[params[0]])
+    services.wallet_transactions_sync(wallet=owner_wallet)
+    assert Transaction.objects.count() == 4  # all five signatures seen over three pages
+    assert len(rpc.calls_to("getSignaturesForAddress")) == 3
+
+    # Two new signatures arrive (newest first); the next sync pages only down to the last one seen.
+    new = [
+        {**history[1], "signature": "new2", "blockTime": RECENT + 20},
+        {**history[1], "signature": "new1", "blockTime": RECENT + 10},
+    ]
+    answers["new2"] = answers["new1"] = answers[SIGS[4]]  # received tokens again
+    history[:0] = new
+    services.wallet_transactions_sync(wallet=owner_wallet)
+    assert Transaction.objects.count() == 6
+    assert rpc.calls_to("getSignaturesForAddress")[-1][2][1]["until"] == SIGS[0]

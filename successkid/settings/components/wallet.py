@@ -36,7 +36,8 @@ WALLET_REFRESH_INTERVAL_SECONDS = env.int("WALLET_REFRESH_INTERVAL_SECONDS", def
 WALLET_REFRESH_ACTIVE_SECONDS = env.int("WALLET_REFRESH_ACTIVE_SECONDS", default=3600)  # users seen in the last day
 WALLET_REFRESH_NEAR_SECONDS = env.int("WALLET_REFRESH_NEAR_SECONDS", default=1800)  # near a tier threshold / in grace
 WALLET_NEAR_THRESHOLD_PCT = env.int("WALLET_NEAR_THRESHOLD_PCT", default=10)
-WALLET_TX_PAGE_SIZE = env.int("WALLET_TX_PAGE_SIZE", default=50)  # signatures asked per sync
+WALLET_TX_PAGE_SIZE = env.int("WALLET_TX_PAGE_SIZE", default=50)  # signatures per getSignaturesForAddress call
+WALLET_TX_MAX_PAGES = env.int("WALLET_TX_MAX_PAGES", default=2)  # pages per sync (first sync: the newest ones)
 
 # --- Holder tiers -----------------------------------------------------------------------------
 # HOLDER_TIERS (names and thresholds) is in base.py; a downgrade waits this long.
