@@ -561,11 +561,19 @@ def wallet_transactions_sync(*, wallet: WalletConnection, client: SolanaRpcClien
             )
         )
         rows: list[Transaction] = []
+        complete = True
         for info in signatures:
             sig = info["signature"]
             if sig in known:
                 continue
-            tx = client.get_transaction(sig)
+            try:
+                tx = client.get_transaction(sig)
+            except RpcError as exc:
+                # Keep what was read; the cursor stays put, so the rest is asked for next time
+                # (and what is stored now is never asked for again).
+                logger.warning("transaction sync for %s stopped at %s: %s", wallet.address, sig, exc)
+                complete = False
+                break
             if tx is None:
                 continue  # not available on this node yet
             try:
@@ -599,7 +607,7 @@ def wallet_transactions_sync(*, wallet: WalletConnection, client: SolanaRpcClien
         Transaction.objects.bulk_create(rows, ignore_conflicts=True)
         added = Transaction.objects.filter(wallet=wallet).count() - before
         fields = {"tx_synced_at": timezone.now()}
-        if signatures:
+        if signatures and complete:
             fields["tx_synced_signature"] = signatures[0]["signature"]
         WalletConnection.objects.filter(pk=wallet.pk).update(**fields)
         for key, value in fields.items():

@@ -220,3 +220,26 @@ def test_sync_pages_back_until_the_last_seen_signature(owner_wallet, rpc, settin
     services.wallet_transactions_sync(wallet=owner_wallet)
     assert Transaction.objects.count() == 6
     assert rpc.calls_to("getSignaturesForAddress")[-1][2][1]["until"] == SIGS[0]
+
+
+def test_an_rpc_failure_midway_keeps_what_was_read_and_the_cursor(owner_wallet, rpc):
+    answers = _chain()
+    rpc.on("getSignaturesForAddress", fixture("solana_getSignaturesForAddress"))
+    rpc.on(
+        "getTransaction",
+        lambda params: answers[params[0]] if params[0] != SIGS[3] else fixture("solana_error_rate_limited"),
+    )
+    services.wallet_transactions_sync(wallet=owner_wallet)
+    assert set(Transaction.objects.values_list("signature", flat=True)) == {SIGS[0], SIGS[1]}
+    owner_wallet.refresh_from_db()
+    assert owner_wallet.tx_synced_signature == ""  # not advanced past what was not read
+
+    import django.core.cache
+
+    django.core.cache.cache.clear()  # the benched endpoints come back
+    rpc.on("getTransaction", lambda params: answers[params[0]])
+    before = len(rpc.calls_to("getTransaction"))
+    services.wallet_transactions_sync(wallet=owner_wallet)
+    assert Transaction.objects.count() == 4
+    asked = [c[2][0] for c in rpc.calls_to("getTransaction")[before:]]
+    assert SIGS[0] not in asked and SIGS[1] not in asked  # stored ones are not asked again
