@@ -269,3 +269,16 @@ def test_an_outage_is_paid_once_per_account_not_once_per_wallet(owner_user, rpc)
     services.user_balances_refresh(user_id=owner_user.pk)
     assert len(rpc.calls_to("getTokenAccountsByOwner")) == 2 * 3  # the first wallet: 2 endpoints x 3 rounds
     assert TokenBalance.objects.filter(wallet__user=owner_user, stale=True).count() == 4
+
+
+def test_beat_purges_old_challenges(rpc, api_client):
+    from apps.wallet.models import SiwsChallenge
+    from tests.wallet.conftest import Wallet, challenge
+
+    challenge(api_client, Wallet().address)
+    challenge(api_client, Wallet().address)
+    SiwsChallenge.objects.filter(pk=SiwsChallenge.objects.first().pk).update(
+        expires_at=timezone.now() - timedelta(days=2)
+    )
+    assert refresh_due_batch()["challenges_purged"] == 1
+    assert SiwsChallenge.objects.count() == 1

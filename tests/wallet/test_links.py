@@ -186,3 +186,10 @@ def test_public_badge_only_when_the_user_allows_it(auth_client, user, wallet):
     user.profile.refresh_from_db()
     badge = public_holder_badge(user)
     assert badge["verified_holder"] is True and badge["wallets"] == [f"{wallet.address[:4]}…{wallet.address[-4:]}"]
+
+
+def test_a_linked_wallet_signs_in_to_the_account_it_is_linked_to(api_client, auth_client, user, wallet):
+    assert link(auth_client, wallet).status_code == 201
+    response = login(api_client, wallet)
+    assert response.status_code == 200
+    assert response.json()["data"]["user"]["id"] == user.pk and response.json()["data"]["created"] is False

@@ -18,6 +18,13 @@ from apps.wallet.api import serializers as s
 from apps.wallet.models import ChallengePurpose
 
 TAGS = ["wallet"]
+SIWS_REFUSALS = (
+    "Refusals are 400 with a specific `code`: `invalid_address`, `siws_signature_malformed`, "
+    "`siws_malformed_message`, `siws_address_mismatch`, `siws_domain_mismatch`, `siws_uri_mismatch`, "
+    "`siws_chain_mismatch`, `siws_version_unsupported`, `siws_nonce_unknown`, `siws_nonce_used`, `siws_expired`, "
+    "`siws_not_yet_valid`, `siws_issued_at_invalid`, `siws_field_mismatch`, `siws_signature_invalid`; "
+    "a body carrying a private key or seed phrase: `secret_material_refused`."
+)
 
 
 class SiwsThrottle(SimpleRateThrottle):
@@ -78,6 +85,7 @@ class WalletLoginView(WalletView):
 
     @extend_schema(
         summary="Sign in with a wallet (creates the account on first sight)",
+        description="The signed SIWS message from /auth/wallet/challenge. " + SIWS_REFUSALS,
         request=s.SignedMessageInput,
         responses={200: s.WalletLoginSerializer},
         tags=["auth"],
@@ -143,6 +151,8 @@ class WalletVerifyView(WalletView):
 
     @extend_schema(
         summary="Link a wallet: the signed challenge from /wallet/connect",
+        description="409 `wallet_already_linked` if another account has it, `wallet_limit` past the maximum. "
+        + SIWS_REFUSALS,
         request=s.SignedMessageInput,
         responses={201: s.WalletSerializer, 200: s.WalletSerializer},
         tags=TAGS,
