@@ -282,3 +282,12 @@ def test_beat_purges_old_challenges(rpc, api_client):
     )
     assert refresh_due_batch()["challenges_purged"] == 1
     assert SiwsChallenge.objects.count() == 1
+
+
+def test_wallet_refresh_command_for_one_account(owner_user, rpc):
+    import io
+
+    rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_jsonParsed"))
+    out = io.StringIO()
+    call_command("wallet_refresh", "--user", str(owner_user.pk), stdout=out)
+    assert "tier holder" in out.getvalue()

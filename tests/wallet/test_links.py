@@ -193,3 +193,10 @@ def test_a_linked_wallet_signs_in_to_the_account_it_is_linked_to(api_client, aut
     response = login(api_client, wallet)
     assert response.status_code == 200
     assert response.json()["data"]["user"]["id"] == user.pk and response.json()["data"]["created"] is False
+
+
+def test_primary_cannot_be_switched_off_directly(auth_client, wallet):
+    link(auth_client, wallet)
+    response = auth_client.patch(f"/api/wallet/{wallet.address}", {"is_primary": False}, format="json")
+    assert response.status_code == 400 and _code(response) == "validation_error"
+    assert auth_client.patch(f"/api/wallet/{Wallet().address}", {"is_primary": True}, format="json").status_code == 404

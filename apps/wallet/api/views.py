@@ -12,6 +12,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.tokens import issue_token_pair
+from apps.core.exceptions import ValidationFailed
 from apps.core.pagination import KeysetPagination
 from apps.wallet import selectors, services, siws
 from apps.wallet.api import serializers as s
@@ -192,6 +193,11 @@ class WalletDetailView(WalletView):
     def patch(self, request, address: str):
         data = s.PrimaryInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if not data.validated_data["is_primary"]:
+            raise ValidationFailed(
+                "Make another wallet primary instead.",
+                details={"is_primary": ["Only true is accepted: make another wallet primary instead."]},
+            )
         wallet = services.wallet_set_primary(user=request.user, address=address)
         return Response(_wallet_data(request, wallet))
 
