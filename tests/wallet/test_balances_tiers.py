@@ -291,3 +291,18 @@ def test_wallet_refresh_command_for_one_account(owner_user, rpc):
     out = io.StringIO()
     call_command("wallet_refresh", "--user", str(owner_user.pk), stdout=out)
     assert "tier holder" in out.getvalue()
+
+
+def test_beat_settles_an_ended_grace_period(owner_user, rpc, django_capture_on_commit_callbacks, wallet_events):
+    rpc.on("getTokenAccountsByOwner", holding_answer(OWNER, [whole(2_000_000)]))
+    services.user_balances_refresh(user_id=owner_user.pk)
+    rpc.on("getTokenAccountsByOwner", holding_answer(OWNER, [whole(1)]))
+    services.user_balances_refresh(user_id=owner_user.pk, use_cache=False)
+    assert HolderStatus.objects.get(user=owner_user).tier == "holder"
+    HolderStatus.objects.filter(user=owner_user).update(below_since=timezone.now() - timedelta(seconds=3601))
+    WalletConnection.objects.update(next_refresh_at=timezone.now() + timedelta(hours=1))  # not due: no RPC
+    with django_capture_on_commit_callbacks(execute=True):
+        result = refresh_due_batch()
+    assert result["grace_settled"] == 1 and result["refreshed"] == 0
+    assert Profile.objects.get(user=owner_user).holder_tier == "none"
+    assert HolderTierChanged(user_id=owner_user.pk, old_tier="holder", new_tier="none") in wallet_events
