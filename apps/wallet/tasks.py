@@ -50,7 +50,11 @@ def refresh_due_batch(*, limit: int | None = None, pause: float | None = None) -
         for index, user_id in enumerate(users):
             if index and pause:
                 time.sleep(pause)
-            services.user_balances_refresh(user_id=user_id, client=client)
+            try:
+                services.user_balances_refresh(user_id=user_id, client=client)
+            except Exception:  # one broken account must not stall everyone else's refresh
+                logger.exception("refresh of account %s failed", user_id)
+                continue
             done += 1
             if all(state["open"] for state in client.endpoint_states()):
                 logger.warning("every RPC endpoint is benched: stopping the batch after %d accounts", done)
