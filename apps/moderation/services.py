@@ -291,9 +291,13 @@ def reviewable_unclaim(*, reviewable_id: int, moderator: User) -> Reviewable:
     reviewable = Reviewable.objects.select_for_update().filter(pk=reviewable_id).first()
     if reviewable is None:
         raise NotFound()
-    if reviewable.claimed_by_id and reviewable.claimed_by_id != moderator.pk and reviewable.claim_active:
-        if not moderator.is_admin_role:
-            raise Conflict("Another moderator holds this claim.")
+    if (
+        reviewable.claimed_by_id
+        and reviewable.claimed_by_id != moderator.pk
+        and reviewable.claim_active
+        and not moderator.is_admin_role
+    ):
+        raise Conflict("Another moderator holds this claim.")
     if reviewable.claimed_by_id:
         Reviewable.objects.filter(pk=reviewable.pk).update(claimed_by=None, claimed_at=None)
         audit.record(
@@ -318,9 +322,9 @@ def expire_claims() -> int:
 def _check_can_act_on_user(actor: User, target: User) -> None:
     if target.pk == actor.pk:
         raise ValidationFailed("You cannot moderate your own account.")
-    if target.is_superuser or ROLE_RANK.get(role_of(target), 0) >= ROLE_RANK.get(role_of(actor), 0):
-        if not actor.is_superuser:
-            raise PermissionDeniedError("You cannot moderate a member of equal or higher rank.")
+    outranked = target.is_superuser or ROLE_RANK.get(role_of(target), 0) >= ROLE_RANK.get(role_of(actor), 0)
+    if outranked and not actor.is_superuser:
+        raise PermissionDeniedError("You cannot moderate a member of equal or higher rank.")
 
 
 def _apply(
@@ -366,11 +370,16 @@ def _apply(
             before = after = content.user_snapshot(user)
         if tinfo.target_type != "user":
             after = {**after, "via": {"target_type": tinfo.target_type, "target_id": obj.pk}}
-    elif action == A.DISMISS and reviewable is not None and reviewable.auto_hidden:
+    elif (
+        action == A.DISMISS
+        and reviewable is not None
+        and reviewable.auto_hidden
+        and isinstance(obj, (Post, Comment))
+        and obj.status == ContentStatus.HIDDEN
+    ):
         # The reports were wrong: undo the automatic hiding.
-        if isinstance(obj, (Post, Comment)) and obj.status == ContentStatus.HIDDEN:
-            setter = content.set_post_status if isinstance(obj, Post) else content.set_comment_status
-            before, after = setter(obj, ContentStatus.PUBLISHED, by=actor, reason=reason)
+        setter = content.set_post_status if isinstance(obj, Post) else content.set_comment_status
+        before, after = setter(obj, ContentStatus.PUBLISHED, by=actor, reason=reason)
 
     audit.record(
         actor=actor,
