@@ -66,8 +66,8 @@ _CACHE_KEY = "moderation:watched-words:v1"
 
 
 def _compile(word: str) -> str:
-    parts = [re.escape(p) for p in word.strip().lower().split("*")]
-    return r"(?<![\w])" + r"\w*".join(parts) + r"(?![\w])"
+    tokens = [r"\w*".join(re.escape(p) for p in token.split("*")) for token in word.lower().split()]
+    return r"(?<![\w])" + r"\s+".join(tokens) + r"(?![\w])"
 
 
 def watched_patterns() -> dict[str, list[tuple[str, re.Pattern]]]:
