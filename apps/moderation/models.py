@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.accounts.models import User
+
 
 class TargetType(models.TextChoices):
     POST = "post", "Post"
@@ -242,3 +244,12 @@ class WatchedWord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.word} ({self.action})"
+
+
+class ModeratedUser(User):
+    """The member page of the moderation admin (history, suspend/ban): a proxy, no table."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "member (moderation)"
+        verbose_name_plural = "members (moderation)"

@@ -139,7 +139,9 @@ def test_decompression_bomb_is_refused_before_decoding(client, monkeypatch, sett
         raise AssertionError("decoded a bomb")
 
     monkeypatch.setattr(images, "reencode", never)
-    monkeypatch.setattr(images.Image.Image, "load", never)
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", never)
     res = upload(client, png_header_only(side, side), name="bomb.png")
     assert res.status_code == 413
     msg = res.json()["error"]["message"]
