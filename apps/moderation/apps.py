@@ -6,3 +6,6 @@ class ModerationConfig(AppConfig):
     name = "apps.moderation"
     label = "moderation"
     verbose_name = "Moderation"
+
+    def ready(self) -> None:
+        from apps.moderation import schema  # noqa: F401  (OpenAPI extension registers on import)

@@ -14,6 +14,7 @@ class MediaUploadSerializer(serializers.Serializer):
 
 class MediaAssetSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
+    status = serializers.CharField(read_only=True, help_text="processing, ready or failed (the variants).")
     variants = serializers.SerializerMethodField()
 
     class Meta:

@@ -28,6 +28,8 @@ class ReportCreateSerializer(serializers.Serializer):
 
 
 class ReportSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="open, agreed, rejected or ignored.")
+
     class Meta:
         model = Report
         fields = ["id", "target_type", "target_id", "reason", "note", "status", "created_at"]
@@ -41,6 +43,7 @@ class UserRefSerializer(serializers.Serializer):
 
 class QueueReportSerializer(serializers.ModelSerializer):
     reporter = UserRefSerializer()
+    status = serializers.CharField(read_only=True, help_text="open, agreed, rejected or ignored.")
 
     class Meta:
         model = Report
@@ -86,6 +89,8 @@ class ReviewableSerializer(serializers.ModelSerializer):
     category = serializers.SerializerMethodField()
     claimed_by = UserRefSerializer(allow_null=True)
     reports = QueueReportSerializer(many=True)
+    kind = serializers.CharField(read_only=True, help_text="flagged (by reports) or queued (held for approval).")
+    status = serializers.CharField(read_only=True, help_text="pending, approved, rejected or ignored.")
 
     class Meta:
         model = Reviewable
@@ -137,7 +142,15 @@ ACTION_CHOICES = [
 
 
 class ActionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=ACTION_CHOICES)
+    action = serializers.CharField(
+        max_length=32, help_text="One of: " + ", ".join(value for value, _ in ACTION_CHOICES) + "."
+    )
+
+    def validate_action(self, value: str) -> str:
+        if value not in dict(ACTION_CHOICES):
+            raise serializers.ValidationError(f"Unknown action. One of: {', '.join(v for v, _ in ACTION_CHOICES)}.")
+        return value
+
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     duration_hours = serializers.IntegerField(min_value=1, max_value=24 * 3650, required=False, allow_null=True)
 
@@ -154,6 +167,7 @@ class TargetActionSerializer(ActionSerializer):
 class AuditLogEntrySerializer(serializers.ModelSerializer):
     actor = UserRefSerializer(allow_null=True)
     target_user = UserRefSerializer(allow_null=True)
+    action = serializers.CharField(read_only=True)
 
     class Meta:
         model = AuditLogEntry
