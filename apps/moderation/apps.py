@@ -8,4 +8,8 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
+        from apps.core import seeding
         from apps.moderation import schema  # noqa: F401  (OpenAPI extension registers on import)
+        from apps.moderation.seed import make_demo_moderation
+
+        seeding.register_demo("moderation.queue", make_demo_moderation, order=90)

@@ -209,3 +209,14 @@ def test_schema_documents_the_endpoints(api_client):
         "/api/moderation/audit-log",
     ):
         assert p in paths
+
+
+def test_schema_is_valid_openapi(api_client):
+    from openapi_spec_validator import validate
+
+    res = api_client.get("/api/schema", HTTP_ACCEPT="application/json")
+    schema = res.json()
+    validate(schema)
+    upload = schema["paths"]["/api/media"]["post"]
+    assert "multipart/form-data" in upload["requestBody"]["content"]
+    assert {"413", "415"} <= set(upload["responses"])
