@@ -126,11 +126,11 @@ def reencode(im: Image.Image, fmt: str, frames: int) -> Processed:
             if fmt == "JPEG":
                 if pic.mode not in ("RGB", "L"):
                     pic = pic.convert("RGB")
-                pic.save(out, format="JPEG", quality=88, optimize=True, icc_profile=pic.info.get("icc_profile"))
+                pic.save(out, format="JPEG", quality=88, icc_profile=pic.info.get("icc_profile"))
             elif fmt == "PNG":
                 if pic.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
                     pic = pic.convert("RGBA")
-                pic.save(out, format="PNG", optimize=True)
+                pic.save(out, format="PNG", compress_level=6)
             elif fmt == "GIF":
                 pic.save(out, format="GIF")
             else:
@@ -148,19 +148,34 @@ def process(data: bytes) -> Processed:
     return reencode(im, fmt, frames)
 
 
-def variant(data: bytes, *, max_side: int, fmt: str | None = None) -> tuple[bytes, str, int, int]:
-    """A still, downscaled copy (first frame of an animation). Returns (bytes, format, w, h)."""
+def _encode_still(pic: Image.Image, fmt: str | None) -> tuple[bytes, str]:
+    if fmt is None:
+        fmt = "PNG" if pic.mode == "RGBA" else "JPEG"
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        pic.convert("RGB").save(out, format="JPEG", quality=85)
+    elif fmt == "WEBP":
+        pic.save(out, format="WEBP", quality=80)
+    else:
+        pic.save(out, format="PNG", compress_level=6)
+    return out.getvalue(), fmt
+
+
+def make_variants(data: bytes, *, medium: int, thumbnail: int) -> dict[str, tuple[bytes, str, int, int]]:
+    """Still, downscaled copies (the first frame of an animation), decoded once: "medium" (JPEG or
+    PNG with transparency), "thumbnail" (same) and "webp" (the medium size as WebP).
+    Returns {name: (bytes, format, width, height)}."""
     with Image.open(io.BytesIO(data)) as im:
         im.seek(0)
-        pic = im.convert("RGBA") if im.mode in ("P", "LA", "RGBA") or "transparency" in im.info else im.convert("RGB")
-        pic.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-        if fmt is None:
-            fmt = "PNG" if pic.mode == "RGBA" else "JPEG"
-        out = io.BytesIO()
-        if fmt == "JPEG":
-            pic.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
-        elif fmt == "WEBP":
-            pic.save(out, format="WEBP", quality=80)
-        else:
-            pic.save(out, format="PNG", optimize=True)
-        return out.getvalue(), fmt, pic.size[0], pic.size[1]
+        if im.format == "JPEG":
+            im.draft("RGB", (medium, medium))  # let the decoder scale down: far less work
+        alpha = im.mode in ("P", "LA", "RGBA", "PA") or "transparency" in im.info
+        base = im.convert("RGBA" if alpha else "RGB")
+    base.thumbnail((medium, medium), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    small = base.copy()
+    small.thumbnail((thumbnail, thumbnail), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    made = {}
+    for name, pic, fmt in (("thumbnail", small, None), ("medium", base, None), ("webp", base, "WEBP")):
+        encoded, out_fmt = _encode_still(pic, fmt)
+        made[name] = (encoded, out_fmt, pic.size[0], pic.size[1])
+    return made

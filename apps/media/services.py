@@ -119,13 +119,10 @@ def media_generate_variants(*, asset_id: int) -> MediaAsset | None:
         with default_storage.open(asset.file, "rb") as fh:
             original = fh.read()
         made: dict[str, dict] = {}
-        specs = {
-            "thumbnail": (settings.MEDIA_THUMBNAIL_SIZE, None),
-            "medium": (settings.MEDIA_MEDIUM_SIZE, None),
-            "webp": (settings.MEDIA_MEDIUM_SIZE, "WEBP"),
-        }
-        for name, (side, fmt) in specs.items():
-            data, out_fmt, width, height = images.variant(original, max_side=side, fmt=fmt)
+        encoded = images.make_variants(
+            original, medium=settings.MEDIA_MEDIUM_SIZE, thumbnail=settings.MEDIA_THUMBNAIL_SIZE
+        )
+        for name, (data, out_fmt, width, height) in encoded.items():
             old = (asset.variants or {}).get(name, {}).get("file")
             if old:
                 default_storage.delete(old)
