@@ -220,3 +220,55 @@ def test_schema_is_valid_openapi(api_client):
     upload = schema["paths"]["/api/media"]["post"]
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert {"413", "415"} <= set(upload["responses"])
+
+
+@pytest.mark.parametrize(
+    "action,extra,target_status,review_status",
+    [
+        ("hide", {}, "hidden", "approved"),
+        ("remove", {}, "removed", "approved"),
+        ("restore", {}, "published", "rejected"),
+        ("approve", {}, "published", "rejected"),
+        ("lock", {}, "published", "pending"),
+        ("unlock", {}, "published", "pending"),
+        ("pin", {}, "published", "pending"),
+        ("unpin", {}, "published", "pending"),
+        ("warn", {}, "published", "approved"),
+        ("suspend", {"duration_hours": 72}, "published", "approved"),
+        ("ban", {}, "published", "approved"),
+        ("agree", {}, "published", "approved"),
+        ("dismiss", {}, "published", "rejected"),
+        ("ignore", {}, "published", "ignored"),
+    ],
+)
+def test_every_action_through_the_api(moderator, make_client, action, extra, target_status, review_status):
+    post = PostFactory()
+    r = flag("post", post.pk)
+    res = make_client(moderator).post(
+        f"/api/moderation/queue/{r.pk}/actions", {"action": action, "reason": f"why {action}", **extra}, format="json"
+    )
+    assert res.status_code == 200, res.json()
+    data = res.json()["data"]
+    assert data["status"] == review_status and data["target"]["status"] == target_status
+    entry = AuditLogEntry.objects.get(action=action)
+    assert entry.actor == moderator and entry.reason == f"why {action}" and entry.reviewable_id == r.pk
+    author = User.objects.get(pk=post.author_id)
+    if action == "suspend":
+        assert author.is_suspended
+    if action == "ban":
+        assert not author.is_active
+    if action in ("lock", "pin"):
+        assert data["target"][f"is_{action}ed" if action == "lock" else "is_pinned"] is True
+
+
+def test_unsuspend_through_a_user_queue_item(moderator, make_client):
+    member = UserFactory(suspended_until=timezone.now() + timedelta(days=3))
+    r = flag("user", UserFactory().pk)  # any user item; then act on the suspended member directly
+    client = make_client(moderator)
+    res = client.post(
+        "/api/moderation/actions", {"action": "unsuspend", "target_type": "user", "target_id": member.pk}, format="json"
+    )
+    assert res.status_code == 200
+    assert not User.objects.get(pk=member.pk).is_suspended
+    res = client.post(f"/api/moderation/queue/{r.pk}/actions", {"action": "hide"}, format="json")
+    assert res.status_code == 400  # users cannot be hidden
