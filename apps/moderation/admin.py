@@ -269,7 +269,7 @@ class ReviewableAdmin(ModeratorOnly, admin.ModelAdmin):
             return format_html("<em>{} {} no longer exists</em>", obj.target_type, obj.target_id)
         if isinstance(target, Post):
             return format_html(
-                '<div class="sk-target"><strong>{}</strong> <small>[post {}, {}]</small><br>{}</div>',
+                '<div class="sk-target" style="min-width:28em;max-width:48em"><strong>{}</strong> <small>[post {}, {}]</small><br>{}</div>',
                 target.title,
                 target.pk,
                 target.status,
@@ -277,14 +277,14 @@ class ReviewableAdmin(ModeratorOnly, admin.ModelAdmin):
             )
         if isinstance(target, Comment):
             return format_html(
-                '<div class="sk-target"><small>[comment {} on post {}, {}]</small><br>{}</div>',
+                '<div class="sk-target" style="min-width:28em;max-width:48em"><small>[comment {} on post {}, {}]</small><br>{}</div>',
                 target.pk,
                 target.post_id,
                 target.status,
                 truncatechars(target.body, limit),
             )
         return format_html(
-            '<div class="sk-target">user <strong>{}</strong> <small>[{}{}]</small></div>',
+            '<div class="sk-target" style="min-width:28em;max-width:48em">user <strong>{}</strong> <small>[{}{}]</small></div>',
             target.username,
             "active" if target.is_active else "banned",
             f", suspended until {target.suspended_until:%Y-%m-%d %H:%M}" if target.is_suspended else "",
