@@ -8,8 +8,15 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
-        from apps.core import seeding
-        from apps.moderation import schema  # noqa: F401  (OpenAPI extension registers on import)
+        from apps.core import events, seeding
+        from apps.forum.events import CommentDeleted, PostDeleted
+        from apps.moderation import (
+            receivers,
+            schema,  # noqa: F401  (OpenAPI extension registers on import)
+        )
         from apps.moderation.seed import make_demo_moderation
 
         seeding.register_demo("moderation.queue", make_demo_moderation, order=90)
+        # An item its author deleted leaves the queue.
+        events.subscribe(PostDeleted, receivers.on_post_deleted)
+        events.subscribe(CommentDeleted, receivers.on_comment_deleted)
