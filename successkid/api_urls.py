@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core.views import ApiNotFoundView
 
 APPS_WITH_API = ["core", "accounts", "forum", "wallet", "market", "gamification", "notifications", "realtime", "search"]
+APPS_WITH_API += ["moderation", "media"]  # issue 5: moderation and media live in their own apps
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),

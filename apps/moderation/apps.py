@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class ModerationConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "apps.moderation"
+    label = "moderation"
+    verbose_name = "Moderation"
+
+    def ready(self) -> None:
+        from apps.core import events, seeding
+        from apps.forum.events import CommentDeleted, PostDeleted
+        from apps.moderation import (
+            receivers,
+            schema,  # noqa: F401  (OpenAPI extension registers on import)
+        )
+        from apps.moderation.seed import make_demo_moderation
+
+        seeding.register_demo("moderation.queue", make_demo_moderation, order=90)
+        # An item its author deleted leaves the queue.
+        events.subscribe(PostDeleted, receivers.on_post_deleted)
+        events.subscribe(CommentDeleted, receivers.on_comment_deleted)

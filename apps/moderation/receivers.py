@@ -1,0 +1,16 @@
+"""What moderation does when other apps' events happen (connected in apps.py ready())."""
+
+from __future__ import annotations
+
+from apps.forum.events import CommentDeleted, PostDeleted
+from apps.moderation import services
+
+
+def on_post_deleted(event: PostDeleted) -> None:
+    if not event.by_moderator:
+        services.close_for_deleted_target(target_type="post", target_id=event.post_id)
+
+
+def on_comment_deleted(event: CommentDeleted) -> None:
+    if not event.by_moderator:
+        services.close_for_deleted_target(target_type="comment", target_id=event.comment_id)
