@@ -5,6 +5,7 @@ or one whose token version moved on, stops working at once."""
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
+from rest_framework import exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication as _SimpleJWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import AccessToken
@@ -52,7 +53,9 @@ def user_for_token(token: AccessToken) -> User:
     if sid and not user._session_live:
         raise TokenRejected("This session has ended.", "token_invalid")
     if user.is_suspended:
-        raise TokenRejected("This account is suspended.", "token_invalid")
+        # The token is genuine; the account may not act. API.md: 403 `account_suspended`.
+        until = user.suspended_until.isoformat().replace("+00:00", "Z") if user.suspended_until else None
+        raise exceptions.PermissionDenied(f"This account is suspended until {until}.", code="account_suspended")
     user.auth_session_id = sid
     return user
 
