@@ -152,10 +152,26 @@ class PriceAlert(models.Model):
         db_table = "market_price_alerts"
         indexes = [
             models.Index(fields=["user", "-id"], name="market_alert_user_idx"),
-            models.Index(fields=["trigger_above"], condition=Q(status="armed"), name="market_alert_armed_above_idx"),
-            models.Index(fields=["trigger_below"], condition=Q(status="armed"), name="market_alert_armed_below_idx"),
-            models.Index(fields=["trigger_above"], condition=Q(status="waiting"), name="market_alert_wait_above_idx"),
-            models.Index(fields=["trigger_below"], condition=Q(status="waiting"), name="market_alert_wait_below_idx"),
+            models.Index(
+                fields=["trigger_above"],
+                condition=Q(status="armed", trigger_above__isnull=False),
+                name="market_alert_armed_above_idx",
+            ),
+            models.Index(
+                fields=["trigger_below"],
+                condition=Q(status="armed", trigger_below__isnull=False),
+                name="market_alert_armed_below_idx",
+            ),
+            models.Index(
+                fields=["trigger_above"],
+                condition=Q(status="waiting", trigger_above__isnull=False),
+                name="market_alert_wait_above_idx",
+            ),
+            models.Index(
+                fields=["trigger_below"],
+                condition=Q(status="waiting", trigger_below__isnull=False),
+                name="market_alert_wait_below_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
