@@ -38,7 +38,7 @@ from apps.market.pricing import (
     iso,
     snapshot_payload,
 )
-from apps.market.rollups import INTERVALS, Fold, fold_many, fold_price, intervals_covering
+from apps.market.rollups import INTERVALS, Fold, bucket_start, fold_many, fold_price, intervals_covering
 from apps.market.sources import PriceSource, Quote, SourceError, SourceNotConfigured, build_sources, http_client
 from apps.market.sources.base import from_epoch, to_decimal
 from apps.market.sources.coingecko import CoinGeckoSource
@@ -50,6 +50,7 @@ logger = logging.getLogger("apps.market")
 _WRITE_LOCK = 0x5C1D_0001
 _POLL_LOCK = 0x5C1D_0002
 _PRICE_QUANTUM = Decimal(1).scaleb(-18)
+_TICK = timedelta(microseconds=1)
 # A jump is judged against the last good quote only while that quote is this recent.
 JUMP_REFERENCE_MAX_AGE = timedelta(hours=6)
 
@@ -489,7 +490,12 @@ def backfill(
         if not (lo <= min(o, c) and h >= max(o, c)):
             skipped += 1
             continue
-        folds.append((Fold(o, h, lo, c, close_at - span, close_at), candle_intervals))
+        open_at = close_at - span
+        # Only into buckets that hold the whole candle: CoinGecko's 30-minute candles may close at
+        # :10 and :40, and one straddling two hours says nothing about either alone.
+        inside = [i for i in candle_intervals if bucket_start(open_at, i) == bucket_start(close_at - _TICK, i)]
+        if inside:
+            folds.append((Fold(o, h, lo, c, open_at, close_at - _TICK), inside))
     chunks = [folds[i : i + 200] for i in range(0, len(folds), 200)]
     iterator = progress(chunks, len(folds)) if progress else chunks
     written = 0

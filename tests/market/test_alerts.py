@@ -103,7 +103,9 @@ def test_change_alert_without_any_price_is_a_conflict(auth_client):
 def test_per_user_maximum(priced, auth_client, user, settings):
     settings.MARKET_ALERTS_PER_USER = 3
     for _ in range(3):
-        assert auth_client.post("/api/market/alerts", {"kind": "below", "target_price_usd": "0.0001"}).status_code == 201
+        assert (
+            auth_client.post("/api/market/alerts", {"kind": "below", "target_price_usd": "0.0001"}).status_code == 201
+        )
     response = auth_client.post("/api/market/alerts", {"kind": "below", "target_price_usd": "0.0001"})
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "conflict"
@@ -128,7 +130,11 @@ def test_one_shot_alert_fires_once(emitted, django_capture_on_commit_callbacks):
 
 def test_repeating_alert_rearms_only_after_crossing_back():
     alert = PriceAlertFactory(
-        kind="below", target_price_usd=Decimal("0.0003"), trigger_above=None, trigger_below=Decimal("0.0003"), repeating=True
+        kind="below",
+        target_price_usd=Decimal("0.0003"),
+        trigger_above=None,
+        trigger_below=Decimal("0.0003"),
+        repeating=True,
     )
     tick("0.00029", 0)  # fires
     tick("0.00028", 30)  # still below: waits, does not fire again
@@ -183,8 +189,6 @@ def test_evaluation_uses_indexed_range_queries_not_a_loop():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE market_price_alerts")
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(
-            "EXPLAIN SELECT id FROM market_price_alerts WHERE status = 'armed' AND trigger_above <= 0.0005"
-        )
+        cursor.execute("EXPLAIN SELECT id FROM market_price_alerts WHERE status = 'armed' AND trigger_above <= 0.0005")
         plan = " ".join(r[0] for r in cursor.fetchall())
     assert "market_alert_armed_above_idx" in plan

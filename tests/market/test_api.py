@@ -111,7 +111,9 @@ def test_price_updated_is_broadcast_on_change_and_throttled(broadcasts, emitted,
     assert len([e for e in emitted if isinstance(e, PriceUpdated)]) == 4  # every accepted quote
 
 
-def test_significant_move_is_announced_once_per_window(broadcasts, emitted, settings, django_capture_on_commit_callbacks):
+def test_significant_move_is_announced_once_per_window(
+    broadcasts, emitted, settings, django_capture_on_commit_callbacks
+):
     settings.MARKET_MOVE_PCT = 10
     settings.MARKET_MOVE_WINDOW_MINUTES = 60
     with django_capture_on_commit_callbacks(execute=True):
@@ -200,4 +202,7 @@ def test_market_endpoints_are_in_the_schema(api_client):
         "/api/market/alerts/{alert_id}",
     ):
         assert path in schema["paths"], path
-    assert "image/png" in schema["paths"]["/api/market/milestones/{milestone_id}/card.png"]["get"]["responses"]["200"]["content"]
+    assert (
+        "image/png"
+        in schema["paths"]["/api/market/milestones/{milestone_id}/card.png"]["get"]["responses"]["200"]["content"]
+    )

@@ -136,7 +136,9 @@ def test_backing_off_source_is_not_called_and_warns_once_per_back_off(sources, c
 
 
 def test_429_honours_retry_after(sources):
-    sources["coingecko"].mock(return_value=json_response("coingecko_429.json", status=429, headers={"Retry-After": "120"}))
+    sources["coingecko"].mock(
+        return_value=json_response("coingecko_429.json", status=429, headers={"Retry-After": "120"})
+    )
     sources["dexscreener"].mock(return_value=httpx.Response(500))
     now = timezone.now()
     services.poll_once(now=now)
