@@ -180,6 +180,8 @@ def test_history_defaults_to_hourly_up_to_now(api_client):
         ({"from": "2026-11-26T10:00:00Z", "to": "2026-11-25T10:00:00Z"}, "from"),
         ({"interval": "1m", "from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"to": "0001-01-01T00:00:00Z"}, "to"),
+        ({"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59Z", "interval": "1d"}, "from"),
         ({"limit": "0"}, "limit"),
     ],
 )

@@ -119,7 +119,10 @@ class HistoryView(APIView):
         interval = query.validated_data["interval"]
         step = timedelta(seconds=INTERVAL_SECONDS[interval])
         end = query.validated_data.get("end") or timezone.now()
-        start = query.validated_data.get("start") or end - step * HISTORY_MAX_POINTS
+        try:
+            start = query.validated_data.get("start") or end - step * HISTORY_MAX_POINTS
+        except OverflowError:
+            raise ValidationFailed("to is too early.", details={"to": ["Out of range."]}) from None
         if start > end:
             raise ValidationFailed("from must not be after to.", details={"from": ["Must not be after to."]})
         if end - start > HISTORY_MAX_SPAN[interval]:

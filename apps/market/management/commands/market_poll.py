@@ -14,6 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="poll once and exit (1 if no source answered)")
 
     def handle(self, *args, once=False, **options):
+        self.verbose = once or options.get("verbosity", 1) > 1
         if once:
             if not self._poll():
                 raise CommandError("no valid quote from any source; the price is stale")
@@ -28,10 +29,16 @@ class Command(BaseCommand):
         if result is None:
             self.stdout.write("another poll is running; skipped")
             return True
-        for source, outcome in result.attempts:
-            self.stdout.write(f"  {source}: {outcome}")
+        if self.verbose:
+            for source, outcome in result.attempts:
+                self.stdout.write(f"  {source}: {outcome}")
         if result.snapshot is None:
-            self.stderr.write("no valid quote: serving the last good one as stale")
+            # In a loop, say so only when a source was actually asked (the source warnings already
+            # say why); polls that only skip backing-off sources stay quiet, so no log flood.
+            if self.verbose or any(
+                o != "backing off" and not o.startswith("not configured") for _, o in result.attempts
+            ):
+                self.stderr.write("no valid quote: serving the last good one as stale")
             return False
         s = result.snapshot
         self.stdout.write(
