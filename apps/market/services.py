@@ -27,7 +27,6 @@ from apps.market.models import (
     MarketMove,
     MarketSnapshot,
     PriceAlert,
-    PriceAlertTrigger,
 )
 from apps.market.pricing import (
     BROADCAST_THROTTLE_KEY,
@@ -348,48 +347,45 @@ def _bounds(kind: str, *, target: Decimal | None, pct: Decimal | None, reference
     return (level, None) if pct > 0 else (None, level)
 
 
+_FIRE_SQL = """
+WITH fired AS (
+    UPDATE market_price_alerts SET
+        trigger_count = trigger_count + 1,
+        last_triggered_at = %(t)s,
+        last_triggered_price_usd = %(p)s,
+        updated_at = %(now)s,
+        status = CASE WHEN NOT repeating THEN 'fired' WHEN kind = 'change' THEN 'armed' ELSE 'waiting' END,
+        reference_price_usd = CASE WHEN repeating AND kind = 'change' THEN %(p)s ELSE reference_price_usd END,
+        trigger_above = CASE WHEN repeating AND kind = 'change' AND change_pct > 0
+                             THEN round(%(p)s * (1 + change_pct / 100), 18) ELSE trigger_above END,
+        trigger_below = CASE WHEN repeating AND kind = 'change' AND change_pct < 0
+                             THEN round(%(p)s * (1 + change_pct / 100), 18) ELSE trigger_below END
+    WHERE status = 'armed' AND {condition}
+    RETURNING id, user_id
+), recorded AS (
+    INSERT INTO market_price_alert_triggers (alert_id, snapshot_id, price_usd, triggered_at)
+    SELECT id, %(snapshot)s, %(p)s, %(t)s FROM fired
+    ON CONFLICT (alert_id, snapshot_id) DO NOTHING
+)
+SELECT id, user_id FROM fired ORDER BY id
+"""
+_FIRE_CONDITIONS = ("trigger_above <= %(p)s", "trigger_below >= %(p)s")
+
+
 def _evaluate_alerts(snapshot: MarketSnapshot) -> None:
-    """Two indexed range scans over armed alerts (`trigger_above <= p`, `trigger_below >= p`), never
-    a loop over every alert. One-shot alerts are done; repeating ones wait to re-arm (above/below,
-    once the price crosses back) or re-anchor at this price (percent change)."""
-    price, t = snapshot.price_usd, snapshot.taken_at
-    armed = PriceAlert.objects.select_for_update(skip_locked=True).filter(status=AlertStatus.ARMED)
-    fired = {a.id: a for a in armed.filter(trigger_above__lte=price)}
-    fired.update({a.id: a for a in armed.filter(trigger_below__gte=price)})
-    if fired:
-        triggers = []
-        for alert in fired.values():
-            alert.trigger_count += 1
-            alert.last_triggered_at = t
-            alert.last_triggered_price_usd = price
-            if not alert.repeating:
-                alert.status = AlertStatus.FIRED
-            elif alert.kind == AlertKind.CHANGE:
-                alert.reference_price_usd = price
-                alert.trigger_above, alert.trigger_below = _bounds(
-                    alert.kind, target=None, pct=alert.change_pct, reference=price
-                )
-            else:
-                alert.status = AlertStatus.WAITING
-            alert.updated_at = timezone.now()
-            triggers.append(PriceAlertTrigger(alert=alert, snapshot_id=snapshot.id, price_usd=price, triggered_at=t))
-        PriceAlert.objects.bulk_update(
-            fired.values(),
-            [
-                "trigger_count",
-                "last_triggered_at",
-                "last_triggered_price_usd",
-                "status",
-                "reference_price_usd",
-                "trigger_above",
-                "trigger_below",
-                "updated_at",
-            ],
-            batch_size=500,
-        )
-        PriceAlertTrigger.objects.bulk_create(triggers, ignore_conflicts=True, batch_size=500)
-        for alert in fired.values():
-            events.emit(PriceAlertTriggered(alert_id=alert.id, user_id=alert.user_id, snapshot_id=snapshot.id))
+    """Set-based, never a loop over alerts: one statement per side finds the armed alerts through a
+    partial index (`trigger_above <= price`, `trigger_below >= price`), fires them and records the
+    firing. One-shot alerts are then done; repeating ones wait to re-arm (above/below, once the price
+    crosses back) or re-anchor at this price (percent change)."""
+    params = {"p": snapshot.price_usd, "t": snapshot.taken_at, "now": timezone.now(), "snapshot": snapshot.id}
+    fired: list[tuple[int, int]] = []
+    with connection.cursor() as cursor:
+        for condition in _FIRE_CONDITIONS:
+            cursor.execute(_FIRE_SQL.format(condition=condition), params)
+            fired.extend(cursor.fetchall())
+    for alert_id, user_id in fired:
+        events.emit(PriceAlertTriggered(alert_id=alert_id, user_id=user_id, snapshot_id=snapshot.id))
+    price = snapshot.price_usd
     waiting = PriceAlert.objects.filter(status=AlertStatus.WAITING)
     waiting.filter(trigger_above__gt=price).update(status=AlertStatus.ARMED)
     waiting.filter(trigger_below__lt=price).update(status=AlertStatus.ARMED)

@@ -183,12 +183,15 @@ def test_evaluation_uses_indexed_range_queries_not_a_loop():
     with CaptureQueriesContext(connection) as ctx:
         tick("0.0005")
     alert_queries = [q["sql"] for q in ctx.captured_queries if "market_price_alerts" in q["sql"]]
-    assert any('"trigger_above" <=' in sql for sql in alert_queries)
-    assert len(alert_queries) <= 8  # constant, whatever the number of alerts
+    assert any("trigger_above <=" in sql for sql in alert_queries)
+    assert len(alert_queries) <= 6  # constant, whatever the number of alerts
     assert PriceAlert.objects.filter(status="fired").count() == 100
+    assert PriceAlertTrigger.objects.count() == 100
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE market_price_alerts")
         cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN SELECT id FROM market_price_alerts WHERE status = 'armed' AND trigger_above <= 0.0005")
-        plan = " ".join(r[0] for r in cursor.fetchall())
-    assert "market_alert_armed_above_idx" in plan
+        for condition, index in zip(services._FIRE_CONDITIONS, ("armed_above", "armed_below"), strict=True):
+            params = {"p": Decimal("0.0005"), "t": T0, "now": T0, "snapshot": 1}
+            cursor.execute("EXPLAIN " + services._FIRE_SQL.format(condition=condition), params)
+            plan = " ".join(r[0] for r in cursor.fetchall())
+            assert f"market_alert_{index}_idx" in plan, plan
