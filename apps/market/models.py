@@ -128,9 +128,11 @@ class AlertStatus(models.TextChoices):
 
 
 class PriceAlert(models.Model):
-    """A user's price alert. Evaluation never loops over alerts: the price bounds that fire it are
-    stored (`trigger_above`, `trigger_below`) and partial indexes answer `bound <= price` on armed
-    alerts only."""
+    """A user's price alert. Evaluation never loops over alerts: an armed alert stores the price
+    bounds that fire it (`trigger_above`, `trigger_below`; NULL once it is not armed, so the column
+    statistics describe live alerts only and the planner keeps using the partial indexes), and
+    partial indexes answer `bound <= price` / `bound >= price`. A waiting (repeating, fired)
+    above/below alert re-arms when the price crosses back over its target."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="price_alerts")
     kind = models.CharField(max_length=8, choices=AlertKind.choices)
@@ -163,14 +165,7 @@ class PriceAlert(models.Model):
                 name="market_alert_armed_below_idx",
             ),
             models.Index(
-                fields=["trigger_above"],
-                condition=Q(status="waiting", trigger_above__isnull=False),
-                name="market_alert_wait_above_idx",
-            ),
-            models.Index(
-                fields=["trigger_below"],
-                condition=Q(status="waiting", trigger_below__isnull=False),
-                name="market_alert_wait_below_idx",
+                fields=["kind", "target_price_usd"], condition=Q(status="waiting"), name="market_alert_waiting_idx"
             ),
         ]
         constraints = [

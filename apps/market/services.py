@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core import events, realtime
@@ -357,9 +358,9 @@ WITH fired AS (
         status = CASE WHEN NOT repeating THEN 'fired' WHEN kind = 'change' THEN 'armed' ELSE 'waiting' END,
         reference_price_usd = CASE WHEN repeating AND kind = 'change' THEN %(p)s ELSE reference_price_usd END,
         trigger_above = CASE WHEN repeating AND kind = 'change' AND change_pct > 0
-                             THEN round(%(p)s * (1 + change_pct / 100), 18) ELSE trigger_above END,
+                             THEN round(%(p)s * (1 + change_pct / 100), 18) END,
         trigger_below = CASE WHEN repeating AND kind = 'change' AND change_pct < 0
-                             THEN round(%(p)s * (1 + change_pct / 100), 18) ELSE trigger_below END
+                             THEN round(%(p)s * (1 + change_pct / 100), 18) END
     WHERE status = 'armed' AND {condition}
     RETURNING id, user_id
 ), recorded AS (
@@ -387,8 +388,12 @@ def _evaluate_alerts(snapshot: MarketSnapshot) -> None:
         events.emit(PriceAlertTriggered(alert_id=alert_id, user_id=user_id, snapshot_id=snapshot.id))
     price = snapshot.price_usd
     waiting = PriceAlert.objects.filter(status=AlertStatus.WAITING)
-    waiting.filter(trigger_above__gt=price).update(status=AlertStatus.ARMED)
-    waiting.filter(trigger_below__lt=price).update(status=AlertStatus.ARMED)
+    waiting.filter(kind=AlertKind.ABOVE, target_price_usd__gt=price).update(
+        status=AlertStatus.ARMED, trigger_above=F("target_price_usd")
+    )
+    waiting.filter(kind=AlertKind.BELOW, target_price_usd__lt=price).update(
+        status=AlertStatus.ARMED, trigger_below=F("target_price_usd")
+    )
 
 
 # --- retention -------------------------------------------------------------------------------

@@ -139,10 +139,10 @@ def test_repeating_alert_rearms_only_after_crossing_back():
     tick("0.00029", 0)  # fires
     tick("0.00028", 30)  # still below: waits, does not fire again
     alert.refresh_from_db()
-    assert (alert.status, alert.trigger_count) == (AlertStatus.WAITING, 1)
+    assert (alert.status, alert.trigger_count, alert.trigger_below) == (AlertStatus.WAITING, 1, None)
     tick("0.00031", 60)  # crosses back: re-armed
     alert.refresh_from_db()
-    assert alert.status == AlertStatus.ARMED
+    assert (alert.status, alert.trigger_below) == (AlertStatus.ARMED, Decimal("0.0003"))
     tick("0.0003", 90)  # at the target fires again
     alert.refresh_from_db()
     assert alert.trigger_count == 2
