@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 from django.conf import settings
 from django.core.cache import cache
@@ -49,7 +49,18 @@ logger = logging.getLogger("apps.market")
 # quotes one at a time. Arbitrary constants, unique within this project.
 _WRITE_LOCK = 0x5C1D_0001
 _POLL_LOCK = 0x5C1D_0002
-_PRICE_QUANTUM = Decimal(1).scaleb(-18)
+ABSURD_PRICE = Decimal(10) ** 12  # no token quote is this large; the price columns stop at 10^20
+MAX_STORED_PCT = Decimal("9999999999.99")
+
+
+def _quant(value: Decimal, places: int) -> Decimal:
+    """Round to `places` decimals with enough precision for any value the columns can hold (the
+    default context's 28 digits cannot quantize 10^11 to 18 places)."""
+    with localcontext() as ctx:
+        ctx.prec = 80
+        return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
 _TICK = timedelta(microseconds=1)
 # A jump is judged against the last good quote only while that quote is this recent.
 JUMP_REFERENCE_MAX_AGE = timedelta(hours=6)
@@ -69,7 +80,7 @@ def quote_problem(quote: Quote) -> str | None:
         return "price is null"
     if quote.price_usd <= 0:
         return f"price is not positive ({quote.price_usd})"
-    if quote.price_usd >= Decimal(10) ** 12:
+    if quote.price_usd >= ABSURD_PRICE:
         return f"price is absurd ({quote.price_usd})"
     for name in ("market_cap_usd", "fdv_usd", "volume_24h_usd", "liquidity_usd"):
         value = getattr(quote, name)
@@ -96,11 +107,11 @@ def _sanitise(quote: Quote) -> Quote:
     def q(value: Decimal | None, places: int) -> Decimal | None:
         if value is None:
             return None
-        value = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        value = _quant(value, places)
         return value if abs(value) < Decimal(10) ** (30 - places - 4) else None
 
     return quote.with_(
-        price_usd=quote.price_usd.quantize(_PRICE_QUANTUM, rounding=ROUND_HALF_EVEN) if quote.price_usd else None,
+        price_usd=_quant(quote.price_usd, 18) if quote.price_usd else None,
         market_cap_usd=q(quote.market_cap_usd, 4),
         fdv_usd=q(quote.fdv_usd, 4),
         volume_24h_usd=q(quote.volume_24h_usd, 4),
@@ -156,6 +167,12 @@ def poll_once(*, now: datetime | None = None, sources: list[PriceSource] | None 
             except SourceError as exc:
                 source_health.record_failure(source=source.name, now=now, error=str(exc), retry_after=exc.retry_after)
                 result.attempts.append((source.name, str(exc)))
+                continue
+            except Exception as exc:  # an answer shaped like nothing we know: a failure, not a crash
+                error = f"{source.name}: unexpected answer ({type(exc).__name__}: {exc})"
+                logger.debug("market source %s parse failure", source.name, exc_info=True)
+                source_health.record_failure(source=source.name, now=now, error=error)
+                result.attempts.append((source.name, error))
                 continue
             problem = quote_problem(quote)
             if problem:
@@ -314,7 +331,7 @@ def _check_move(snapshot: MarketSnapshot) -> None:
         return
     if MarketMove.objects.filter(detected_at__gt=since).exists():
         return  # at most one announcement per window
-    change = change.quantize(Decimal("0.01"))
+    change = max(min(_quant(change, 2), MAX_STORED_PCT), -MAX_STORED_PCT)
     MarketMove.objects.create(
         detected_at=snapshot.taken_at,
         change_pct=change,
@@ -344,7 +361,7 @@ def _bounds(kind: str, *, target: Decimal | None, pct: Decimal | None, reference
         return target, None
     if kind == AlertKind.BELOW:
         return None, target
-    level = (reference * (1 + pct / 100)).quantize(_PRICE_QUANTUM)
+    level = _quant(reference * (1 + pct / 100), 18)
     return (level, None) if pct > 0 else (None, level)
 
 
@@ -477,17 +494,22 @@ def backfill(
         if price is None or price <= 0 or t is None:
             skipped += 1
             continue
-        folds.append((Fold.point(price.quantize(_PRICE_QUANTUM), t, volumes.get(ms)), point_intervals))
+        if price >= ABSURD_PRICE:
+            skipped += 1
+            continue
+        volume = volumes.get(ms)
+        volume = _quant(volume, 4) if volume is not None and 0 <= volume < Decimal(10) ** 24 else None
+        folds.append((Fold.point(_quant(price, 18), t, volume), point_intervals))
     candles = [r for r in ohlc if isinstance(r, list) and len(r) >= 5]
     span = _spacing([int(r[0]) for r in candles if isinstance(r[0], int | float)])
     candle_intervals = intervals_covering(span)
     for ms, *ohlc_values in candles:
         values = [to_decimal(v) for v in ohlc_values[:4]]
         close_at = from_epoch(ms, millis=True)
-        if close_at is None or any(v is None or v <= 0 for v in values):
+        if close_at is None or any(v is None or v <= 0 or v >= ABSURD_PRICE for v in values):
             skipped += 1
             continue
-        o, h, lo, c = (v.quantize(_PRICE_QUANTUM) for v in values)
+        o, h, lo, c = (_quant(v, 18) for v in values)
         if not (lo <= min(o, c) and h >= max(o, c)):
             skipped += 1
             continue
@@ -542,7 +564,11 @@ def _validated_alert_fields(
                 "target_price_usd is absurdly far from the current price.",
                 details={"target_price_usd": [f"Must be within a factor of {ABSURD_FACTOR} of the current price."]},
             )
-        return target_price_usd.quantize(_PRICE_QUANTUM), None, price
+        if target_price_usd >= ABSURD_PRICE:
+            raise ValidationFailed(
+                "target_price_usd is absurd.", details={"target_price_usd": ["Must be below 1000000000000."]}
+            )
+        return _quant(target_price_usd, 18), None, price
     if kind == AlertKind.CHANGE:
         if change_pct is None:
             raise ValidationFailed(

@@ -95,6 +95,12 @@ def test_bad_alerts_are_400_and_write_nothing(priced, auth_client, body, field):
     assert PriceAlert.objects.count() == 0
 
 
+def test_huge_target_without_a_known_price_is_400_not_500(auth_client):
+    response = auth_client.post("/api/market/alerts", {"kind": "above", "target_price_usd": "99999999999999999999"})
+    assert response.status_code == 400
+    assert "target_price_usd" in response.json()["error"]["details"]
+
+
 def test_change_alert_without_any_price_is_a_conflict(auth_client):
     response = auth_client.post("/api/market/alerts", {"kind": "change", "change_pct": "10"}, format="json")
     assert response.status_code == 409

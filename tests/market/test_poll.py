@@ -11,7 +11,7 @@ from django.utils import timezone
 from apps.market import services
 from apps.market.models import CircuitState, MarketSnapshot, SourceHealth
 
-from .conftest import cg_body, dex_body, json_response, solscan_body
+from .conftest import MINT, cg_body, dex_body, json_response, solscan_body
 from .factories import MarketSnapshotFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,8 +51,11 @@ def test_failover_to_coingecko_then_solscan(sources):
         json_response(dex_body("-0.0004")),
         httpx.Response(200, text="<!doctype html><title>Just a moment</title>", headers={"content-type": "text/html"}),
         httpx.Response(429, headers={"Retry-After": "30"}),
+        json_response([{"baseToken": {"address": MINT}, "liquidity": [1, 2], "priceUsd": "0.0004"}]),
+        json_response(dex_body("1e15")),
+        json_response(dex_body("0.0004213", market_cap=-5)),
     ],
-    ids=["pairs-null", "price-null", "zero", "negative", "html", "429"],
+    ids=["pairs-null", "price-null", "zero", "negative", "html", "429", "odd-shape", "absurd", "huge-cap"],
 )
 def test_bad_primary_answers_fall_over_to_the_next_source(sources, bad_dex):
     sources["dexscreener"].mock(return_value=bad_dex)
@@ -177,3 +180,8 @@ def test_market_sources_endpoint_shows_health(sources, api_client):
     assert rows["dexscreener"]["consecutive_failures"] == 1
     assert rows["dexscreener"]["last_error"] == "dexscreener: HTTP 500"
     assert rows["coingecko"]["state"] == "closed"
+
+
+def test_large_but_possible_price_is_stored_exactly(sources):
+    sources["dexscreener"].mock(return_value=json_response(dex_body("99999999999.123456789012345678", 10**15)))
+    assert services.poll_once().snapshot.price_usd == Decimal("99999999999.123456789012345678")

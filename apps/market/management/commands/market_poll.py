@@ -1,3 +1,4 @@
+import logging
 import time
 
 from django.conf import settings
@@ -5,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.market import services
 from apps.market.pricing import dec_str
+
+logger = logging.getLogger("apps.market")
 
 
 class Command(BaseCommand):
@@ -21,7 +24,10 @@ class Command(BaseCommand):
             return
         while True:
             started = time.monotonic()
-            self._poll()
+            try:
+                self._poll()
+            except Exception:  # the database may be away for a moment: keep looping
+                logger.exception("market poll failed")
             time.sleep(max(1.0, settings.MARKET_POLL_SECONDS - (time.monotonic() - started)))
 
     def _poll(self) -> bool:
