@@ -91,6 +91,8 @@ def _after_change(*, txn: PointTransaction, old_level: int, new_level: int, stan
     if new_level > old_level:
         emit(LevelUp(user_id=txn.user_id, old_level=old_level, new_level=new_level))
         realtime.broadcast(f"user:{txn.user_id}", "level.up", {"old_level": old_level, "new_level": new_level})
+        user_id = txn.user_id
+        transaction.on_commit(lambda: check_achievements(user_id=user_id))  # level achievements
     transaction.on_commit(lambda: redis_store.apply_updates(standings))
     transaction.on_commit(_leaderboard_changed)
 
