@@ -52,7 +52,9 @@ def test_per_activity_daily_cap_and_next_day_reset():
         services.award_points(user_id=user.id, activity="post_created", idempotency_key=f"p{i}", now=now)
     assert points_of(user) == 50
     assert PointTransaction.objects.filter(user=user).count() == 5
-    services.award_points(user_id=user.id, activity="post_created", idempotency_key="p-next", now=now + dt.timedelta(days=1))
+    services.award_points(
+        user_id=user.id, activity="post_created", idempotency_key="p-next", now=now + dt.timedelta(days=1)
+    )
     assert points_of(user) == 60
 
 
@@ -158,7 +160,9 @@ def test_two_workers_same_award_at_once():
     user = UserFactory()
     barrier = threading.Barrier(2)
     threads = [
-        _in_thread(lambda: services.award_points(user_id=user.id, activity="post_created", idempotency_key="dup"), barrier)
+        _in_thread(
+            lambda: services.award_points(user_id=user.id, activity="post_created", idempotency_key="dup"), barrier
+        )
         for _ in range(2)
     ]
     for t in threads:
@@ -178,7 +182,10 @@ def test_concurrent_awards_respect_the_cap():
     user = UserFactory()
     barrier = threading.Barrier(8)
     threads = [
-        _in_thread(lambda i=i: services.award_points(user_id=user.id, activity="post_created", idempotency_key=f"p{i}"), barrier)
+        _in_thread(
+            lambda i=i: services.award_points(user_id=user.id, activity="post_created", idempotency_key=f"p{i}"),
+            barrier,
+        )
         for i in range(8)
     ]
     for t in threads:

@@ -20,7 +20,26 @@ from apps.gamification.api.serializers import (
 from apps.gamification.models import Achievement, Activity, Level, UserAchievement
 
 
-class CataloguePagination(PagePagination):
+class ListPagePagination(PagePagination):
+    """PagePagination that also pages plain lists (and can check ?page= without data)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        if isinstance(queryset, list):
+            super().paginate_queryset(Counted(queryset), request, view)
+            start = (self.page - 1) * self.limit
+            return queryset[start : start + self.limit]
+        return super().paginate_queryset(queryset, request, view)
+
+
+class Counted(list):
+    def count(self, *args):
+        return len(self) if not args else super().count(*args)
+
+    def __getitem__(self, item):
+        return []  # only the count is asked for; the caller slices the real list
+
+
+class CataloguePagination(ListPagePagination):
     default_limit = 100
 
 
@@ -136,7 +155,7 @@ class LeaderboardView(ListAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = LeaderboardRowSerializer
-    pagination_class = PagePagination
+    pagination_class = ListPagePagination
 
     @extend_schema(
         operation_id="leaderboard",
