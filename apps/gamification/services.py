@@ -451,7 +451,15 @@ def vote_changed(
                         actor_id=voter_id,
                         now=now,
                     )
-        record_activity(user_id=voter_id, verb="vote", object_type=target_type, object_id=target_id, now=now)
+        record_activity(
+            user_id=voter_id,
+            verb="vote",
+            object_type=target_type,
+            object_id=target_id,
+            category_id=category_id,
+            dedupe_key=f"{prefix}{row[0]}",
+            now=now,
+        )
         check_achievements(user_id=author_id)
         return outcome
     with transaction.atomic():
