@@ -87,10 +87,23 @@ def run_mode(mode: str, n: int, tokens: list[tuple[int, str]]) -> list[str]:
         subprocess.run(
             [sys.executable, "manage.py", "rebuild_leaderboards", "--redis-only"], cwd=ROOT, env=env, check=True
         )
-        lines.append(f"rebuild_leaderboards --redis-only (current day/week/month/all, global + 12 categories): {time.monotonic() - t:.1f} s")
+        lines.append(
+            f"rebuild_leaderboards --redis-only (current day/week/month/all, global + 12 categories): {time.monotonic() - t:.1f} s"
+        )
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "uvicorn"), "successkid.asgi:application", "--host", "127.0.0.1",
-         "--port", str(PORT), "--lifespan", "off", "--no-access-log", "--log-level", "warning"],
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "successkid.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(PORT),
+            "--lifespan",
+            "off",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -120,8 +133,11 @@ def run_mode(mode: str, n: int, tokens: list[tuple[int, str]]) -> list[str]:
                 for i in range(n):
                     _, token = tokens[i % len(tokens)]
                     samples.append(
-                        timed(client, f"/api/leaderboard?period={period}&around=me&limit=11",
-                              headers={"Authorization": f"Bearer {token}"})
+                        timed(
+                            client,
+                            f"/api/leaderboard?period={period}&around=me&limit=11",
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
                     )
                 lines.append(f"{'around=me ' + period:24s} [{source:8s}] {stats(samples)}")
     finally:
@@ -145,7 +161,9 @@ def award_cost(n: int) -> list[str]:
         with CaptureQueriesContext(connection) as ctx:
             t = time.perf_counter()
             services.award_points(
-                user_id=uid, activity="comment_created", idempotency_key=f"bench-award:{time.time_ns()}:{i}",
+                user_id=uid,
+                activity="comment_created",
+                idempotency_key=f"bench-award:{time.time_ns()}:{i}",
                 category_id=rng.randint(1, 12),
             )
             samples.append((time.perf_counter() - t) * 1000)

@@ -76,39 +76,38 @@ def main() -> int:
 
         # Insert the ledger without its secondary indexes, then build them once (one transaction:
         # a failure leaves the table as it was).
-        tx = conn.transaction()
-        tx.__enter__()
-        indexes = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'point_transactions'"
-            " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
-        ).fetchall()
-        for index_name, _ in indexes:
-            conn.execute(f'DROP INDEX "{index_name}"')
-        t1 = time.monotonic()
-        conn.execute(
-            """
-            INSERT INTO point_transactions (user_id, activity, kind, amount, source_type, source_id, category_id,
-                                            actor_id, idempotency_key, note, created_at, earned_at)
-            SELECT %(lo)s + floor(%(n)s * power(random(), 3))::bigint,
-                   (ARRAY['post_created','comment_created','post_upvoted','comment_upvoted','daily_visit'])[a],
-                   'award',
-                   (ARRAY[10, 2, 5, 2, 1])[a],
-                   (ARRAY['post','comment','post','comment',''])[a], g::text,
-                   CASE WHEN a = 5 THEN NULL ELSE 1 + (g %% 12) END,
-                   NULL, 'bench:' || g, '', ts, ts
-            FROM (
-                SELECT g, (1 + (g::bigint * 7919 %% 5))::int AS a, now() - random() * interval '120 days' AS ts
-                FROM generate_series(1, %(rows)s) g
-            ) s
-            """,
-            {"lo": lo, "n": hi - lo + 1, "rows": args.rows},
-        )
-        print(f"ledger {args.rows} rows in {time.monotonic() - t1:.0f}s", flush=True)
-        t2 = time.monotonic()
-        for _, definition in indexes:
-            conn.execute(definition)
-        tx.__exit__(None, None, None)
-        print(f"ledger indexes in {time.monotonic() - t2:.0f}s", flush=True)
+        with conn.transaction():
+            conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending at CREATE INDEX
+            indexes = conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'point_transactions'"
+                " AND indexname NOT IN (SELECT conname FROM pg_constraint)"
+            ).fetchall()
+            for index_name, _ in indexes:
+                conn.execute(f'DROP INDEX "{index_name}"')
+            t1 = time.monotonic()
+            conn.execute(
+                """
+                INSERT INTO point_transactions (user_id, activity, kind, amount, source_type, source_id, category_id,
+                                                actor_id, idempotency_key, note, created_at, earned_at)
+                SELECT %(lo)s + floor(%(n)s * power(random(), 3))::bigint,
+                       (ARRAY['post_created','comment_created','post_upvoted','comment_upvoted','daily_visit'])[a],
+                       'award',
+                       (ARRAY[10, 2, 5, 2, 1])[a],
+                       (ARRAY['post','comment','post','comment',''])[a], g::text,
+                       CASE WHEN a = 5 THEN NULL ELSE 1 + (g %% 12) END,
+                       NULL, 'bench:' || g, '', ts, ts
+                FROM (
+                    SELECT g, (1 + (g::bigint * 7919 %% 5))::int AS a, now() - random() * interval '120 days' AS ts
+                    FROM generate_series(1, %(rows)s) g
+                ) s
+                """,
+                {"lo": lo, "n": hi - lo + 1, "rows": args.rows},
+            )
+            print(f"ledger {args.rows} rows in {time.monotonic() - t1:.0f}s", flush=True)
+            t2 = time.monotonic()
+            for _, definition in indexes:
+                conn.execute(definition)
+            print(f"ledger indexes in {time.monotonic() - t2:.0f}s", flush=True)
         t3 = time.monotonic()
         conn.execute(
             """
