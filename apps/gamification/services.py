@@ -797,14 +797,39 @@ START_EXPR = {
 
 @transaction.atomic
 def rebuild_leaderboard_table() -> int:
-    """Recompute the materialised standings from the ledger (the ledger is the truth)."""
+    """Recompute the materialised standings from the ledger (the ledger is the truth).
+
+    Bulk load: the table's secondary indexes and unique constraint are dropped, the four periods
+    inserted, then rebuilt once (inside the transaction, so a failure changes nothing). The table is
+    locked meanwhile; reads wait (or are answered by Redis when it is present)."""
     with connection.cursor() as cur:
-        cur.execute("LOCK TABLE leaderboards IN EXCLUSIVE MODE")
-        cur.execute("DELETE FROM leaderboards")
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending at TRUNCATE/CREATE INDEX
+        cur.execute("LOCK TABLE leaderboards IN ACCESS EXCLUSIVE MODE")
+        cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'leaderboards'::regclass AND contype = 'u'"
+        )
+        uniques = cur.fetchall()
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'leaderboards'"
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'leaderboards'::regclass)"
+        )
+        indexes = cur.fetchall()
+        cur.execute("TRUNCATE leaderboards")
+        for name, _ in uniques:
+            cur.execute(f'ALTER TABLE leaderboards DROP CONSTRAINT "{name}"')
+        for name, _ in indexes:
+            cur.execute(f'DROP INDEX "{name}"')
         total = 0
         for period, expr in START_EXPR.items():
             cur.execute(REBUILD_SQL.format(start_expr=expr), {"period": period})
             total += cur.rowcount
+        for name, definition in uniques:
+            cur.execute(f'ALTER TABLE leaderboards ADD CONSTRAINT "{name}" {definition}')
+        for _, definition in indexes:
+            cur.execute(definition)
     return total
 
 
