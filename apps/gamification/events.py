@@ -24,3 +24,12 @@ class LevelUp(DomainEvent):
     user_id: int
     old_level: int
     new_level: int
+
+
+@dataclass(frozen=True)
+class VoteRingDetected(DomainEvent):
+    """A group voting for each other far above baseline; their vote points were reversed.
+    For moderators (the moderation app may subscribe): details in VoteRingReport `report_id`."""
+
+    report_id: int
+    member_ids: tuple[int, ...]

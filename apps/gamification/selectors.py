@@ -1,0 +1,228 @@
+"""Gamification reads: leaderboards (Redis when ready, else PostgreSQL), points history,
+achievements with progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.apps import apps as django_apps
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import QuerySet
+
+from apps.accounts.models import User
+from apps.core.exceptions import NotFound, ValidationFailed
+from apps.gamification import catalogue, redis_store
+from apps.gamification.models import (
+    Achievement,
+    CriteriaType,
+    LeaderboardEntry,
+    PointTransaction,
+    UserAchievement,
+    UserStats,
+)
+from apps.gamification.periods import PERIODS, normalise_period, period_start
+
+logger = logging.getLogger(__name__)
+
+
+# --- leaderboards -------------------------------------------------------------------------------
+
+
+def resolve_category(raw: str | None) -> int:
+    """`?category=` as a forum category slug (or id); 0 = global. Unknown: 404."""
+    if raw in (None, ""):
+        return 0
+    try:
+        Category = django_apps.get_model("forum", "Category")
+    except LookupError:
+        Category = None
+    if Category is not None:
+        lookup = {"pk": int(raw)} if raw.isdigit() else {"slug": raw}
+        found = Category.objects.filter(**lookup).values_list("pk", flat=True).first()
+        if found is None:
+            raise NotFound("No such category.")
+        return int(found)
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    raise NotFound("No such category.")
+
+
+def resolve_period(raw: str | None, date_raw: str | None = None) -> tuple[str, dt.date]:
+    period = normalise_period(raw)
+    if period is None:
+        raise ValidationFailed(
+            "period must be one of day, week, month, all.",
+            details={"period": [f"Choose one of: {', '.join(PERIODS)}."]},
+        )
+    when: dt.date | dt.datetime
+    if date_raw:
+        try:
+            when = dt.date.fromisoformat(date_raw)
+        except ValueError:
+            raise ValidationFailed("date must be YYYY-MM-DD.", details={"date": ["Use YYYY-MM-DD."]}) from None
+    else:
+        when = dt.datetime.now(dt.UTC)
+    return period, period_start(period, when)
+
+
+@dataclass
+class Board:
+    period: str
+    start: dt.date
+    category_id: int
+    total: int
+    rows: list[tuple[int, User, int]]  # (rank, user, points)
+    source: str
+    me: dict | None = field(default=None)
+
+
+def _board_filter(period: str, start: dt.date, category_id: int) -> QuerySet[LeaderboardEntry]:
+    return LeaderboardEntry.objects.filter(period=period, period_start=start, category_id=category_id, points__gt=0)
+
+
+def db_top(*, period: str, start: dt.date, category_id: int, limit: int, offset: int = 0) -> list[tuple[int, int]]:
+    return list(
+        _board_filter(period, start, category_id)
+        .order_by("-points", "reached_at", "user_id")
+        .values_list("user_id", "points")[offset : offset + limit]
+    )
+
+
+def db_rank(*, period: str, start: dt.date, category_id: int, user_id: int) -> tuple[int, int] | None:
+    """(rank, points) from PostgreSQL, or None if the user has no points on this board."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT e.points, (SELECT COUNT(*) FROM leaderboards o WHERE o.period = e.period"
+            " AND o.period_start = e.period_start AND o.category_id = e.category_id AND o.points > 0"
+            " AND (o.points > e.points OR (o.points = e.points AND (o.reached_at < e.reached_at"
+            " OR (o.reached_at = e.reached_at AND o.user_id < e.user_id))))) + 1"
+            " FROM leaderboards e WHERE e.period = %s AND e.period_start = %s AND e.category_id = %s"
+            " AND e.user_id = %s AND e.points > 0",
+            [period, start, category_id, user_id],
+        )
+        row = cur.fetchone()
+    return None if row is None else (int(row[1]), int(row[0]))
+
+
+def _queue_rebuild(period: str, start: dt.date, category_id: int) -> None:
+    from apps.gamification import tasks
+
+    try:
+        if cache.add(f"gamification:rebuild:{period}:{start}:{category_id}", 1, timeout=60):
+            tasks.rebuild_redis_board.delay(period, start.isoformat(), category_id)
+    except Exception:
+        logger.warning("could not queue a leaderboard rebuild", exc_info=True)
+
+
+def _users(ids: list[int]) -> dict[int, User]:
+    return {u.id: u for u in User.objects.select_related("profile").filter(pk__in=ids)}
+
+
+def leaderboard(
+    *, period: str, start: dt.date, category_id: int, offset: int, limit: int, use_redis: bool = True
+) -> Board:
+    """A page of a board: Redis when its set is ready, else PostgreSQL (and a rebuild is queued)."""
+    page = redis_store.read_page(period, start, category_id, offset, limit) if use_redis else None
+    if page is not None:
+        total, items = page
+        users = _users([uid for uid, _, _ in items])
+        rows = [(rank, users[uid], pts) for uid, pts, rank in items if uid in users]
+        return Board(period, start, category_id, total, rows, "redis")
+    if use_redis and redis_store.client() is not None:
+        _queue_rebuild(period, start, category_id)
+    qs = _board_filter(period, start, category_id)
+    total = qs.count()
+    items = db_top(period=period, start=start, category_id=category_id, limit=limit, offset=offset)
+    users = _users([uid for uid, _ in items])
+    rows = [(offset + i + 1, users[uid], pts) for i, (uid, pts) in enumerate(items) if uid in users]
+    return Board(period, start, category_id, total, rows, "database")
+
+
+def rank_of(*, period: str, start: dt.date, category_id: int, user_id: int, use_redis: bool = True) -> int | None:
+    if use_redis:
+        ready, rank = redis_store.read_rank(period, start, category_id, user_id)
+        if ready:
+            return rank
+    found = db_rank(period=period, start=start, category_id=category_id, user_id=user_id)
+    return None if found is None else found[0]
+
+
+def leaderboard_around(
+    *, period: str, start: dt.date, category_id: int, user_id: int, limit: int, use_redis: bool = True
+) -> Board:
+    """The caller's own rank with neighbours: `limit` rows centred on them."""
+    rank = rank_of(period=period, start=start, category_id=category_id, user_id=user_id, use_redis=use_redis)
+    if rank is None:
+        board = leaderboard(period=period, start=start, category_id=category_id, offset=0, limit=0, use_redis=use_redis)
+        board.me = None
+        return board
+    offset = max(0, rank - 1 - limit // 2)
+    board = leaderboard(
+        period=period, start=start, category_id=category_id, offset=offset, limit=limit, use_redis=use_redis
+    )
+    points = next((p for r, _, p in board.rows if r == rank), None)
+    board.me = {"rank": rank, "points": points}
+    return board
+
+
+# --- points history, achievements ----------------------------------------------------------------
+
+
+def user_for_view(*, user_id: int, viewer) -> User:
+    """The user whose gamification pages are asked for; 404 if absent or hidden from the viewer."""
+    user = User.objects.select_related("profile").filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise NotFound("No such user.")
+    is_owner = getattr(viewer, "is_authenticated", False) and viewer.pk == user.pk
+    visibility = getattr(user.profile, "visibility", "everyone")
+    hidden = visibility == "nobody" or (visibility == "members" and not getattr(viewer, "is_authenticated", False))
+    if hidden and not is_owner and not getattr(viewer, "is_moderator", False):
+        raise NotFound("No such user.")
+    return user
+
+
+def points_history(*, user_id: int) -> QuerySet[PointTransaction]:
+    return PointTransaction.objects.filter(user_id=user_id)
+
+
+@dataclass
+class AchievementView:
+    achievement: Achievement
+    unlocked_at: dt.datetime | None
+    current: int | None
+    target: int | None
+
+
+def _current(achievement: Achievement, stats: UserStats | None, level: int) -> int | None:
+    c = achievement.criteria
+    if achievement.criteria_type == CriteriaType.COUNTER:
+        return int(getattr(stats, c.get("stat", ""), 0) or 0) if stats else 0
+    if achievement.criteria_type == CriteriaType.STREAK:
+        return stats.longest_streak if stats else 0
+    if achievement.criteria_type == CriteriaType.LEVEL:
+        return level
+    return None
+
+
+def user_achievements(*, user: User, with_progress: bool) -> list[AchievementView]:
+    """Unlocked achievements; for the owner also every other one with its progress."""
+    unlocked = {
+        ua.achievement_id: ua.unlocked_at
+        for ua in UserAchievement.objects.filter(user_id=user.pk).only("achievement_id", "unlocked_at")
+    }
+    if not with_progress:
+        found = Achievement.objects.filter(pk__in=unlocked).order_by("sort_order", "code")
+        return [AchievementView(a, unlocked[a.pk], None, a.target) for a in found]
+    stats = UserStats.objects.filter(user_id=user.pk).first()
+    level = user.profile.level
+    views = []
+    for a in catalogue.active_achievements():
+        target = a.target
+        current = _current(a, stats, level)
+        if current is not None and target is not None:
+            current = min(current, target)
+        views.append(AchievementView(a, unlocked.get(a.pk), current, target))
+    return views

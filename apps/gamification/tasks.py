@@ -1,0 +1,39 @@
+"""Celery tasks: thin, idempotent, ids in."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import shared_task
+
+from apps.gamification import services
+
+
+@shared_task
+def award_milestone_witnesses(milestone_id: int) -> int:
+    return services.milestone_witnessed(milestone_id=milestone_id)
+
+
+@shared_task
+def detect_vote_rings() -> int:
+    return len(services.detect_vote_rings())
+
+
+@shared_task
+def prune_activity_log() -> int:
+    return services.prune_activity_log()
+
+
+@shared_task
+def grant_standing_achievements() -> int:
+    return services.grant_standing_achievements()
+
+
+@shared_task
+def rebuild_redis_leaderboards() -> int:
+    return services.rebuild_redis_leaderboards()
+
+
+@shared_task
+def rebuild_redis_board(period: str, start: str, category_id: int) -> int:
+    return services.rebuild_redis_board(period=period, start=dt.date.fromisoformat(start), category_id=category_id)
