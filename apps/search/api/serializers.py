@@ -18,7 +18,6 @@ PERIODS = {
 
 
 class SearchParamsSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
     type = serializers.ChoiceField(choices=TYPES, default="post")
     sort = serializers.ChoiceField(choices=SORTS, default="relevance")
     category = serializers.CharField(required=False, max_length=200)
