@@ -32,8 +32,8 @@ class Command(BaseCommand):
                         if upper is None:
                             break
                         cursor.execute(
-                            f"UPDATE {table} SET search_vector = {expr} WHERE id > %s AND id <= %s",
-                            [last, upper],  # noqa: S608
+                            f"UPDATE {table} SET search_vector = {expr} WHERE id > %s AND id <= %s",  # noqa: S608
+                            [last, upper],
                         )
                         done += cursor.rowcount
                         last = upper
