@@ -50,6 +50,8 @@ TITLE_HEADLINE_OPTIONS = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, Highlight
 SNIPPET_SOURCE_CHARS = 5000
 TYPES = ("post", "comment", "user")
 SORTS = ("relevance", "new", "top")
+# A tsquery of plain lexemes that must all match ('a' & 'b' & 'c'): the only shape we relax to OR.
+ALL_OF_RE = re.compile(r"'(?:[^']|'')+'(?: & '(?:[^']|'')+')+")
 
 
 class SearchTooBroad(ApplicationError):
@@ -72,6 +74,7 @@ class SearchResult:
     items: list[Any] = field(default_factory=list)
     total: int = 0
     capped: bool = False
+    relaxed: bool = False  # no row had every word; these rows have some of them
     did_you_mean: str | None = None
 
 
@@ -181,31 +184,40 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
         where.append("x.created_at < %(until)s")
         params["until"] = filters.until
 
-    key = cache.make_key(
-        "results",
-        {
-            "q": tsquery,
-            "f": [filters.type, filters.sort, params.get("cats") if filters.category else None],
-            "t": params.get("tag"),
-            "a": params.get("author"),
-            "s": filters.since,
-            "u": filters.until,
-            "v": visibility_key(categories),
-            "p": [page, limit],
-        },
-    )
-    cached = cache.get(key)
-    if cached is None:
-        ids, total = _rank(filters, where, params, page=page, limit=limit)
-        cached = {"ids": ids, "total": total}
-        cache.put(key, cached, settings.SEARCH_CACHE_SECONDS)
-    ids, total = cached["ids"], cached["total"]
+    def ranked(tsquery: str) -> tuple[list[int], int]:
+        key = cache.make_key(
+            "results",
+            {
+                "q": tsquery,
+                "f": [filters.type, filters.sort, params.get("cats") if filters.category else None],
+                "t": params.get("tag"),
+                "a": params.get("author"),
+                "s": filters.since,
+                "u": filters.until,
+                "v": visibility_key(categories),
+                "p": [page, limit],
+            },
+        )
+        cached = cache.get(key)
+        if cached is None:
+            ids, total = _rank(filters, where, {**params, "q": tsquery}, page=page, limit=limit)
+            cached = {"ids": ids, "total": total}
+            cache.put(key, cached, settings.SEARCH_CACHE_SECONDS)
+        return cached["ids"], cached["total"]
+
+    ids, total = ranked(tsquery)
+    relaxed = False
+    if total == 0 and ALL_OF_RE.fullmatch(tsquery):
+        # Every word was required and nothing has them all: rank what has any of them instead
+        # (stemming slips like "add"/"adding" and over-specific queries still find something).
+        ids, total = ranked(tsquery.replace("' & '", "' | '"))
+        relaxed = True
 
     if filters.type == "comment":
         items = _hydrate_comments(ids, categories, highlight)
     else:
         items = _hydrate_posts(ids, categories, highlight)
-    return SearchResult(items=items, total=total, capped=total >= settings.SEARCH_CANDIDATE_LIMIT)
+    return SearchResult(items=items, total=total, capped=total >= settings.SEARCH_CANDIDATE_LIMIT, relaxed=relaxed)
 
 
 def _rank(filters: SearchFilters, where: list[str], params: dict[str, Any], *, page: int, limit: int):

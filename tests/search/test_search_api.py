@@ -249,3 +249,14 @@ def test_invalid_parameters_are_400(api_client, corpus, params, field):
 def test_limit_is_clamped(api_client, corpus):
     response = search(api_client, q="pump", limit=1000)
     assert response.json()["meta"]["pagination"]["limit"] == 100
+
+
+def test_no_row_with_every_word_relaxes_to_any_word(api_client, corpus):
+    response = search(api_client, q="adding pump zebra")
+    assert set(ids(response)) == {corpus["kid"].id, corpus["pump"].id}
+    assert response.json()["meta"]["relaxed"] is True
+    strict = search(api_client, q="pump listing")
+    assert strict.json()["meta"]["relaxed"] is False
+    # Phrases, OR and exclusions are taken as written: never relaxed.
+    assert ids(search(api_client, q='"pump zebra"')) == []
+    assert ids(search(api_client, q="zebra -pump")) == []

@@ -73,7 +73,7 @@ class SearchView(APIView):
         )
         result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)
         did_you_mean = None
-        if result.total < 3 and filters.type != "user":
+        if (result.total < 3 or result.relaxed) and filters.type != "user":
             did_you_mean = selectors.did_you_mean(parsed.text)
         if page == 1:
             services.search_log_record(
@@ -91,6 +91,7 @@ class SearchView(APIView):
                 "meta": {
                     "pagination": {"page": page, "limit": limit, "total": result.total},
                     "total_capped": result.capped,
+                    "relaxed": result.relaxed,
                     "query": parsed.text,
                     "did_you_mean": did_you_mean,
                 },
