@@ -9,7 +9,8 @@ Design (see README "### Search"):
 - `sk_search_specials(text)`: the tokens the parser would mangle, as extra lexemes: `$TICKER`
   symbols become `'$ticker'` (the parser alone would index only `ticker`, so "$SKID" and the word
   "skid" would be indistinguishable) and base58 addresses (32-44 characters of the base58
-  alphabet) are kept case-exact next to the parser's lowercase form.
+  alphabet) are kept case-exact next to the parser's lowercase form. Cheap guards (a '$' at all, a
+  32-character base58 run at all) skip the costlier extracting expressions for ordinary text.
 - `sk_post_document(title, tag_slugs, body)`: weighted title A, tags B, body C.
 - BEFORE INSERT/UPDATE triggers on `posts` and `comments` compute `search_vector` in the same
   statement (so the same transaction) as the write; an update that leaves title, tags and body
@@ -31,18 +32,27 @@ ALTER TEXT SEARCH CONFIGURATION public.sk_english
     ALTER MAPPING FOR hword, hword_part, word WITH public.unaccent, english_stem;
 
 CREATE OR REPLACE FUNCTION public.sk_search_specials(doc text) RETURNS tsvector
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 AS $$
-  SELECT coalesce(string_agg(DISTINCT '''' || t || ''':1', ' ')::tsvector, ''::tsvector)
+DECLARE
+  result tsvector;
+BEGIN
+  -- Most text has neither a '$' nor a 32-character base58 run: answer at once.
+  IF doc IS NULL OR (strpos(doc, '$') = 0 AND doc !~ '[1-9A-HJ-NP-Za-km-z]{32}') THEN
+    RETURN ''::tsvector;
+  END IF;
+  SELECT coalesce(string_agg(DISTINCT '''' || t || ''':1', ' ')::tsvector, ''::tsvector) INTO result
   FROM (
     SELECT '$' || lower(m[1]) AS t
-    FROM regexp_matches(coalesce(doc, ''),
+    FROM regexp_matches(CASE WHEN strpos(doc, '$') > 0 THEN doc END,
                         '(?:^|[^A-Za-z0-9$_])\$([A-Za-z][A-Za-z0-9]{1,9})(?![A-Za-z0-9_])', 'g') AS m
     UNION
     SELECT m[1]
-    FROM regexp_matches(coalesce(doc, ''),
+    FROM regexp_matches(CASE WHEN doc ~ '[1-9A-HJ-NP-Za-km-z]{32}' THEN doc END,
                         '(?:^|[^A-Za-z0-9])([1-9A-HJ-NP-Za-km-z]{32,44})(?![A-Za-z0-9])', 'g') AS m
-  ) s
+  ) s;
+  RETURN result;
+END
 $$;
 
 CREATE OR REPLACE FUNCTION public.sk_post_document(title text, tag_slugs varchar[], body text) RETURNS tsvector
