@@ -32,7 +32,82 @@ COMMENTS = int(os.environ.get("BENCH_COMMENTS", "1000000"))
 USERS = int(os.environ.get("BENCH_USERS", "5000"))
 MINT = "4dEsUqET9sdYoVXzFWkM3cMJbKMESZkHxPjK17imbuPW"
 
-CRYPTO = ["solana", "skid", "success", "kid", "meme", "memes", "wallet", "airdrop", "staking", "stake", "rewards", "liquidity", "pool", "raydium", "phantom", "solflare", "backpack", "bonk", "pump", "dump", "moon", "rug", "hodl", "wagmi", "gm", "ngmi", "diamond", "hands", "whale", "holders", "holder", "chart", "resistance", "support", "breakout", "volume", "listing", "exchange", "binance", "roadmap", "merch", "charity", "community", "token", "tokens", "mint", "contract", "address", "scam", "fake", "giveaway", "fees", "swap", "slippage", "bullish", "bearish", "dip", "bags", "degen", "validator", "validators", "jupiter", "orca", "defi", "yield", "farm", "lp", "impermanent", "loss", "tax", "taxes", "nft", "nfts", "collection"]
+CRYPTO = [
+    "solana",
+    "skid",
+    "success",
+    "kid",
+    "meme",
+    "memes",
+    "wallet",
+    "airdrop",
+    "staking",
+    "stake",
+    "rewards",
+    "liquidity",
+    "pool",
+    "raydium",
+    "phantom",
+    "solflare",
+    "backpack",
+    "bonk",
+    "pump",
+    "dump",
+    "moon",
+    "rug",
+    "hodl",
+    "wagmi",
+    "gm",
+    "ngmi",
+    "diamond",
+    "hands",
+    "whale",
+    "holders",
+    "holder",
+    "chart",
+    "resistance",
+    "support",
+    "breakout",
+    "volume",
+    "listing",
+    "exchange",
+    "binance",
+    "roadmap",
+    "merch",
+    "charity",
+    "community",
+    "token",
+    "tokens",
+    "mint",
+    "contract",
+    "address",
+    "scam",
+    "fake",
+    "giveaway",
+    "fees",
+    "swap",
+    "slippage",
+    "bullish",
+    "bearish",
+    "dip",
+    "bags",
+    "degen",
+    "validator",
+    "validators",
+    "jupiter",
+    "orca",
+    "defi",
+    "yield",
+    "farm",
+    "lp",
+    "impermanent",
+    "loss",
+    "tax",
+    "taxes",
+    "nft",
+    "nfts",
+    "collection",
+]
 TICKERS = ["$SKID", "$BONK", "$WIF", "$SOL", "$JUP"]
 
 
@@ -62,11 +137,14 @@ def copy_content(conn: psycopg.Connection, words: list[str], tags: list[str]) ->
         return " ".join(out)
 
     started = time.perf_counter()
-    with conn.cursor() as cur, cur.copy(
-        "COPY posts (title, slug, body, body_html, excerpt, tag_slugs, status, status_reason, is_pinned, is_locked, "
-        "score, upvotes, downvotes, comment_count, view_count, hot_rank, controversy, created_at, updated_at, "
-        "last_activity_at, revision_count, author_id, category_id) FROM STDIN"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY posts (title, slug, body, body_html, excerpt, tag_slugs, status, status_reason, is_pinned, is_locked, "
+            "score, upvotes, downvotes, comment_count, view_count, hot_rank, controversy, created_at, updated_at, "
+            "last_activity_at, revision_count, author_id, category_id) FROM STDIN"
+        ) as copy,
+    ):
         for g in range(1, POSTS + 1):
             status = "hidden" if g % 50 == 0 else "deleted" if g % 70 == 0 else "published"
             up = int(math.exp(rng.random() * math.log(500))) - 1
@@ -102,10 +180,13 @@ def copy_content(conn: psycopg.Connection, words: list[str], tags: list[str]) ->
     print(f"{POSTS} posts: {time.perf_counter() - started:.1f} s", flush=True)
 
     started = time.perf_counter()
-    with conn.cursor() as cur, cur.copy(
-        "COPY comments (depth, path, body, body_html, status, status_reason, score, upvotes, downvotes, best_rank, "
-        "reply_count, created_at, updated_at, author_id, post_id) FROM STDIN"
-    ) as copy:
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY comments (depth, path, body, body_html, status, status_reason, score, upvotes, downvotes, best_rank, "
+            "reply_count, created_at, updated_at, author_id, post_id) FROM STDIN"
+        ) as copy,
+    ):
         for g in range(1, COMMENTS + 1):
             up = int(math.exp(rng.random() * math.log(100))) - 1
             created = now - dt.timedelta(seconds=30 * (COMMENTS - g))

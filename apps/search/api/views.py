@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -124,7 +125,7 @@ class RelatedPostsView(APIView):
         tags=["search"],
     )
     def get(self, request: Request, post_id: int) -> Response:
-        limit = parse_limit(request, default=5, maximum=20)
+        limit = parse_limit(request, default=settings.SEARCH_RELATED_LIMIT, maximum=20)
         posts = selectors.related_posts(viewer=request.user, post_id=post_id, limit=limit)
         return Response(
             {
