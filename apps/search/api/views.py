@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.exceptions import ValidationFailed
-from apps.core.pagination import parse_limit
+from apps.core.pagination import PagePagination, parse_limit
 from apps.search import selectors, services
 from apps.search.api import serializers as s
 from apps.search.query import parse
@@ -33,6 +33,7 @@ def _client_address(request: Request) -> str:
 
 class SearchView(APIView):
     permission_classes = [AllowAny]
+    pagination_class = PagePagination  # documents the ranked-list envelope; paging happens in SQL
 
     @extend_schema(
         summary="Full-text search",
@@ -116,6 +117,7 @@ class SuggestView(APIView):
 
 class RelatedPostsView(APIView):
     permission_classes = [AllowAny]
+    pagination_class = PagePagination  # schema only: one short page
 
     @extend_schema(
         summary="Posts related to a post",
