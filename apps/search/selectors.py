@@ -20,11 +20,14 @@ index, whichever the planner prefers; every statement runs under SEARCH_STATEMEN
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import math
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
@@ -40,6 +43,8 @@ from apps.search.access import readable_category_ids, visibility_key
 from apps.search.models import SearchTerm
 from apps.search.query import ParsedQuery, clean, like_escape, words
 
+P = ParamSpec("P")
+R = TypeVar("R")
 CONFIG = "public.sk_english"
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 HEADLINE_OPTIONS = (
@@ -81,19 +86,35 @@ class SearchResult:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _run(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
-    """One read under the search statement timeout; a timeout is a 400, never a hang or a 500."""
+@contextmanager
+def bounded() -> Iterator[None]:
+    """The reads of one request, in one transaction under the search statement timeout: a query
+    that hits it is a 400 (`SearchTooBroad`), never a hang or a 500."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('statement_timeout', %s, true)", [str(settings.SEARCH_STATEMENT_TIMEOUT_MS)]
             )
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+            yield
     except OperationalError as exc:
         if "statement timeout" in str(exc) or "canceling statement" in str(exc):
             raise SearchTooBroad() from None
         raise
+
+
+def _bounded(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with bounded():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _run(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def compile_query(parsed: ParsedQuery) -> tuple[str, str] | None:
@@ -151,6 +172,7 @@ def _resolve_author(author: str) -> int | None:
 # --- search ------------------------------------------------------------------------------------
 
 
+@_bounded
 def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, limit: int) -> SearchResult:
     categories = readable_category_ids(viewer)
     if filters.type == "user":
@@ -376,6 +398,7 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+@_bounded
 def did_you_mean(text: str) -> str | None:
     """Replace each word the vocabulary does not know by its nearest known word (trigram KNN over
     the GiST index, then at most 1 edit for words of ≤4 letters, 2 for longer), keeping the rest.
@@ -419,6 +442,7 @@ def _prefix_tsquery(terms: list[str]) -> str | None:
     return " & ".join(parts)
 
 
+@_bounded
 def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     text = clean(raw)[:64]
     result: dict[str, Any] = {"query": text, "titles": [], "tags": [], "users": [], "did_you_mean": None}
@@ -488,6 +512,7 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
 # --- related posts -----------------------------------------------------------------------------
 
 
+@_bounded
 def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
     """Posts sharing tags with, or worded like, post `post_id`.
 
@@ -548,6 +573,7 @@ def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
 # --- trending ----------------------------------------------------------------------------------
 
 
+@_bounded
 def trending(*, viewer) -> dict[str, Any]:
     """Topics: tags of published, readable posts created in the last SEARCH_TRENDING_HOURS,
 

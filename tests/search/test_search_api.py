@@ -260,3 +260,20 @@ def test_no_row_with_every_word_relaxes_to_any_word(api_client, corpus):
     # Phrases, OR and exclusions are taken as written: never relaxed.
     assert ids(search(api_client, q='"pump zebra"')) == []
     assert ids(search(api_client, q="zebra -pump")) == []
+
+
+def test_statement_timeout_is_a_400(api_client, corpus, settings, monkeypatch):
+    from apps.search import selectors
+
+    settings.SEARCH_STATEMENT_TIMEOUT_MS = 50
+
+    def slow_rank(*args, **kwargs):
+        selectors._run("SELECT pg_sleep(2)", [])
+
+    monkeypatch.setattr(selectors, "_rank", slow_rank)
+    response = search(api_client, q="pump")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "bad_request"
+    # the connection is usable afterwards
+    monkeypatch.undo()
+    assert search(api_client, q="pump").status_code == 200
