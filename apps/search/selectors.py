@@ -184,14 +184,15 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
     tsquery, highlight = compiled
 
     params: dict[str, Any] = {"q": tsquery, "cats": categories, "cap": settings.SEARCH_CANDIDATE_LIMIT}
-    where: list[str] = []
+    where: list[str] = []  # on the searched rows (alias x)
+    post_where: list[str] = []  # on the post (alias p): the post itself, or a comment's post
     if filters.category:
         category_id = Category.objects.filter(slug=filters.category[:80]).values_list("id", flat=True).first()
         if category_id is None or category_id not in categories:
             return SearchResult()  # unknown or unreadable: the same empty answer, no leak
         params["cats"] = [category_id]
     if filters.tag:
-        where.append("p.tag_slugs @> ARRAY[%(tag)s]::varchar[]")
+        post_where.append("p.tag_slugs @> ARRAY[%(tag)s]::varchar[]")
         params["tag"] = filters.tag[:40].lower()
     if filters.author:
         author_id = _resolve_author(filters.author)
@@ -222,7 +223,7 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
         )
         cached = cache.get(key)
         if cached is None:
-            ids, total = _rank(filters, where, {**params, "q": tsquery}, page=page, limit=limit)
+            ids, total = _rank(filters, where, post_where, {**params, "q": tsquery}, page=page, limit=limit)
             cached = {"ids": ids, "total": total}
             cache.put(key, cached, settings.SEARCH_CACHE_SECONDS)
         return cached["ids"], cached["total"]
@@ -242,21 +243,25 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
     return SearchResult(items=items, total=total, capped=total >= settings.SEARCH_CANDIDATE_LIMIT, relaxed=relaxed)
 
 
-def _rank(filters: SearchFilters, where: list[str], params: dict[str, Any], *, page: int, limit: int):
+def _rank(
+    filters: SearchFilters, where: list[str], post_where: list[str], params: dict[str, Any], *, page: int, limit: int
+):
     params = {**params, **_formula_params(), "limit": limit, "offset": (page - 1) * limit}
     extra = "".join(f" AND {w}" for w in where)
     if filters.type == "comment":
+        # The post check is a correlated lookup by primary key, evaluated only for the comments the
+        # scan reaches: a join would make PostgreSQL hash every readable post first.
+        post_check = " AND ".join(["p.status = 'published'", "p.category_id = ANY(%(cats)s)", *post_where])
         source = (
-            "FROM comments x JOIN posts p ON p.id = x.post_id "
-            "WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
-            "AND p.status = 'published' AND p.category_id = ANY(%(cats)s)"
+            "FROM comments x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
+            f"AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"  # noqa: S608
         )
     else:
         source = (
             "FROM posts x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
             "AND x.category_id = ANY(%(cats)s)"
         )
-        extra = extra.replace("p.tag_slugs", "x.tag_slugs")
+        extra += "".join(f" AND {w.replace('p.', 'x.')}" for w in post_where)
     window_order = {"relevance": "x.id DESC", "new": "x.created_at DESC, x.id DESC", "top": "x.score DESC, x.id DESC"}
     final_order = {
         "relevance": "relevance DESC, id DESC",
@@ -434,11 +439,11 @@ def did_you_mean(text: str) -> str | None:
 
 
 def _prefix_tsquery(terms: list[str]) -> str | None:
-    """'success kid' → to_tsquery text 'success:A & kid:*A': every word in the title, the last
-    one as a prefix. Words are [^\\W_]+ only, so the text needs no escaping."""
+    """'success kid' → to_tsquery text 'success & kid:*': every word in the title, the last one
+    as a prefix. Words are [^\\W_]+ only, so the text needs no escaping."""
     if not terms:
         return None
-    parts = [f"{t}:A" for t in terms[:-1]] + [f"{terms[-1]}:*A"]
+    parts = [*terms[:-1], f"{terms[-1]}:*"]
     return " & ".join(parts)
 
 
@@ -458,14 +463,16 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     terms = words(text)
     tsq = _prefix_tsquery(terms)
     if tsq:
+        # Title-only index (migration 0003); the first 200 matches in index order, best scored first.
         rows = _run(
             f"""
-            WITH q AS (SELECT to_tsquery('{CONFIG}', %(tsq)s) AS q)
-            SELECT id, title FROM (
-                SELECT p.id, p.title, p.score FROM posts p, q
-                WHERE p.search_vector @@ q.q AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
-                ORDER BY p.id DESC LIMIT 200
-            ) s ORDER BY score DESC, id DESC LIMIT %(n)s
+            WITH m AS MATERIALIZED (
+                SELECT p.id, p.title, p.score FROM posts p
+                WHERE to_tsvector('{CONFIG}'::regconfig, p.title) @@ to_tsquery('{CONFIG}', %(tsq)s)
+                  AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+                LIMIT 200
+            )
+            SELECT id, title FROM m ORDER BY score DESC, id DESC LIMIT %(n)s
             """,  # noqa: S608
             {"tsq": tsq, "cats": categories, "n": n},
         )

@@ -9,7 +9,7 @@ SEARCH_MAX_QUERY_LENGTH = env.int("SEARCH_MAX_QUERY_LENGTH", default=256)
 SEARCH_MAX_TERMS = env.int("SEARCH_MAX_TERMS", default=16)
 # Ranking works on at most this many matching rows (the newest ones for relevance, the best ones for
 # `top`); `meta.pagination.total` is capped at it and `meta.total_capped` says so.
-SEARCH_CANDIDATE_LIMIT = env.int("SEARCH_CANDIDATE_LIMIT", default=1000)
+SEARCH_CANDIDATE_LIMIT = env.int("SEARCH_CANDIDATE_LIMIT", default=300)
 # Every search statement runs under this timeout (ms); a query that hits it is a 400, never a hang.
 SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=3000)
 # relevance = text × (SEARCH_WEIGHT_TEXT + SEARCH_WEIGHT_VOTES·votes + SEARCH_WEIGHT_FRESH·freshness)
