@@ -249,13 +249,17 @@ def _rank(
     params = {**params, **_formula_params(), "limit": limit, "offset": (page - 1) * limit}
     extra = "".join(f" AND {w}" for w in where)
     if filters.type == "comment":
-        # The post check is a correlated lookup by primary key, evaluated only for the comments the
-        # scan reaches: a join would make PostgreSQL hash every readable post first.
+        # The post check is a correlated lookup by primary key: a join would make PostgreSQL hash
+        # every readable post first. Without post filters it runs only on an over-fetched window of
+        # the newest matching comments (3 × the limit), not on every match.
         post_check = " AND ".join(["p.status = 'published'", "p.category_id = ANY(%(cats)s)", *post_where])
-        source = (
-            "FROM comments x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
-            f"AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"  # noqa: S608
-        )
+        matching = "comments x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published'"
+        if not post_where and filters.sort != "top" and not filters.category:
+            window = "x.created_at DESC, x.id DESC" if filters.sort == "new" else "x.id DESC"
+            matching = f"(SELECT x.* FROM {matching}{extra} ORDER BY {window} LIMIT %(overfetch)s) x WHERE true"
+            params = {**params, "overfetch": 3 * params["cap"]}
+            extra = ""
+        source = f"FROM {matching} AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"
     else:
         source = (
             "FROM posts x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
