@@ -256,10 +256,10 @@ def _rank(
         matching = "comments x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published'"
         if not post_where and filters.sort != "top" and not filters.category:
             window = "x.created_at DESC, x.id DESC" if filters.sort == "new" else "x.id DESC"
-            matching = f"(SELECT x.* FROM {matching}{extra} ORDER BY {window} LIMIT %(overfetch)s) x WHERE true"
+            matching = f"(SELECT x.* FROM {matching}{extra} ORDER BY {window} LIMIT %(overfetch)s) x WHERE true"  # noqa: S608
             params = {**params, "overfetch": 3 * params["cap"]}
             extra = ""
-        source = f"FROM {matching} AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"
+        source = f"FROM {matching} AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"  # noqa: S608
     else:
         source = (
             "FROM posts x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
