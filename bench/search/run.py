@@ -108,11 +108,13 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
         cwd=ROOT,
         env=env,
     )
-    results: dict[str, list[float]] = {"search": [], "suggest": []}
+    results: dict[str, list[float]] = {"health (floor)": [], "search": [], "suggest": []}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
             wait_ready(client)
             print(f"\n== {label} ==")
+            # The floor: what any request costs on this machine right now (no database work).
+            results["health (floor)"].extend(measure(client, "/api/health", {}) * 1)
             for params in SEARCHES:
                 samples = measure(client, "/api/search", params)
                 results["search"].extend(samples)
