@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from apps.accounts.api.serializers import PublicUserSerializer
+from apps.search.selectors import SORTS, TYPES
+
+PERIODS = {
+    "day": dt.timedelta(days=1),
+    "week": dt.timedelta(days=7),
+    "month": dt.timedelta(days=30),
+    "year": dt.timedelta(days=365),
+    "all": None,
+}
+
+
+class SearchParamsSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=TYPES, default="post")
+    sort = serializers.ChoiceField(choices=SORTS, default="relevance")
+    category = serializers.CharField(required=False, max_length=200)
+    tag = serializers.CharField(required=False, max_length=200)
+    author = serializers.CharField(required=False, max_length=200, help_text="User id or username.")
+    period = serializers.ChoiceField(choices=list(PERIODS), required=False)
+    # `from` is a Python keyword: declared below under its query-string name.
+    to = serializers.DateTimeField(required=False)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateTimeField(required=False)
+        return fields
+
+    def validate(self, attrs):
+        since = attrs.get("from")
+        if attrs.get("period") and PERIODS[attrs["period"]] is not None:
+            period_since = timezone.now() - PERIODS[attrs["period"]]
+            since = max(since, period_since) if since else period_since
+        attrs["since"] = since
+        attrs["until"] = attrs.get("to")
+        if since and attrs["until"] and since >= attrs["until"]:
+            raise serializers.ValidationError({"to": ["Must be later than `from`."]})
+        return attrs
+
+
+class CategoryRefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class PostHitSerializer(serializers.Serializer):
+    type = serializers.SerializerMethodField()
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    title_highlight = serializers.CharField(help_text="HTML-escaped title with <mark> around matches.")
+    snippet = serializers.CharField(help_text="HTML-escaped excerpt of the body with <mark> around matches.")
+    category = CategoryRefSerializer()
+    tags = serializers.ListField(child=serializers.CharField(), source="tag_slugs")
+    author = PublicUserSerializer()
+    score = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+    def get_type(self, obj) -> str:
+        return "post"
+
+
+class CommentHitSerializer(serializers.Serializer):
+    type = serializers.SerializerMethodField()
+    id = serializers.IntegerField()
+    post_id = serializers.IntegerField()
+    post_title = serializers.CharField(source="post.title")
+    parent_id = serializers.IntegerField(allow_null=True)
+    snippet = serializers.CharField(help_text="HTML-escaped excerpt with <mark> around matches.")
+    author = PublicUserSerializer()
+    score = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+    def get_type(self, obj) -> str:
+        return "comment"
+
+
+class UserHitSerializer(PublicUserSerializer):
+    type = serializers.SerializerMethodField()
+
+    class Meta(PublicUserSerializer.Meta):
+        fields = ["type", *PublicUserSerializer.Meta.fields]
+        read_only_fields = fields
+
+    def get_type(self, obj) -> str:
+        return "user"
+
+
+class RelatedPostSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    excerpt = serializers.CharField()
+    category = CategoryRefSerializer()
+    tags = serializers.ListField(child=serializers.CharField(), source="tag_slugs")
+    author = PublicUserSerializer()
+    score = serializers.IntegerField()
+    comment_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
+class SuggestSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    titles = serializers.ListField(child=serializers.DictField())
+    tags = serializers.ListField(child=serializers.DictField())
+    users = serializers.ListField(child=serializers.DictField())
+    did_you_mean = serializers.CharField(allow_null=True)
+
+
+class TrendingSerializer(serializers.Serializer):
+    window_hours = serializers.IntegerField()
+    topics = serializers.ListField(child=serializers.DictField())
+    searches = serializers.ListField(child=serializers.DictField())

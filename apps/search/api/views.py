@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.exceptions import ValidationFailed
+from apps.core.pagination import PagePagination, parse_limit
+from apps.search import selectors, services
+from apps.search.api import serializers as s
+from apps.search.query import parse
+
+HIT_SERIALIZERS = {"post": s.PostHitSerializer, "comment": s.CommentHitSerializer, "user": s.UserHitSerializer}
+
+
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page") or "1"
+    try:
+        page = int(raw)
+        if not 1 <= page <= 10_000:
+            raise ValueError
+    except ValueError:
+        raise ValidationFailed("page must be a whole number from 1 to 10000.", details={"page": ["Invalid page."]})
+    return page
+
+
+def _client_address(request: Request) -> str:
+    return request.META.get("REMOTE_ADDR", "")
+
+
+class SearchView(APIView):
+    permission_classes = [AllowAny]
+    pagination_class = PagePagination  # documents the ranked-list envelope; paging happens in SQL
+
+    @extend_schema(
+        summary="Full-text search",
+        description=(
+            'Web-search syntax: words (all must match), `"quoted phrases"`, `OR`, `-exclude`; `$TICKER` '
+            "symbols and base58 addresses match exactly. Results only include what the caller may read. "
+            "`meta.pagination.total` is capped at the candidate limit (`meta.total_capped`)."
+        ),
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("type", str, enum=list(selectors.TYPES), description="post (default), comment, user"),
+            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
+            OpenApiParameter("category", str, description="Category slug"),
+            OpenApiParameter("tag", str, description="Tag slug"),
+            OpenApiParameter("author", str, description="Author id or username"),
+            OpenApiParameter("period", str, enum=list(s.PERIODS)),
+            OpenApiParameter("from", str, description="ISO 8601 time, inclusive"),
+            OpenApiParameter("to", str, description="ISO 8601 time, exclusive"),
+            OpenApiParameter("page", int),
+            OpenApiParameter("limit", int),
+        ],
+        responses=s.PostHitSerializer(many=True),
+        tags=["search"],
+    )
+    def get(self, request: Request) -> Response:
+        params = s.SearchParamsSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        parsed = parse(request.query_params.get("q"))
+        page, limit = _page(request), parse_limit(request)
+        filters = selectors.SearchFilters(
+            type=data["type"],
+            sort=data["sort"],
+            category=data.get("category"),
+            tag=data.get("tag"),
+            author=data.get("author"),
+            since=data.get("since"),
+            until=data.get("until"),
+        )
+        result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)
+        did_you_mean = None
+        if (result.total < 3 or result.relaxed) and filters.type != "user":
+            did_you_mean = selectors.did_you_mean(parsed.text)
+        if page == 1:
+            services.search_log_record(
+                query=parsed.normalized,
+                searcher=services.searcher_key(
+                    user_id=request.user.pk if request.user.is_authenticated else None,
+                    address=_client_address(request),
+                ),
+                result_count=result.total,
+            )
+        items = HIT_SERIALIZERS[filters.type](result.items, many=True).data
+        return Response(
+            {
+                "data": items,
+                "meta": {
+                    "pagination": {"page": page, "limit": limit, "total": result.total},
+                    "total_capped": result.capped,
+                    "relaxed": result.relaxed,
+                    "query": parsed.text,
+                    "did_you_mean": did_you_mean,
+                },
+            }
+        )
+
+
+class SuggestView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Suggestions as the user types",
+        description="Titles, tags and usernames by prefix and trigram similarity, plus `did_you_mean`.",
+        parameters=[OpenApiParameter("q", str, required=True)],
+        responses=s.SuggestSerializer,
+        tags=["search"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(selectors.suggest(viewer=request.user, raw=request.query_params.get("q")))
+
+
+class RelatedPostsView(APIView):
+    permission_classes = [AllowAny]
+    pagination_class = PagePagination  # schema only: one short page
+
+    @extend_schema(
+        summary="Posts related to a post",
+        description="By shared tags and text similarity. 404 for a post the caller may not read.",
+        parameters=[OpenApiParameter("limit", int)],
+        responses=s.RelatedPostSerializer(many=True),
+        tags=["search"],
+    )
+    def get(self, request: Request, post_id: int) -> Response:
+        limit = parse_limit(request, default=settings.SEARCH_RELATED_LIMIT, maximum=20)
+        posts = selectors.related_posts(viewer=request.user, post_id=post_id, limit=limit)
+        return Response(
+            {
+                "data": s.RelatedPostSerializer(posts, many=True).data,
+                "meta": {"pagination": {"page": 1, "limit": limit, "total": len(posts)}},
+            }
+        )
+
+
+class TrendingView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(summary="Trending topics and searches", responses=s.TrendingSerializer, tags=["search"])
+    def get(self, request: Request) -> Response:
+        return Response(selectors.trending(viewer=request.user))

@@ -1,0 +1,648 @@
+"""Every read of the search area: full-text search, suggestions, related posts, trending.
+
+Relevance (sort=relevance), written down:
+
+    text      = ts_rank_cd(search_vector, query, 32)            -- cover density, weights
+                                                                 -- D 0.1, C 0.2 (body), B 0.4 (tags),
+                                                                 -- A 1.0 (title); /32 maps to [0, 1)
+    votes     = min(1, ln(1 + max(score, 0)) / ln(1 + SEARCH_VOTES_SATURATION))
+    freshness = 0.5 ^ (age_days / SEARCH_FRESHNESS_HALF_LIFE_DAYS)
+    relevance = text × (0.70 + 0.15·votes + 0.15·freshness)
+
+The text match decides (a post that does not match scores 0); votes and freshness move a result by
+at most ±~20 %, enough to order near-equal matches, never enough to bury a better one.
+
+Speed: ranking touches at most SEARCH_CANDIDATE_LIMIT matching rows (the newest matches for
+relevance and new, the highest scored for top), found through the GIN index or by walking a feed
+index, whichever the planner prefers; every statement runs under SEARCH_STATEMENT_TIMEOUT_MS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html
+import math
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.db.models import Case, IntegerField, Value, When
+from django.db.models.expressions import RawSQL
+from django.utils import timezone
+
+from apps.accounts.models import ProfileVisibility, User
+from apps.core.exceptions import ApplicationError, NotFound
+from apps.forum.models import Category, Comment, ContentStatus, Post
+from apps.search import cache
+from apps.search.access import readable_category_ids, visibility_key
+from apps.search.models import SearchTerm
+from apps.search.query import ParsedQuery, clean, like_escape, words
+
+P = ParamSpec("P")
+R = TypeVar("R")
+CONFIG = "public.sk_english"
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+HEADLINE_OPTIONS = (
+    f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, MaxWords=35, MinWords=15, ShortWord=2, "
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
+TITLE_HEADLINE_OPTIONS = f"StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, HighlightAll=true"
+SNIPPET_SOURCE_CHARS = 5000
+TYPES = ("post", "comment", "user")
+SORTS = ("relevance", "new", "top")
+# A tsquery of plain lexemes that must all match ('a' & 'b' & 'c'): the only shape we relax to OR.
+ALL_OF_RE = re.compile(r"'(?:[^']|'')+'(?: & '(?:[^']|'')+')+")
+
+
+class SearchTooBroad(ApplicationError):
+    status, code, message = 400, "bad_request", "This search took too long; add words or filters to narrow it."
+
+
+@dataclass
+class SearchFilters:
+    type: str = "post"
+    sort: str = "relevance"
+    category: str | None = None
+    tag: str | None = None
+    author: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+@dataclass
+class SearchResult:
+    items: list[Any] = field(default_factory=list)
+    total: int = 0
+    capped: bool = False
+    relaxed: bool = False  # no row had every word; these rows have some of them
+    did_you_mean: str | None = None
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def bounded() -> Iterator[None]:
+    """The reads of one request, in one transaction under the search statement timeout: a query
+    that hits it is a 400 (`SearchTooBroad`), never a hang or a 500."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [str(settings.SEARCH_STATEMENT_TIMEOUT_MS)]
+            )
+            yield
+    except OperationalError as exc:
+        if "statement timeout" in str(exc) or "canceling statement" in str(exc):
+            raise SearchTooBroad() from None
+        raise
+
+
+def _bounded(func: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with bounded():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _run(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def compile_query(parsed: ParsedQuery) -> tuple[str, str] | None:
+    """(tsquery text, highlight tsquery text), or None when nothing searchable is left (only stop
+    words, only operators, only exclusions: a query that would have to scan every row)."""
+    rows = _run(
+        f"""
+        SELECT q::text, querytree(q), hq::text FROM (
+          SELECT websearch_to_tsquery('{CONFIG}', %(w)s) && %(x)s::tsquery AS q,
+                 websearch_to_tsquery('{CONFIG}', %(h)s) AS hq
+        ) s
+        """,  # noqa: S608
+        {"w": parsed.websearch, "x": parsed.exact, "h": parsed.highlight},
+    )
+    text, tree, highlight = rows[0]
+    if not text or tree in ("", "T"):
+        return None
+    return text, highlight or text
+
+
+def _relevance_sql(alias: str) -> str:
+    return (
+        f"ts_rank_cd({alias}.search_vector, %(q)s::tsquery, 32) * ("
+        f"%(w_text)s + %(w_votes)s * least(1.0, ln(1 + greatest({alias}.score, 0)) / %(votes_den)s)"
+        f" + %(w_fresh)s * power(0.5, greatest(extract(epoch FROM now() - {alias}.created_at), 0)"
+        f" / 86400.0 / %(half_life)s))"
+    )
+
+
+def _formula_params() -> dict[str, Any]:
+    return {
+        "w_text": settings.SEARCH_WEIGHT_TEXT,
+        "w_votes": settings.SEARCH_WEIGHT_VOTES,
+        "w_fresh": settings.SEARCH_WEIGHT_FRESH,
+        "votes_den": math.log(1 + settings.SEARCH_VOTES_SATURATION),
+        "half_life": settings.SEARCH_FRESHNESS_HALF_LIFE_DAYS,
+    }
+
+
+def _sanitize_headline(text: str | None) -> str:
+    """ts_headline returns source text: escape everything, then turn our private marks into <mark>."""
+    if not text:
+        return ""
+    text = re.sub(r"\s+", " ", text).strip()
+    return html.escape(text, quote=False).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>")
+
+
+def _resolve_author(author: str) -> int | None:
+    author = author.strip()
+    if author.isdigit() and len(author) < 19:
+        return int(author)
+    return User.objects.filter(username__iexact=author[:30]).values_list("id", flat=True).first()
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+@_bounded
+def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, limit: int) -> SearchResult:
+    categories = readable_category_ids(viewer)
+    if filters.type == "user":
+        return _search_users(viewer=viewer, parsed=parsed, page=page, limit=limit)
+
+    compiled = compile_query(parsed)
+    if compiled is None:
+        return SearchResult()
+    tsquery, highlight = compiled
+
+    params: dict[str, Any] = {"q": tsquery, "cats": categories, "cap": settings.SEARCH_CANDIDATE_LIMIT}
+    where: list[str] = []  # on the searched rows (alias x)
+    post_where: list[str] = []  # on the post (alias p): the post itself, or a comment's post
+    if filters.category:
+        category_id = Category.objects.filter(slug=filters.category[:80]).values_list("id", flat=True).first()
+        if category_id is None or category_id not in categories:
+            return SearchResult()  # unknown or unreadable: the same empty answer, no leak
+        params["cats"] = [category_id]
+    if filters.tag:
+        post_where.append("p.tag_slugs @> ARRAY[%(tag)s]::varchar[]")
+        params["tag"] = filters.tag[:40].lower()
+    if filters.author:
+        author_id = _resolve_author(filters.author)
+        if author_id is None:
+            return SearchResult()
+        where.append("x.author_id = %(author)s")
+        params["author"] = author_id
+    if filters.since:
+        where.append("x.created_at >= %(since)s")
+        params["since"] = filters.since
+    if filters.until:
+        where.append("x.created_at < %(until)s")
+        params["until"] = filters.until
+
+    def ranked(tsquery: str) -> tuple[list[int], int]:
+        key = cache.make_key(
+            "results",
+            {
+                "q": tsquery,
+                "f": [filters.type, filters.sort, params.get("cats") if filters.category else None],
+                "t": params.get("tag"),
+                "a": params.get("author"),
+                "s": filters.since,
+                "u": filters.until,
+                "v": visibility_key(categories),
+                "p": [page, limit],
+            },
+        )
+        cached = cache.get(key)
+        if cached is None:
+            ids, total = _rank(filters, where, post_where, {**params, "q": tsquery}, page=page, limit=limit)
+            cached = {"ids": ids, "total": total}
+            cache.put(key, cached, settings.SEARCH_CACHE_SECONDS)
+        return cached["ids"], cached["total"]
+
+    ids, total = ranked(tsquery)
+    relaxed = False
+    if total == 0 and ALL_OF_RE.fullmatch(tsquery):
+        # Every word was required and nothing has them all: rank what has any of them instead
+        # (stemming slips like "add"/"adding" and over-specific queries still find something).
+        ids, total = ranked(tsquery.replace("' & '", "' | '"))
+        relaxed = True
+
+    if filters.type == "comment":
+        items = _hydrate_comments(ids, categories, highlight)
+    else:
+        items = _hydrate_posts(ids, categories, highlight)
+    return SearchResult(items=items, total=total, capped=total >= settings.SEARCH_CANDIDATE_LIMIT, relaxed=relaxed)
+
+
+def _rank(
+    filters: SearchFilters, where: list[str], post_where: list[str], params: dict[str, Any], *, page: int, limit: int
+):
+    params = {**params, **_formula_params(), "limit": limit, "offset": (page - 1) * limit}
+    extra = "".join(f" AND {w}" for w in where)
+    if filters.type == "comment":
+        # The post check is a correlated lookup by primary key: a join would make PostgreSQL hash
+        # every readable post first. Without post filters it runs only on an over-fetched window of
+        # the newest matching comments (3 × the limit), not on every match.
+        post_check = " AND ".join(["p.status = 'published'", "p.category_id = ANY(%(cats)s)", *post_where])
+        matching = "comments x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published'"
+        if not post_where and filters.sort != "top" and not filters.category:
+            window = "x.created_at DESC, x.id DESC" if filters.sort == "new" else "x.id DESC"
+            matching = f"(SELECT x.* FROM {matching}{extra} ORDER BY {window} LIMIT %(overfetch)s) x WHERE true"  # noqa: S608
+            params = {**params, "overfetch": 3 * params["cap"]}
+            extra = ""
+        source = f"FROM {matching} AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"  # noqa: S608
+    else:
+        source = (
+            "FROM posts x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
+            "AND x.category_id = ANY(%(cats)s)"
+        )
+        extra += "".join(f" AND {w.replace('p.', 'x.')}" for w in post_where)
+    window_order = {"relevance": "x.id DESC", "new": "x.created_at DESC, x.id DESC", "top": "x.score DESC, x.id DESC"}
+    final_order = {
+        "relevance": "relevance DESC, id DESC",
+        "new": "created_at DESC, id DESC",
+        "top": "score DESC, id DESC",
+    }
+    relevance = _relevance_sql("x") if filters.sort == "relevance" else "0"
+    sql = f"""
+        WITH candidates AS (
+            SELECT x.id, x.score, x.created_at, {relevance} AS relevance
+            {source}{extra}
+            ORDER BY {window_order[filters.sort]}
+            LIMIT %(cap)s
+        )
+        SELECT id, count(*) OVER () AS total
+        FROM candidates
+        ORDER BY {final_order[filters.sort]}
+        LIMIT %(limit)s OFFSET %(offset)s
+    """  # noqa: S608
+    rows = _run(sql, params)
+    if not rows and page > 1:
+        total = _run(f"SELECT count(*) FROM (SELECT 1 {source}{extra} LIMIT %(cap)s) s", params)[0][0]  # noqa: S608
+        return [], total
+    return [r[0] for r in rows], (rows[0][1] if rows else 0)
+
+
+def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> list[Post]:
+    if not ids:
+        return []
+    order = Case(*[When(id=i, then=Value(n)) for n, i in enumerate(ids)], output_field=IntegerField())
+    rows = (
+        Post.objects.filter(id__in=ids, status=ContentStatus.PUBLISHED, category_id__in=categories)
+        .select_related("author__profile", "category")
+        .annotate(
+            title_hl=RawSQL(  # noqa: S611
+                f"ts_headline('{CONFIG}', translate(posts.title, %s, ''), %s::tsquery, %s)",
+                [MARK_OPEN + MARK_CLOSE, highlight, TITLE_HEADLINE_OPTIONS],
+            ),
+            snippet_hl=RawSQL(  # noqa: S611
+                f"ts_headline('{CONFIG}', translate(left(posts.body, %s), %s, ''), %s::tsquery, %s)",
+                [SNIPPET_SOURCE_CHARS, MARK_OPEN + MARK_CLOSE, highlight, HEADLINE_OPTIONS],
+            ),
+            _order=order,
+        )
+        .order_by("_order")
+        .defer("body_html", "search_vector")
+    )
+    out = list(rows)
+    for post in out:
+        post.title_highlight = _sanitize_headline(post.title_hl)
+        post.snippet = _sanitize_headline(post.snippet_hl)
+    return out
+
+
+def _hydrate_comments(ids: list[int], categories: list[int], highlight: str) -> list[Comment]:
+    if not ids:
+        return []
+    order = Case(*[When(id=i, then=Value(n)) for n, i in enumerate(ids)], output_field=IntegerField())
+    rows = (
+        Comment.objects.filter(
+            id__in=ids,
+            status=ContentStatus.PUBLISHED,
+            post__status=ContentStatus.PUBLISHED,
+            post__category_id__in=categories,
+        )
+        .select_related("author__profile", "post")
+        .annotate(
+            snippet_hl=RawSQL(  # noqa: S611
+                f"ts_headline('{CONFIG}', translate(left(comments.body, %s), %s, ''), %s::tsquery, %s)",
+                [SNIPPET_SOURCE_CHARS, MARK_OPEN + MARK_CLOSE, highlight, HEADLINE_OPTIONS],
+            ),
+            _order=order,
+        )
+        .order_by("_order")
+        .defer("body_html", "search_vector", "post__body", "post__body_html", "post__search_vector")
+    )
+    out = list(rows)
+    for comment in out:
+        comment.snippet = _sanitize_headline(comment.snippet_hl)
+    return out
+
+
+def _user_visibility_sql(viewer) -> str:
+    if getattr(viewer, "is_authenticated", False) and viewer.is_moderator:
+        return ""
+    hidden = [ProfileVisibility.NOBODY]
+    if not getattr(viewer, "is_authenticated", False):
+        hidden.append(ProfileVisibility.MEMBERS)
+    return " AND pr.visibility NOT IN (" + ", ".join(f"'{v}'" for v in hidden) + ")"
+
+
+def _search_users(*, viewer, parsed: ParsedQuery, page: int, limit: int) -> SearchResult:
+    term = parsed.text.lower().lstrip("@")[:64]
+    if not term:
+        return SearchResult()
+    params = {
+        "term": term,
+        "prefix": like_escape(term) + "%",
+        "cap": settings.SEARCH_CANDIDATE_LIMIT,
+        "limit": limit,
+        "offset": (page - 1) * limit,
+    }
+    sql = f"""
+        WITH candidates AS (
+            SELECT u.id, pr.points,
+                   (lower(u.username) = %(term)s) AS exact,
+                   (lower(u.username) LIKE %(prefix)s) AS prefix,
+                   greatest(similarity(lower(u.username), %(term)s),
+                            similarity(public.sk_unaccent(lower(pr.display_name)), public.sk_unaccent(%(term)s))) AS sim
+            FROM users u JOIN profiles pr ON pr.user_id = u.id
+            WHERE u.is_active
+              AND (lower(u.username) LIKE %(prefix)s
+                   OR lower(u.username) %% %(term)s
+                   OR public.sk_unaccent(lower(pr.display_name)) %% public.sk_unaccent(%(term)s))
+              {_user_visibility_sql(viewer)}
+            LIMIT %(cap)s
+        )
+        SELECT id, count(*) OVER () FROM candidates
+        ORDER BY exact DESC, prefix DESC, sim DESC, points DESC, id
+        LIMIT %(limit)s OFFSET %(offset)s
+    """  # noqa: S608
+    rows = _run(sql, params)
+    ids = [r[0] for r in rows]
+    by_id = User.objects.select_related("profile").in_bulk(ids)
+    total = rows[0][1] if rows else 0
+    return SearchResult(items=[by_id[i] for i in ids if i in by_id], total=total)
+
+
+# --- did you mean ------------------------------------------------------------------------------
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+@_bounded
+def did_you_mean(text: str) -> str | None:
+    """Replace each word the vocabulary does not know by its nearest known word (trigram KNN over
+    the GiST index, then at most 1 edit for words of ≤4 letters, 2 for longer), keeping the rest.
+    None when nothing changes."""
+    terms = [w for w in words(text) if len(w) <= 64]
+    if not terms:
+        return None
+    known = dict(SearchTerm.objects.filter(word__in=terms).values_list("word", "ndoc"))
+    changed = False
+    out: list[str] = []
+    for term in terms:
+        if term in known or len(term) < 3 or term.isdigit():
+            out.append(term)
+            continue
+        rows = _run(
+            "SELECT word, ndoc FROM search_terms ORDER BY word <-> public.sk_unaccent(%s) LIMIT 8",
+            [term],
+        )
+        allowed = 1 if len(term) <= 4 else 2
+        best = min(
+            ((_edit_distance(term, w), -n, w) for w, n in rows if _edit_distance(term, w) <= allowed),
+            default=None,
+        )
+        if best is None:
+            out.append(term)
+        else:
+            out.append(best[2])
+            changed = True
+    return " ".join(out) if changed else None
+
+
+# --- suggest -----------------------------------------------------------------------------------
+
+
+def _prefix_tsquery(terms: list[str]) -> str | None:
+    """'success kid' → to_tsquery text 'success & kid:*': every word in the title, the last one
+    as a prefix. Words are [^\\W_]+ only, so the text needs no escaping."""
+    if not terms:
+        return None
+    parts = [*terms[:-1], f"{terms[-1]}:*"]
+    return " & ".join(parts)
+
+
+@_bounded
+def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
+    text = clean(raw)[:64]
+    result: dict[str, Any] = {"query": text, "titles": [], "tags": [], "users": [], "did_you_mean": None}
+    if len(text) < 2:
+        return result
+    categories = readable_category_ids(viewer)
+    key = cache.make_key("suggest", {"q": text.lower(), "v": visibility_key(categories)})
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+
+    n = settings.SEARCH_SUGGEST_LIMIT
+    terms = words(text)
+    tsq = _prefix_tsquery(terms)
+    if tsq:
+        # Title-only index (migration 0003); the first 200 matches in index order, best scored first.
+        rows = _run(
+            f"""
+            WITH m AS MATERIALIZED (
+                SELECT p.id, p.title, p.score FROM posts p
+                WHERE to_tsvector('{CONFIG}'::regconfig, p.title) @@ to_tsquery('{CONFIG}', %(tsq)s)
+                  AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+                LIMIT 200
+            )
+            SELECT id, title FROM m ORDER BY score DESC, id DESC LIMIT %(n)s
+            """,  # noqa: S608
+            {"tsq": tsq, "cats": categories, "n": n},
+        )
+        result["titles"] = [{"id": i, "title": t} for i, t in rows]
+
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
+    if slug:
+        rows = _run(
+            """
+            (SELECT slug, name, post_count, 1 AS how FROM tags WHERE slug LIKE %(prefix)s
+             ORDER BY post_count DESC, slug LIMIT %(n)s)
+            UNION ALL
+            (SELECT slug, name, post_count, 2 FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(prefix)s
+             ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC LIMIT %(n)s)
+            """,
+            {"prefix": like_escape(slug) + "%", "slug": slug, "n": n},
+        )
+        result["tags"] = [{"slug": s, "name": nm, "post_count": c} for s, nm, c, _ in rows][:n]
+
+    term = text.lower().lstrip("@")
+    if term:
+        rows = _run(
+            f"""
+            (SELECT u.id, u.username, pr.display_name, 1 AS how, pr.points FROM users u
+             JOIN profiles pr ON pr.user_id = u.id
+             WHERE lower(u.username) LIKE %(prefix)s AND u.is_active {_user_visibility_sql(viewer)}
+             ORDER BY pr.points DESC, u.id LIMIT %(n)s)
+            UNION ALL
+            (SELECT u.id, u.username, pr.display_name, 2, pr.points FROM users u
+             JOIN profiles pr ON pr.user_id = u.id
+             WHERE lower(u.username) %% %(term)s AND lower(u.username) NOT LIKE %(prefix)s
+               AND u.is_active {_user_visibility_sql(viewer)}
+             ORDER BY lower(u.username) <-> %(term)s, u.id LIMIT %(n)s)
+            """,  # noqa: S608
+            {"prefix": like_escape(term) + "%", "term": term, "n": n},
+        )
+        result["users"] = [{"id": i, "username": u, "display_name": d} for i, u, d, _, _ in rows][:n]
+
+    result["did_you_mean"] = did_you_mean(text)
+    cache.put(key, result, settings.SEARCH_CACHE_SECONDS)
+    return result
+
+
+# --- related posts -----------------------------------------------------------------------------
+
+
+@_bounded
+def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
+    """Posts sharing tags with, or worded like, post `post_id`.
+
+    similarity = 0.6 · |shared tags| / |union of tags|  (Jaccard)
+               + 0.4 · ts_rank_cd(candidate, OR of the source title's lexemes, 32)
+    plus a freshness tie-break (0.05 · freshness). Candidates: the 200 newest posts sharing a tag
+    and the 200 newest matching the title query (both index-driven)."""
+    categories = readable_category_ids(viewer)
+    source = (
+        Post.objects.filter(id=post_id, status=ContentStatus.PUBLISHED, category_id__in=categories)
+        .only("id", "title", "tag_slugs")
+        .first()
+    )
+    if source is None:
+        raise NotFound("Post not found.")
+    rows = _run(
+        f"""
+        WITH src AS (
+            SELECT %(tags)s::varchar[] AS tags,
+                   coalesce(nullif(replace(strip(to_tsvector('{CONFIG}', %(title)s))::text, ''' ''', ''' | '''), ''),
+                            '')::tsquery AS q
+        ),
+        candidates AS (
+            (SELECT p.id FROM posts p, src
+             WHERE cardinality(src.tags) > 0 AND p.tag_slugs && src.tags AND p.id <> %(id)s
+               AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+             ORDER BY p.id DESC LIMIT 200)
+            UNION
+            (SELECT p.id FROM posts p, src
+             WHERE p.search_vector @@ src.q AND p.id <> %(id)s
+               AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+             ORDER BY p.id DESC LIMIT 200)
+        )
+        SELECT p.id,
+               0.6 * coalesce(
+                   (SELECT count(*) FROM unnest(p.tag_slugs) t WHERE t = ANY(src.tags))::float
+                   / nullif((SELECT count(DISTINCT t) FROM unnest(p.tag_slugs || src.tags) t), 0), 0)
+             + 0.4 * ts_rank_cd(p.search_vector, src.q, 32)
+             + 0.05 * power(0.5, extract(epoch FROM now() - p.created_at) / 86400.0 / %(half_life)s) AS sim
+        FROM candidates c JOIN posts p ON p.id = c.id, src
+        ORDER BY sim DESC, p.id DESC
+        LIMIT %(limit)s
+        """,  # noqa: S608
+        {
+            "tags": list(source.tag_slugs or []),
+            "title": source.title,
+            "id": source.id,
+            "cats": categories,
+            "limit": limit,
+            "half_life": settings.SEARCH_FRESHNESS_HALF_LIFE_DAYS,
+        },
+    )
+    ids = [r[0] for r in rows]
+    by_id = Post.objects.select_related("author__profile", "category").defer("body_html", "search_vector").in_bulk(ids)
+    return [by_id[i] for i in ids if i in by_id]
+
+
+# --- trending ----------------------------------------------------------------------------------
+
+
+@_bounded
+def trending(*, viewer) -> dict[str, Any]:
+    """Topics: tags of published, readable posts created in the last SEARCH_TRENDING_HOURS,
+
+        trend = recent_posts × (recent_posts + 1) / (baseline_posts_per_window + 1)
+
+    where the baseline is the tag's posts per window over the SEARCH_TRENDING_BASELINE_DAYS before.
+    Searches: normalised queries with results from the search log in the same window, counted by
+    distinct searchers (at least SEARCH_TRENDING_MIN_SEARCHERS)."""
+    categories = readable_category_ids(viewer)
+    key = cache.make_key("trending", {"v": visibility_key(categories)})
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    now = timezone.now()
+    window = dt.timedelta(hours=settings.SEARCH_TRENDING_HOURS)
+    baseline = dt.timedelta(days=settings.SEARCH_TRENDING_BASELINE_DAYS)
+    windows_in_baseline = baseline / window
+    topic_rows = _run(
+        """
+        WITH recent AS (
+            SELECT t AS tag, count(*) AS n FROM posts p, unnest(p.tag_slugs) t
+            WHERE p.created_at >= %(since)s AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+            GROUP BY t
+        ), base AS (
+            SELECT t AS tag, count(*) AS n FROM posts p, unnest(p.tag_slugs) t
+            WHERE p.created_at >= %(base_since)s AND p.created_at < %(since)s
+              AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+              AND t IN (SELECT tag FROM recent)
+            GROUP BY t
+        )
+        SELECT r.tag, coalesce(tg.name, r.tag), r.n,
+               r.n * (r.n + 1.0) / (coalesce(b.n, 0) / %(windows)s + 1.0) AS trend
+        FROM recent r LEFT JOIN base b ON b.tag = r.tag LEFT JOIN tags tg ON tg.slug = r.tag
+        ORDER BY trend DESC, r.n DESC, r.tag LIMIT 10
+        """,
+        {
+            "since": now - window,
+            "base_since": now - window - baseline,
+            "cats": categories,
+            "windows": windows_in_baseline,
+        },
+    )
+    search_rows = _run(
+        """
+        SELECT query, count(DISTINCT searcher) AS searchers, count(*) AS searches FROM search_log
+        WHERE created_at >= %(since)s AND result_count > 0
+        GROUP BY query HAVING count(DISTINCT searcher) >= %(min)s
+        ORDER BY searchers DESC, searches DESC, query LIMIT 10
+        """,
+        {"since": now - window, "min": settings.SEARCH_TRENDING_MIN_SEARCHERS},
+    )
+    result = {
+        "window_hours": settings.SEARCH_TRENDING_HOURS,
+        "topics": [
+            {"tag": tag, "name": name, "posts": n, "trend": round(float(trend), 3)}
+            for tag, name, n, trend in topic_rows
+        ],
+        "searches": [{"query": q, "searchers": s, "searches": c} for q, s, c in search_rows],
+    }
+    cache.put(key, result, settings.SEARCH_TRENDING_CACHE_SECONDS)
+    return result
