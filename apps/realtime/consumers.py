@@ -105,7 +105,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.rooms: set[str] = set()
         self.profile: dict | None = None
         self.rate = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
-        self.broadcast_rate = TokenBucket(settings.REALTIME_BROADCAST_RATE_PER_SECOND, settings.REALTIME_BROADCAST_BURST)
+        self.broadcast_rate = TokenBucket(
+            settings.REALTIME_BROADCAST_RATE_PER_SECOND, settings.REALTIME_BROADCAST_BURST
+        )
         self.refused_in_a_row = 0
         self.hub = get_hub()
         error = self.scope.get("auth_error")

@@ -22,6 +22,9 @@ class PresenceEntry(models.Model):
             models.Index(fields=["room", "expires_at"], name="realtime_presence_expiry_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room}"
+
     @staticmethod
     def lock_member(room: str, user_id: int) -> None:
         """Transaction-scoped advisory lock on (room, user): joins and leaves of one member queue."""

@@ -38,5 +38,3 @@ class RoomMembersView(APIView):
             raise ValidationFailed("page must be a whole number from 1 to 10000.", details={"page": ["Invalid page."]})
         rows = members[(page - 1) * limit : page * limit]
         return Response({"data": rows, "meta": {"pagination": {"page": page, "limit": limit, "total": len(members)}}})
-
-

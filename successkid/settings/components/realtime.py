@@ -18,7 +18,9 @@ REALTIME_BROADCAST_MAX_BYTES = env.int("REALTIME_BROADCAST_MAX_BYTES", default=2
 REALTIME_FLOOD_CLOSE_AFTER = env.int("REALTIME_FLOOD_CLOSE_AFTER", default=50)
 
 # Presence: "redis" (TTL'd sorted sets, shared by every process) or "database" (a table).
-REALTIME_PRESENCE_BACKEND = env("REALTIME_PRESENCE_BACKEND", default="redis" if env("REDIS_URL", default="") else "database")
+REALTIME_PRESENCE_BACKEND = env(
+    "REALTIME_PRESENCE_BACKEND", default="redis" if env("REDIS_URL", default="") else "database"
+)
 REALTIME_PRESENCE_HEARTBEAT_SECONDS = env.float("REALTIME_PRESENCE_HEARTBEAT_SECONDS", default=15.0)
 # An entry not refreshed for this long belongs to a dead process and is dropped (with a leave).
 REALTIME_PRESENCE_TTL_SECONDS = env.float("REALTIME_PRESENCE_TTL_SECONDS", default=45.0)
