@@ -21,7 +21,7 @@ class Notification(models.Model):
     group_key = models.CharField(max_length=120, null=True, blank=True)
     dedupe_key = models.CharField(max_length=160, null=True, blank=True)
     count = models.PositiveIntegerField(default=1)
-    actor_ids = models.JSONField(default=list, blank=True)  # most recent first, at most 10
+    actor_ids = models.JSONField(default=list, blank=True)  # newest first, at most 500 (re-votes are not counted)
     in_app = models.BooleanField(default=True)  # False: kept only to be emailed
     email_wanted = models.BooleanField(default=False)
     emailed_at = models.DateTimeField(null=True, blank=True)
