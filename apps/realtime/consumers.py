@@ -220,9 +220,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.profile = await database_sync_to_async(_public_profile)(self.user)
         self.rooms.add(topic)
         members = await self.hub.presence_join(room, self, self.user.pk, self.profile)
-        await self.send_json(
-            {"type": "event", "topic": topic, "event": "presence.state", "data": {"members": members}, "ts": _now()}
-        )
+        head = json.dumps({"type": "event", "topic": topic, "event": "presence.state", "ts": _now()})
+        await self.send(text_data=head[:-1] + ', "data": {"members": ' + members + "}}")
 
     async def on_unsubscribe(self, message: dict, ref) -> None:
         topic = message.get("topic")

@@ -162,12 +162,13 @@ class Hub:
         return sent
 
     # -- presence -------------------------------------------------------------------------------
-    async def presence_join(self, room: str, socket, user_id: int, profile: dict) -> list[dict]:
+    async def presence_join(self, room: str, socket, user_id: int, profile: dict) -> str:
+        """Enter the room; returns the members as a JSON array (for the joiner's presence.state)."""
         store = get_store()
         self.presence_local[(room, socket.socket_id)] = user_id
         if await store.join(room, user_id, socket.socket_id, profile):
             self._queue_diff(room, "joins", profile)
-        return await store.members(room)
+        return await store.members_json(room)
 
     async def presence_leave(self, room: str, socket, user_id: int) -> None:
         self.presence_local.pop((room, socket.socket_id), None)

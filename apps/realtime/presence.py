@@ -27,6 +27,7 @@ class PresenceStore(Protocol):
     async def refresh(self, entries: list[tuple[str, int, str]]) -> None: ...
     async def sweep(self, room: str) -> list[dict]: ...
     async def members(self, room: str) -> list[dict]: ...
+    async def members_json(self, room: str) -> str: ...
 
 
 def _ttl() -> float:
@@ -131,6 +132,15 @@ class RedisPresenceStore:
 
     async def members(self, room: str) -> list[dict]:
         return await members_from_redis(self._client(), self._keys(room), is_async=True)
+
+    async def members_json(self, room: str) -> str:
+        """The members as a JSON array, spliced from the stored profile JSON without decoding it
+        (a join into a big room costs one HMGET and one join of strings, not N decodes+encodes)."""
+        room_key, _, profiles = self._keys(room)
+        client = self._client()
+        uids = await client.zrangebyscore(room_key, f"({time.time()}", "+inf")
+        raw = await client.hmget(profiles, uids) if uids else []
+        return "[" + ",".join(p if p else json.dumps({"id": int(u)}) for u, p in zip(uids, raw, strict=False)) + "]"
 
     def members_sync(self, room: str) -> list[dict]:
         import redis
@@ -269,6 +279,9 @@ class DatabasePresenceStore:
 
     async def members(self, room) -> list[dict]:
         return await database_sync_to_async(self.members_sync)(room)
+
+    async def members_json(self, room) -> str:
+        return json.dumps(await self.members(room))
 
 
 _stores: dict[tuple, PresenceStore] = {}

@@ -132,6 +132,24 @@ def run_one(kind: str, n: int, rep: int, a, out: Path) -> dict:
     return result
 
 
+def run_presence(a, out: Path) -> dict:
+    """Presence storm check against one project process (see presence.py)."""
+    log = open(out / "presence.server.log", "w")  # noqa: SIM115 (closed in finally)
+    proc = start_project(8101, f"redis://127.0.0.1:{a.redis_port}/0", log)
+    try:
+        done = subprocess.run(
+            [PY, str(HERE / "presence.py"), "--url", "ws://127.0.0.1:8101/ws/", "--tokens-file",
+             str(out / "tokens.txt"), "--users", str(a.users)],
+            capture_output=True, text=True, timeout=600, check=True,
+        )  # fmt: skip
+    finally:
+        stop(proc)
+        log.close()
+    (out / "presence.json").write_text(done.stdout)
+    print(done.stdout, flush=True)
+    return json.loads(done.stdout)
+
+
 def table(results: list[dict]) -> str:
     head = (
         "| server | N | run | connected | delivered/expected | p50 ms | p95 ms | p99 ms | max ms "
@@ -172,6 +190,9 @@ def main() -> None:
     try:
         wait_port(a.redis_port)
         make_tokens(out / "tokens.txt", a.users, f"redis://127.0.0.1:{a.redis_port}/0")
+        if a.kinds == "presence":
+            run_presence(a, out)
+            return
         results = []
         for rep in range(1, a.reps + 1):
             for kind in a.kinds.split(","):

@@ -25,6 +25,6 @@ REALTIME_PRESENCE_HEARTBEAT_SECONDS = env.float("REALTIME_PRESENCE_HEARTBEAT_SEC
 # An entry not refreshed for this long belongs to a dead process and is dropped (with a leave).
 REALTIME_PRESENCE_TTL_SECONDS = env.float("REALTIME_PRESENCE_TTL_SECONDS", default=45.0)
 # Joins and leaves within this window go out as one presence.diff per room.
-REALTIME_PRESENCE_BATCH_SECONDS = env.float("REALTIME_PRESENCE_BATCH_SECONDS", default=0.05)
+REALTIME_PRESENCE_BATCH_SECONDS = env.float("REALTIME_PRESENCE_BATCH_SECONDS", default=0.1)
 # Channel-layer group memberships expire (a day by default in channels); the hub renews its own.
 REALTIME_GROUP_REFRESH_SECONDS = env.float("REALTIME_GROUP_REFRESH_SECONDS", default=3600.0)
