@@ -139,7 +139,7 @@ def run_presence(a, out: Path) -> dict:
     try:
         done = subprocess.run(
             [PY, str(HERE / "presence.py"), "--url", "ws://127.0.0.1:8101/ws/", "--tokens-file",
-             str(out / "tokens.txt"), "--users", str(a.users)],
+             str(out / "tokens.txt"), "--users", str(a.users), "--server-pid", str(proc.pid)],
             capture_output=True, text=True, timeout=600, check=True,
         )  # fmt: skip
     finally:
