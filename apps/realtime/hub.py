@@ -20,6 +20,7 @@ import asyncio
 import json
 import logging
 import weakref
+from collections import deque
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -153,12 +154,8 @@ class Hub:
                     verdict = verdicts[flt] = spec is not None and topics.matches(spec, dict(flt), event, data)
                 if not verdict:
                     continue
-            try:
-                await socket.base_send(out)
+            if push(socket, out):
                 sent += 1
-            except Exception:
-                # The peer went away mid-loop; its disconnect handler will clean up.
-                subs.pop(socket, None)
         return sent
 
     # -- presence -------------------------------------------------------------------------------
@@ -204,6 +201,78 @@ class Hub:
 
 
 _UNSET = object()
+MAX_BACKLOG = 256  # frames queued for a socket that stopped reading before it is closed
+CLOSE_SLOW_CONSUMER = 4008
+
+
+def push(socket, out: dict) -> bool:
+    """Hand a frame to a socket's ASGI send without letting one slow reader stall the loop.
+
+    The send coroutine is stepped inline: for a healthy socket it finishes at once (the bytes go
+    to the transport) and no task is created. If it blocks (the peer stopped reading and the
+    transport paused writing), the rest of that send and any later frames for the socket continue
+    in one background task; past MAX_BACKLOG queued frames the socket is closed.
+    """
+    backlog = getattr(socket, "_rt_backlog", None)
+    if backlog is not None:
+        if len(backlog) >= MAX_BACKLOG:
+            if not getattr(socket, "_rt_closing", False):
+                socket._rt_closing = True
+                asyncio.ensure_future(_close_quietly(socket))
+            return False
+        backlog.append(out)
+        return True
+    coro = socket.base_send(out)
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return True
+    except Exception:
+        return False
+    socket._rt_backlog = deque()
+    asyncio.ensure_future(_finish_slow_sends(socket, coro, waiting_on))
+    return True
+
+
+async def _finish_slow_sends(socket, coro, waiting_on) -> None:
+    try:
+        await _resume(coro, waiting_on)
+        backlog = socket._rt_backlog
+        while backlog:
+            await socket.base_send(backlog.popleft())
+    except Exception:
+        logger.debug("realtime hub: a slow socket went away", exc_info=True)
+    finally:
+        socket._rt_backlog = None
+
+
+async def _resume(coro, waiting_on) -> None:
+    """Drive a coroutine that was stepped by hand, as a Task would, until it finishes."""
+    while True:
+        try:
+            if waiting_on is None:
+                await asyncio.sleep(0)
+            else:
+                await waiting_on
+        except BaseException as exc:  # hand the failure to the coroutine, as Task.__step does
+            try:
+                waiting_on = coro.throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            return
+
+
+async def _close_quietly(socket) -> None:
+    try:
+        await socket.close(code=CLOSE_SLOW_CONSUMER)
+    except Exception:
+        logger.debug("realtime hub: closing a slow socket failed", exc_info=True)
+
+
 _hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
