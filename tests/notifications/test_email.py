@@ -85,7 +85,9 @@ def test_digest_only_for_people_who_have_not_visited_since():
     now = timezone.now()
     away = UserFactory()
     NotificationSettings.objects.create(user=away, last_visit_at=now - timedelta(days=2))
-    old = NotificationFactory(user=away, email_wanted=True, title="Before the visit", created_at=now - timedelta(days=3))
+    old = NotificationFactory(
+        user=away, email_wanted=True, title="Before the visit", created_at=now - timedelta(days=3)
+    )
     fresh = [
         NotificationFactory(user=away, email_wanted=True, title=f"Fresh {i}", created_at=now - timedelta(hours=i + 1))
         for i in range(2)

@@ -112,3 +112,11 @@ def test_announcement_reaches_every_active_user_once(user):
     rows = Notification.objects.filter(type="system_announcement")
     assert sorted(rows.values_list("user_id", flat=True)) == sorted([user.pk, others[1].pk, others[2].pk])
     assert rows.first().title == "Maintenance tonight"
+
+
+def test_announce_command(user):
+    from django.core.management import call_command
+
+    call_command("notify_announce", "--key", "k1", "--title", "Hello", "--link", "/news")
+    call_command("notify_announce", "--key", "k1", "--title", "Hello", "--link", "/news")
+    assert Notification.objects.get(user=user, type="system_announcement").link == "/news"
