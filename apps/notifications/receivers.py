@@ -307,7 +307,13 @@ def handle(event_name: str, fields: dict[str, Any]) -> None:
 def receive(event: events.DomainEvent) -> None:
     from apps.notifications.tasks import handle_event
 
-    handle_event.delay(type(event).__name__, asdict(event))
+    name, fields = type(event).__name__, asdict(event)
+    try:
+        handle_event.delay(name, fields)
+    except Exception:
+        # No broker right now: notify inline rather than lose the notification.
+        logger.warning("could not enqueue notifications for %s; handling it inline", name, exc_info=True)
+        handle(name, fields)
 
 
 def connect() -> None:

@@ -137,3 +137,15 @@ async def test_do_not_disturb_stores_but_does_not_push(settings):
     assert await comm.receive_nothing(timeout=0.3)
     assert await sync_to_async(Notification.objects.filter(user=user).count)() == 1
     await comm.disconnect()
+
+
+def test_an_unreachable_broker_still_notifies(monkeypatch):
+    from apps.notifications import tasks
+
+    def broken(*args, **kwargs):
+        raise OSError("broker down")
+
+    monkeypatch.setattr(tasks.handle_event, "delay", broken)
+    user = UserFactory()
+    emit(LevelUp(user_id=user.pk, old_level=1, new_level=2))
+    assert Notification.objects.filter(user=user, type="level_up").exists()
