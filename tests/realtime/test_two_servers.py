@@ -42,10 +42,10 @@ async def _start_server(port: int, redis_url: str) -> subprocess.Popen:
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "successkid.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--lifespan", "off", "--log-level", "warning", "--ws", "websockets"],
+         "--lifespan", "off", "--log-level", "warning", "--ws", "websockets-sansio"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
-    for _ in range(300):
+    for _ in range(900):
         if proc.poll() is not None:
             raise AssertionError(proc.stderr.read().decode())
         try:
