@@ -28,7 +28,12 @@ def group_name(topic: str) -> str:
     return "rt." + topic.replace(":", ".")
 
 
-def event_message(topic: str, event: str, data: Any) -> dict[str, Any]:
+def event_message(
+    topic: str, event: str, data: Any, *, sender: dict | None = None, exclude: str | None = None
+) -> dict[str, Any]:
+    """The channel-layer message for one event. The frame is JSON-encoded here, once, in the
+    publishing process; every receiving process forwards those bytes to its sockets untouched.
+    `sender` (room broadcasts) is shown to recipients; `exclude` names a socket not to echo to."""
     import json
 
     # Encode once here (Decimals as strings, datetimes ISO): the consumer forwards it as is.
@@ -39,7 +44,17 @@ def event_message(topic: str, event: str, data: Any) -> dict[str, Any]:
         "data": data,
         "ts": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
     }
-    return {"type": "realtime.event", "topic": topic, "frame": json.dumps(frame, cls=DjangoJSONEncoder)}
+    if sender is not None:
+        frame["from"] = sender
+    message = {
+        "type": "realtime.event",
+        "topic": topic,
+        "event": event,
+        "frame": json.dumps(frame, cls=DjangoJSONEncoder),
+    }
+    if exclude:
+        message["exclude"] = exclude
+    return message
 
 
 def broadcast_now(topic: str, event: str, data: Any) -> None:
@@ -54,12 +69,15 @@ def broadcast_now(topic: str, event: str, data: Any) -> None:
         logger.warning("broadcast to %s failed", topic, exc_info=True)
 
 
-async def abroadcast_now(topic: str, event: str, data: Any) -> None:
+async def abroadcast_now(
+    topic: str, event: str, data: Any, *, sender: dict | None = None, exclude: str | None = None
+) -> None:
+    """Send now from async code (the consumer's room broadcasts and presence diffs)."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        await layer.group_send(group_name(topic), event_message(topic, event, data))
+        await layer.group_send(group_name(topic), event_message(topic, event, data, sender=sender, exclude=exclude))
     except Exception:
         logger.warning("broadcast to %s failed", topic, exc_info=True)
 

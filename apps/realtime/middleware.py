@@ -5,16 +5,21 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from django.contrib.auth.models import AnonymousUser
 
 from apps.accounts.authentication import TokenRejected, user_for_token, validate_access_token
 from apps.core.exceptions import auth_failure_code
 
 
-@database_sync_to_async
-def _user_from_token(raw: str):
+def _user_from_token_sync(raw: str):
     return user_for_token(validate_access_token(raw))
+
+
+# Not thread-sensitive: a connect storm (every client reconnecting after a deploy) checks tokens on
+# the executor's threads in parallel, each with its own database connection, instead of queueing
+# every lookup behind one thread.
+_user_from_token = DatabaseSyncToAsync(_user_from_token_sync, thread_sensitive=False)
 
 
 async def authenticate_token(raw: str):

@@ -1,0 +1,39 @@
+"""Celery tasks: thin, idempotent, ids in."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from apps.notifications import services
+
+
+@shared_task(name="notifications.send_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_email(notification_id: int) -> bool:
+    return services.send_notification_email(notification_id=notification_id)
+
+
+@shared_task(name="notifications.send_digest", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_digest(user_id: int, frequency: str) -> int:
+    return services.send_digest(user_id=user_id, frequency=frequency)
+
+
+@shared_task(name="notifications.send_digests")
+def send_digests(frequency: str) -> int:
+    users = services.digest_recipients(frequency=frequency)
+    for user_id in users:
+        send_digest.delay(user_id, frequency)
+    return len(users)
+
+
+@shared_task(name="notifications.purge")
+def purge() -> int:
+    return services.purge_notifications()
+
+
+@shared_task(name="notifications.handle_event", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def handle_event(event_name: str, fields: dict) -> None:
+    """Notify for one domain event (ids only; see receivers.HANDLERS). Idempotent: deliveries
+    carry dedupe keys, consolidation ignores a repeated actor."""
+    from apps.notifications.receivers import handle
+
+    handle(event_name, fields)
