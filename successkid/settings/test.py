@@ -18,3 +18,8 @@ CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.Lo
 LOGGING_CONFIG = None
 # Consumer tests use the in-memory layer; the cross-process tests set the real layers explicitly.
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Rate limits are tested explicitly (tests set their own rates); elsewhere they must not interfere.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
+}

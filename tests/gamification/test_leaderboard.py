@@ -63,6 +63,7 @@ def api_board(client, period, date, category=None, limit=100):
     if category:
         url += f"&category={category}"
     body = client.get(url).json()
+    assert "data" in body, (url, body)
     return [(row["user"]["id"], row["points"]) for row in body["data"]], body["meta"]
 
 
