@@ -18,6 +18,7 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from apps.accounts.admin import register_user_inline
 from apps.accounts.models import User
 from apps.accounts.permissions import user_can
 from apps.core.exceptions import ApplicationError
@@ -507,3 +508,6 @@ class ModeratedUserAdmin(ModeratorOnly, admin.ModelAdmin):
                 for rid, ttype, tid, status, score in rows
             ),
         )
+
+
+register_user_inline(UserModerationHistoryInline)

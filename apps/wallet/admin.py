@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.accounts.admin import register_user_inline
 from apps.wallet import services
 from apps.wallet.models import BalanceHistory, HolderStatus, SiwsChallenge, TokenBalance, Transaction, WalletConnection
 
@@ -55,3 +56,22 @@ class SiwsChallengeAdmin(admin.ModelAdmin):
     list_display = ["address", "purpose", "issued_at", "expires_at", "consumed_at"]
     search_fields = ["address", "nonce"]
     raw_id_fields = ["user"]
+
+
+class UserWalletInline(admin.TabularInline):
+    """The member's wallets on the accounts User page (read-only: links change through the API)."""
+
+    model = WalletConnection
+    fk_name = "user"
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["address", "verified", "is_primary", "created_at"]
+    readonly_fields = fields
+    verbose_name_plural = "wallets"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+register_user_inline(UserWalletInline)
