@@ -8,6 +8,7 @@ frame straight to the sockets.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -110,16 +111,38 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         )
         self.refused_in_a_row = 0
         self.hub = get_hub()
+        self._expiry = None
         error = self.scope.get("auth_error")
         await self.accept()
         if error:
             # Accept then close with a distinct code, so browsers can tell "refresh your token".
             await self.close(code=CLOSE_TOKEN_EXPIRED if error == "token_expired" else CLOSE_TOKEN_INVALID)
+            return
+        self._watch_expiry()
+
+    def _watch_expiry(self) -> None:
+        """A signed-in socket lives as long as its access token: send a fresh one with an `auth`
+        message before it expires, or the socket closes with 4401 (as an expired token at connect)."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+        exp = getattr(self.user, "_rt_token_exp", None)
+        if not self.signed_in or not exp or not settings.REALTIME_CLOSE_ON_TOKEN_EXPIRY:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, float(exp) - time.time())
+        self._expiry = loop.call_later(delay, lambda: asyncio.ensure_future(self._expired()))
+
+    async def _expired(self) -> None:
+        await self.send_error(None, "token_expired", "The access token expired; reconnect or send a new one.")
+        await self.close(code=CLOSE_TOKEN_EXPIRED)
 
     async def disconnect(self, code: int) -> None:
         hub = getattr(self, "hub", None)
         if hub is None:
             return
+        if self._expiry is not None:
+            self._expiry.cancel()
         for topic in list(self.subscriptions):
             await self._drop(topic)
         self.subscriptions = {}
@@ -190,6 +213,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return await self.send_error(ref, "forbidden", "This socket is signed in as someone else.")
         self.scope["user"] = user
         self.profile = None
+        self._watch_expiry()
         await self.send_json({"type": "authenticated", "ref": ref, "user_id": user.pk})
 
     async def on_subscribe(self, message: dict, ref) -> None:

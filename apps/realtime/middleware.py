@@ -13,7 +13,10 @@ from apps.core.exceptions import auth_failure_code
 
 
 def _user_from_token_sync(raw: str):
-    return user_for_token(validate_access_token(raw))
+    token = validate_access_token(raw)
+    user = user_for_token(token)
+    user._rt_token_exp = token.get("exp")  # the consumer closes the socket (4401) when it passes
+    return user
 
 
 # Not thread-sensitive: a connect storm (every client reconnecting after a deploy) checks tokens on

@@ -166,3 +166,36 @@ async def test_origin_allow_list(settings):
     await ok.disconnect()
     bad = WebsocketCommunicator(websocket_application, "/ws/", headers=[(b"origin", b"https://successkid.evil")])
     assert not (await bad.connect())[0]
+
+
+async def test_a_signed_in_socket_closes_when_its_token_expires_unless_refreshed():
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.tokens import issue_token_pair
+
+    alice = await make_user()
+
+    @sync_to_async
+    def short_token(seconds: float) -> str:
+        token = AccessToken(issue_token_pair(alice)["access"])
+        token.set_exp(lifetime=timedelta(seconds=seconds))
+        return str(token)
+
+    comm = WebsocketCommunicator(websocket_application, f"/ws/?token={await short_token(0.5)}")
+    assert (await comm.connect())[0]
+    error = await comm.receive_json_from(timeout=5)
+    assert error["type"] == "error" and error["error"]["code"] == "token_expired"
+    assert await comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4401}
+
+    # Refreshed in time: the socket stays open past the first token's expiry.
+    fresh = await short_token(600)
+    comm = WebsocketCommunicator(websocket_application, f"/ws/?token={await short_token(3)}")
+    assert (await comm.connect())[0]
+    await comm.send_json_to({"type": "auth", "token": fresh, "ref": "r"})
+    assert (await comm.receive_json_from())["type"] == "authenticated"
+    assert await comm.receive_nothing(timeout=3.5)
+    await comm.send_json_to({"type": "ping", "ref": "p"})
+    assert (await comm.receive_json_from())["type"] == "pong"
+    await comm.disconnect()

@@ -28,3 +28,6 @@ REALTIME_PRESENCE_TTL_SECONDS = env.float("REALTIME_PRESENCE_TTL_SECONDS", defau
 REALTIME_PRESENCE_BATCH_SECONDS = env.float("REALTIME_PRESENCE_BATCH_SECONDS", default=0.1)
 # Channel-layer group memberships expire (a day by default in channels); the hub renews its own.
 REALTIME_GROUP_REFRESH_SECONDS = env.float("REALTIME_GROUP_REFRESH_SECONDS", default=3600.0)
+# A signed-in socket closes (4401) when its access token expires, unless the client sent a fresh
+# token with an `auth` message.
+REALTIME_CLOSE_ON_TOKEN_EXPIRY = env.bool("REALTIME_CLOSE_ON_TOKEN_EXPIRY", default=True)
