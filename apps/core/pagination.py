@@ -223,7 +223,7 @@ class PagePagination(BasePagination):
             raise ValidationFailed(
                 "page must be a whole number from 1 to 10000.", details={"page": ["Invalid page."]}
             ) from None
-        self.total = queryset.count() if hasattr(queryset, "count") else len(queryset)
+        self.total = queryset.count() if isinstance(queryset, QuerySet) else len(queryset)
         start = (self.page - 1) * self.limit
         return list(queryset[start : start + self.limit])
 

@@ -10,10 +10,7 @@ class ModerationConfig(AppConfig):
     def ready(self) -> None:
         from apps.core import events, seeding
         from apps.forum.events import CommentDeleted, PostDeleted
-        from apps.moderation import (
-            receivers,
-            schema,  # noqa: F401  (OpenAPI extension registers on import)
-        )
+        from apps.moderation import receivers
         from apps.moderation.seed import make_demo_moderation
 
         seeding.register_demo("moderation.queue", make_demo_moderation, order=90)

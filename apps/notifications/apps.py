@@ -7,6 +7,6 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from apps.notifications import receivers, schema  # noqa: F401  (schema registers an extension)
+        from apps.notifications import receivers
 
         receivers.connect()

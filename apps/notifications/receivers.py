@@ -87,7 +87,7 @@ def achievement_context(achievement_id: int) -> dict[str, Any]:
 
 def price_alert_context(alert_id: int, snapshot_id: int) -> dict[str, Any]:
     ctx: dict[str, Any] = {"alert_id": alert_id, "snapshot_id": snapshot_id, "symbol": settings.TOKEN_SYMBOL}
-    Snapshot = _model("market", "PriceSnapshot")
+    Snapshot = _model("market", "MarketSnapshot")
     if Snapshot is not None:
         try:
             price = Snapshot.objects.filter(pk=snapshot_id).values_list("price_usd", flat=True).first()
@@ -109,7 +109,7 @@ def price_alert_context(alert_id: int, snapshot_id: int) -> dict[str, Any]:
 
 def milestone_context(milestone_id: int) -> dict[str, Any]:
     ctx: dict[str, Any] = {"milestone_id": milestone_id, "label": "a new market milestone", "market_cap_usd": ""}
-    Milestone = _model("market", "Milestone")
+    Milestone = _model("market", "MarketMilestone")
     if Milestone is not None:
         try:
             row = Milestone.objects.filter(pk=milestone_id).values("label", "market_cap_usd").first()

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from channels.db import DatabaseSyncToAsync
 from django.contrib.auth.models import AnonymousUser
+from rest_framework.exceptions import PermissionDenied
 
 from apps.accounts.authentication import TokenRejected, user_for_token, validate_access_token
 from apps.core.exceptions import auth_failure_code
@@ -31,6 +32,8 @@ async def authenticate_token(raw: str):
         return await _user_from_token(raw), None
     except TokenRejected as exc:
         return AnonymousUser(), "token_expired" if auth_failure_code(exc) == "token_expired" else "token_invalid"
+    except PermissionDenied:  # a genuine token of a suspended account: it may not act
+        return AnonymousUser(), "token_invalid"
 
 
 class TokenAuthMiddleware:

@@ -277,6 +277,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Same field name, different choice sets in different areas: name each enum after its area.
+    "ENUM_NAME_OVERRIDES": {
+        "ModerationTargetTypeEnum": "apps.moderation.models.TargetType",
+        "SubscriptionTargetTypeEnum": "apps.notifications.models.TargetType",
+        "PriceAlertKindEnum": "apps.market.models.AlertKind",
+        "ReviewableKindEnum": "apps.moderation.models.ReviewableKind",
+        "PointTransactionKindEnum": "apps.gamification.models.TransactionKind",
+        "WalletTransactionKindEnum": "apps.wallet.models.TransactionKind",
+    },
     "PREPROCESSING_HOOKS": ["apps.core.schema.exclude_versioned_aliases"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
