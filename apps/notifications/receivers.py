@@ -264,7 +264,7 @@ def on_post_deleted(post_id: int, author_id: int, by_moderator: bool = False) ->
             author_id,
             "moderation_action",
             context={"action": "removed your post", "post_id": post_id, "reason": title, "link": ""},
-            dedupe_key=f"mod:post:{post_id}",
+            dedupe_key=moderation_dedupe_key("post", post_id, "remove"),
         )
 
 
@@ -274,7 +274,7 @@ def on_comment_deleted(comment_id: int, post_id: int, author_id: int, by_moderat
             author_id,
             "moderation_action",
             context={"action": "removed your comment", "post_id": post_id, "link": f"/posts/{post_id}"},
-            dedupe_key=f"mod:comment:{comment_id}",
+            dedupe_key=moderation_dedupe_key("comment", comment_id, "remove"),
         )
 
 
@@ -283,7 +283,49 @@ def on_user_suspended(user_id: int, by_user_id: int | None, until: str | None, r
     services.notify(user_id, "moderation_action", context={"action": action, "reason": reason, "link": ""})
 
 
+# What a moderator's action says to the affected member. Suspensions and bans are told through
+# UserSuspended; queue bookkeeping (claim, dismiss, ...) tells the author nothing.
+MODERATION_ACTION_TEXT = {
+    "hide": "hid your {what}",
+    "auto_hide": "hid your {what} pending review",
+    "remove": "removed your {what}",
+    "restore": "restored your {what}",
+    "lock": "locked your {what}",
+    "unlock": "unlocked your {what}",
+    "pin": "pinned your {what}",
+    "warn": "sent you a warning about your {what}",
+}
+
+
+def moderation_dedupe_key(target_type: str, target_id: int, action: str) -> str:
+    # A removal shares its key with PostDeleted/CommentDeleted(by_moderator) so one act is one notice.
+    return f"mod:{target_type}:{target_id}" if action == "remove" else f"mod:{target_type}:{target_id}:{action}"
+
+
+def on_content_moderated(
+    target_type: str,
+    target_id: int,
+    author_id: int | None,
+    action: str,
+    reason: str = "",
+    moderator_id: int | None = None,
+    post_id: int | None = None,
+) -> None:
+    template = MODERATION_ACTION_TEXT.get(action)
+    if not author_id or template is None:
+        return
+    what = {"post": "post", "comment": "comment"}.get(target_type, "account")
+    link = f"/posts/{post_id}" if post_id and action not in ("remove",) else ""
+    services.notify(
+        author_id,
+        "moderation_action",
+        context={"action": template.format(what=what), "post_id": post_id, "reason": reason, "link": link},
+        dedupe_key=moderation_dedupe_key(target_type, target_id, action),
+    )
+
+
 HANDLERS = {
+    "ContentModerated": on_content_moderated,
     "PostCreated": on_post_created,
     "CommentCreated": on_comment_created,
     "UserMentioned": on_user_mentioned,
@@ -321,6 +363,7 @@ def connect() -> None:
     from apps.forum.events import CommentCreated, CommentDeleted, PostCreated, PostDeleted, UserMentioned, VoteChanged
     from apps.gamification.events import AchievementUnlocked, LevelUp
     from apps.market.events import MilestoneReached, PriceAlertTriggered
+    from apps.moderation.events import ContentModerated
     from apps.wallet.events import HolderTierChanged
 
     for event_type in (
@@ -336,5 +379,6 @@ def connect() -> None:
         PostDeleted,
         CommentDeleted,
         UserSuspended,
+        ContentModerated,
     ):
         events.subscribe(event_type, receive)

@@ -170,3 +170,41 @@ def test_replies_when_the_forum_models_answer(monkeypatch):
     assert to_author.body == "wagmi" and to_author.link == "/posts/300#comment-8"
     assert Notification.objects.get(user=parent_author, type="reply_to_comment").data["parent_id"] == 7
     assert not Notification.objects.filter(user=replier).exists()
+
+
+def test_moderation_actions_tell_the_author_once():
+    from apps.moderation.events import ContentModerated
+
+    author, mod = UserFactory(), UserFactory()
+    # A removal arrives twice (moderation's event and the forum's PostDeleted): one notice.
+    emit(
+        ContentModerated(
+            target_type="post",
+            target_id=41,
+            author_id=author.pk,
+            action="remove",
+            reason="scam link",
+            moderator_id=mod.pk,
+            post_id=41,
+        )
+    )
+    emit(PostDeleted(post_id=41, author_id=author.pk, by_moderator=True))
+    emit(
+        ContentModerated(
+            target_type="comment",
+            target_id=9,
+            author_id=author.pk,
+            action="hide",
+            reason="off-topic",
+            moderator_id=mod.pk,
+            post_id=41,
+        )
+    )
+    emit(
+        ContentModerated(target_type="post", target_id=41, author_id=author.pk, action="claim", moderator_id=mod.pk)
+    )  # bookkeeping
+    notices = list(Notification.objects.filter(user=author, type="moderation_action").order_by("id"))
+    assert len(notices) == 2
+    assert "removed your post" in notices[0].body + notices[0].title
+    assert "hid your comment" in notices[1].body + notices[1].title
+    assert not Notification.objects.filter(user=mod).exists()
