@@ -245,6 +245,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": None,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.EnvelopeAutoSchema",
+    "DEFAULT_METADATA_CLASS": "apps.core.metadata.AllowedMethodsMetadata",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.EndpointClassThrottle"],
     "DEFAULT_THROTTLE_RATES": {

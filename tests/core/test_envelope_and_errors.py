@@ -260,3 +260,9 @@ def test_list_envelope_carries_pagination_meta(api_client, user):
 def test_malformed_cursor_over_http_is_400_envelope(api_client):
     err = assert_error(api_client.get("/api/t/users?cursor=%%%garbage"), 400, "validation_error")
     assert err["details"] == {"cursor": ["Malformed cursor."]}
+
+
+def test_options_lists_methods_without_touching_objects(auth_client):
+    r = auth_client.options("/api/t/echo")
+    assert r.status_code == 200
+    assert r.json()["data"]["methods"] == ["POST", "OPTIONS"]
