@@ -31,7 +31,6 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Case, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -76,11 +75,16 @@ class SearchFilters:
 
 @dataclass
 class SearchResult:
-    items: list[Any] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)  # the ranked page
+    items: list[Any] | None = None  # users: the rows themselves (posts/comments: see hydrate())
     total: int = 0
     capped: bool = False
     relaxed: bool = False  # no row had every word; these rows have some of them
     did_you_mean: str | None = None
+    type: str = "post"
+    categories: list[int] = field(default_factory=list)
+    highlight: str = ""
+    page_key: str | None = None  # where a rendered page may be cached
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -207,7 +211,7 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
         where.append("x.created_at < %(until)s")
         params["until"] = filters.until
 
-    def ranked(tsquery: str) -> tuple[list[int], int]:
+    def ranked(tsquery: str) -> tuple[list[int], int, str]:
         key = cache.make_key(
             "results",
             {
@@ -226,21 +230,51 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
             ids, total = _rank(filters, where, post_where, {**params, "q": tsquery}, page=page, limit=limit)
             cached = {"ids": ids, "total": total}
             cache.put(key, cached, settings.SEARCH_CACHE_SECONDS)
-        return cached["ids"], cached["total"]
+        return cached["ids"], cached["total"], key
 
-    ids, total = ranked(tsquery)
+    ids, total, key = ranked(tsquery)
     relaxed = False
     if total == 0 and ALL_OF_RE.fullmatch(tsquery):
         # Every word was required and nothing has them all: rank what has any of them instead
         # (stemming slips like "add"/"adding" and over-specific queries still find something).
-        ids, total = ranked(tsquery.replace("' & '", "' | '"))
+        ids, total, key = ranked(tsquery.replace("' & '", "' | '"))
         relaxed = True
 
-    if filters.type == "comment":
-        items = _hydrate_comments(ids, categories, highlight)
+    return SearchResult(
+        ids=ids,
+        total=total,
+        capped=total >= settings.SEARCH_CANDIDATE_LIMIT,
+        relaxed=relaxed,
+        type=filters.type,
+        categories=categories,
+        highlight=highlight,
+        page_key=f"{key}:page",
+    )
+
+
+def hydrate(result: SearchResult) -> list[Any]:
+    """The rows of a ranked page, re-read now (a row hidden since it was ranked is dropped), with
+    sanitised highlights."""
+    if result.type == "comment":
+        return _hydrate_comments(result.ids, result.categories, result.highlight)
+    return _hydrate_posts(result.ids, result.categories, result.highlight)
+
+
+def visible_ids(result: SearchResult) -> set[int]:
+    """Which of a ranked page's rows the caller may still read (one indexed query): lets a cached,
+    already rendered page drop a row hidden or moved since it was cached."""
+    if not result.ids:
+        return set()
+    if result.type == "comment":
+        rows = Comment.objects.filter(
+            id__in=result.ids,
+            status=ContentStatus.PUBLISHED,
+            post__status=ContentStatus.PUBLISHED,
+            post__category_id__in=result.categories,
+        )
     else:
-        items = _hydrate_posts(ids, categories, highlight)
-    return SearchResult(items=items, total=total, capped=total >= settings.SEARCH_CANDIDATE_LIMIT, relaxed=relaxed)
+        rows = Post.objects.filter(id__in=result.ids, status=ContentStatus.PUBLISHED, category_id__in=result.categories)
+    return set(rows.values_list("id", flat=True))
 
 
 def _rank(
@@ -295,7 +329,6 @@ def _rank(
 def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> list[Post]:
     if not ids:
         return []
-    order = Case(*[When(id=i, then=Value(n)) for n, i in enumerate(ids)], output_field=IntegerField())
     rows = (
         Post.objects.filter(id__in=ids, status=ContentStatus.PUBLISHED, category_id__in=categories)
         .select_related("author__profile", "category")
@@ -308,12 +341,11 @@ def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> lis
                 f"ts_headline('{CONFIG}', translate(left(posts.body, %s), %s, ''), %s::tsquery, %s)",
                 [SNIPPET_SOURCE_CHARS, MARK_OPEN + MARK_CLOSE, highlight, HEADLINE_OPTIONS],
             ),
-            _order=order,
         )
-        .order_by("_order")
         .defer("body_html", "search_vector")
     )
-    out = list(rows)
+    position = {pk: n for n, pk in enumerate(ids)}
+    out = sorted(rows, key=lambda row: position[row.id])
     for post in out:
         post.title_highlight = _sanitize_headline(post.title_hl)
         post.snippet = _sanitize_headline(post.snippet_hl)
@@ -323,7 +355,6 @@ def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> lis
 def _hydrate_comments(ids: list[int], categories: list[int], highlight: str) -> list[Comment]:
     if not ids:
         return []
-    order = Case(*[When(id=i, then=Value(n)) for n, i in enumerate(ids)], output_field=IntegerField())
     rows = (
         Comment.objects.filter(
             id__in=ids,
@@ -337,12 +368,11 @@ def _hydrate_comments(ids: list[int], categories: list[int], highlight: str) -> 
                 f"ts_headline('{CONFIG}', translate(left(comments.body, %s), %s, ''), %s::tsquery, %s)",
                 [SNIPPET_SOURCE_CHARS, MARK_OPEN + MARK_CLOSE, highlight, HEADLINE_OPTIONS],
             ),
-            _order=order,
         )
-        .order_by("_order")
         .defer("body_html", "search_vector", "post__body", "post__body_html", "post__search_vector")
     )
-    out = list(rows)
+    position = {pk: n for n, pk in enumerate(ids)}
+    out = sorted(rows, key=lambda row: position[row.id])
     for comment in out:
         comment.snippet = _sanitize_headline(comment.snippet_hl)
     return out
@@ -391,7 +421,7 @@ def _search_users(*, viewer, parsed: ParsedQuery, page: int, limit: int) -> Sear
     ids = [r[0] for r in rows]
     by_id = User.objects.select_related("profile").in_bulk(ids)
     total = rows[0][1] if rows else 0
-    return SearchResult(items=[by_id[i] for i in ids if i in by_id], total=total)
+    return SearchResult(ids=ids, items=[by_id[i] for i in ids if i in by_id], total=total, type="user")
 
 
 # --- did you mean ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core.exceptions import ValidationFailed
 from apps.core.pagination import PagePagination, parse_limit
+from apps.search import cache as search_cache
 from apps.search import selectors, services
 from apps.search.api import serializers as s
 from apps.search.query import parse
@@ -86,7 +87,7 @@ class SearchView(APIView):
                 ),
                 result_count=result.total,
             )
-        items = HIT_SERIALIZERS[filters.type](result.items, many=True).data
+        items = self._items(result)
         return Response(
             {
                 "data": items,
@@ -99,6 +100,24 @@ class SearchView(APIView):
                 },
             }
         )
+
+    @staticmethod
+    def _items(result: selectors.SearchResult) -> list[dict]:
+        """Rendered hits. A rendered page is cached next to its ranking (same versioned key); on a
+        hit only the visibility of its rows is re-checked, so a row hidden since is dropped."""
+        serializer = HIT_SERIALIZERS[result.type]
+        if result.items is not None:
+            return serializer(result.items, many=True).data
+        if not result.ids:
+            return []
+        cached = search_cache.get(result.page_key) if result.page_key else None
+        if cached is not None:
+            visible = selectors.visible_ids(result)
+            return [item for item in cached if item["id"] in visible]
+        items = serializer(selectors.hydrate(result), many=True).data
+        if result.page_key:
+            search_cache.put(result.page_key, items, settings.SEARCH_CACHE_SECONDS)
+        return items
 
 
 class SuggestView(APIView):
