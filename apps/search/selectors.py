@@ -24,6 +24,7 @@ import functools
 import html
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -90,16 +91,28 @@ class SearchResult:
 # --- helpers -----------------------------------------------------------------------------------
 
 
+_inside = threading.local()
+
+
 @contextmanager
 def bounded() -> Iterator[None]:
-    """The reads of one request, in one transaction under the search statement timeout: a query
-    that hits it is a 400 (`SearchTooBroad`), never a hang or a 500."""
+    """The work of one request, in one transaction under the search statement timeout: a query that
+    hits it is a 400 (`SearchTooBroad`), never a hang or a 500. The transaction's commit does not
+    wait for the WAL flush (it only ever writes the search log). Nested uses join the outer one."""
+    if getattr(_inside, "active", False):
+        yield
+        return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)", [str(settings.SEARCH_STATEMENT_TIMEOUT_MS)]
+                "SELECT set_config('statement_timeout', %s, true), set_config('synchronous_commit', 'off', true)",
+                [str(settings.SEARCH_STATEMENT_TIMEOUT_MS)],
             )
-            yield
+            _inside.active = True
+            try:
+                yield
+            finally:
+                _inside.active = False
     except OperationalError as exc:
         if "statement timeout" in str(exc) or "canceling statement" in str(exc):
             raise SearchTooBroad() from None
@@ -124,6 +137,12 @@ def _run(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
 def compile_query(parsed: ParsedQuery) -> tuple[str, str] | None:
     """(tsquery text, highlight tsquery text), or None when nothing searchable is left (only stop
     words, only operators, only exclusions: a query that would have to scan every row)."""
+    return _compile(parsed.websearch, parsed.exact, parsed.highlight)
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile(websearch: str, exact: str, highlight: str) -> tuple[str, str] | None:
+    # A pure function of its text (the configuration is fixed by migrations): memoised per process.
     rows = _run(
         f"""
         SELECT q::text, querytree(q), hq::text FROM (
@@ -131,12 +150,12 @@ def compile_query(parsed: ParsedQuery) -> tuple[str, str] | None:
                  websearch_to_tsquery('{CONFIG}', %(h)s) AS hq
         ) s
         """,  # noqa: S608
-        {"w": parsed.websearch, "x": parsed.exact, "h": parsed.highlight},
+        {"w": websearch, "x": exact, "h": highlight},
     )
-    text, tree, highlight = rows[0]
+    text, tree, highlighted = rows[0]
     if not text or tree in ("", "T"):
         return None
-    return text, highlight or text
+    return text, highlighted or text
 
 
 def _relevance_sql(alias: str) -> str:

@@ -74,20 +74,21 @@ class SearchView(APIView):
             since=data.get("since"),
             until=data.get("until"),
         )
-        result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)
-        did_you_mean = None
-        if (result.total < 3 or result.relaxed) and filters.type != "user":
-            did_you_mean = selectors.did_you_mean(parsed.text)
-        if page == 1:
-            services.search_log_record(
-                query=parsed.normalized,
-                searcher=services.searcher_key(
-                    user_id=request.user.pk if request.user.is_authenticated else None,
-                    address=_client_address(request),
-                ),
-                result_count=result.total,
-            )
-        items = self._items(result)
+        with selectors.bounded():  # one transaction for the whole request (reads + log row)
+            result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)
+            did_you_mean = None
+            if (result.total < 3 or result.relaxed) and filters.type != "user":
+                did_you_mean = selectors.did_you_mean(parsed.text)
+            items = self._items(result)
+            if page == 1:
+                services.search_log_record(
+                    query=parsed.normalized,
+                    searcher=services.searcher_key(
+                        user_id=request.user.pk if request.user.is_authenticated else None,
+                        address=_client_address(request),
+                    ),
+                    result_count=result.total,
+                )
         return Response(
             {
                 "data": items,
