@@ -40,7 +40,6 @@ from apps.core.exceptions import ApplicationError, NotFound
 from apps.forum.models import Category, Comment, ContentStatus, Post
 from apps.search import cache
 from apps.search.access import readable_category_ids, visibility_key
-from apps.search.models import SearchTerm
 from apps.search.query import ParsedQuery, clean, like_escape, words
 
 P = ParamSpec("P")
@@ -464,20 +463,41 @@ def did_you_mean(text: str) -> str | None:
     terms = [w for w in words(text) if len(w) <= 64]
     if not terms:
         return None
-    known = dict(SearchTerm.objects.filter(word__in=terms).values_list("word", "ndoc"))
+    # One statement: for each word, whether the vocabulary knows it, and if not its 8 nearest
+    # known words (trigram KNN over the GiST index).
+    rows = _run(
+        """
+        SELECT w.ord, t.word IS NOT NULL, c.word, c.ndoc
+        FROM unnest(%s::text[]) WITH ORDINALITY AS w(term, ord)
+        LEFT JOIN search_terms t ON t.word = public.sk_unaccent(w.term)
+        LEFT JOIN LATERAL (
+            SELECT word, ndoc FROM search_terms
+            WHERE t.word IS NULL AND length(w.term) >= 3 AND w.term !~ '^[0-9]+$'
+            ORDER BY word <-> public.sk_unaccent(w.term) LIMIT 8
+        ) c ON true
+        """,
+        [terms],
+    )
+    known: set[int] = set()
+    candidates: dict[int, list[tuple[str, int]]] = {}
+    for ordinal, is_known, word, ndoc in rows:
+        if is_known:
+            known.add(ordinal - 1)
+        elif word is not None:
+            candidates.setdefault(ordinal - 1, []).append((word, ndoc))
     changed = False
     out: list[str] = []
-    for term in terms:
-        if term in known or len(term) < 3 or term.isdigit():
+    for index, term in enumerate(terms):
+        if index in known or len(term) < 3 or term.isdigit():
             out.append(term)
             continue
-        rows = _run(
-            "SELECT word, ndoc FROM search_terms ORDER BY word <-> public.sk_unaccent(%s) LIMIT 8",
-            [term],
-        )
         allowed = 1 if len(term) <= 4 else 2
         best = min(
-            ((_edit_distance(term, w), -n, w) for w, n in rows if _edit_distance(term, w) <= allowed),
+            (
+                (distance, -ndoc, word)
+                for word, ndoc in candidates.get(index, [])
+                if (distance := _edit_distance(term, word)) <= allowed
+            ),
             default=None,
         )
         if best is None:
@@ -512,59 +532,76 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     if cached is not None:
         return cached
 
+    # Titles, tags and users in one statement (one round trip), each branch with its own index:
+    # (kind, ordinal, id, label, extra, count).
     n = settings.SEARCH_SUGGEST_LIMIT
-    terms = words(text)
-    tsq = _prefix_tsquery(terms)
+    params: dict[str, Any] = {"cats": categories, "n": n}
+    branches: list[str] = []
+    tsq = _prefix_tsquery(words(text))
     if tsq:
         # Title-only index (migration 0003); the first 200 matches the bitmap yields (the heap scan
-        # stops there), best scored first.
-        rows = _run(
+        # stops there), best scored first. category_id + 0 makes the category a filter, not a second
+        # bitmap: most categories are readable, ANDing their index costs more than it saves.
+        params["tsq"] = tsq
+        branches.append(
             f"""
-            WITH m AS MATERIALIZED (
+            (WITH m AS MATERIALIZED (
                 SELECT p.id, p.title, p.score FROM posts p
                 WHERE to_tsvector('{CONFIG}'::regconfig, p.title) @@ to_tsquery('{CONFIG}', %(tsq)s)
-                  AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s)  -- a filter, not a
-                  -- second bitmap: most categories are readable, ANDing their index costs more than it saves
-                LIMIT 200
-            )
-            SELECT id, title FROM m ORDER BY score DESC, id DESC LIMIT %(n)s
-            """,  # noqa: S608
-            {"tsq": tsq, "cats": categories, "n": n},
+                  AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s)
+                LIMIT 200)
+             SELECT 'title', row_number() OVER (ORDER BY score DESC, id DESC), id, title, NULL, NULL::bigint
+             FROM m ORDER BY score DESC, id DESC LIMIT %(n)s)
+            """  # noqa: S608
         )
-        result["titles"] = [{"id": i, "title": t} for i, t in rows]
-
     slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
     if slug:
-        rows = _run(
+        params.update({"slug_prefix": like_escape(slug) + "%", "slug": slug})
+        branches += [
             """
-            (SELECT slug, name, post_count, 1 AS how FROM tags WHERE slug LIKE %(prefix)s
-             ORDER BY post_count DESC, slug LIMIT %(n)s)
-            UNION ALL
-            (SELECT slug, name, post_count, 2 FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(prefix)s
+            (SELECT 'tag', row_number() OVER (ORDER BY post_count DESC, slug), NULL::bigint, slug, name,
+                    post_count::bigint
+             FROM tags WHERE slug LIKE %(slug_prefix)s ORDER BY post_count DESC, slug LIMIT %(n)s)
+            """,
+            """
+            (SELECT 'tag~', row_number() OVER (ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC),
+                    NULL::bigint, slug, name, post_count::bigint
+             FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(slug_prefix)s
              ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC LIMIT %(n)s)
             """,
-            {"prefix": like_escape(slug) + "%", "slug": slug, "n": n},
-        )
-        result["tags"] = [{"slug": s, "name": nm, "post_count": c} for s, nm, c, _ in rows][:n]
-
+        ]
     term = text.lower().lstrip("@")
     if term:
-        rows = _run(
+        visible = _user_visibility_sql(viewer)
+        params.update({"user_prefix": like_escape(term) + "%", "term": term})
+        branches += [
             f"""
-            (SELECT u.id, u.username, pr.display_name, 1 AS how, pr.points FROM users u
-             JOIN profiles pr ON pr.user_id = u.id
-             WHERE lower(u.username) LIKE %(prefix)s AND u.is_active {_user_visibility_sql(viewer)}
+            (SELECT 'user', row_number() OVER (ORDER BY pr.points DESC, u.id), u.id, u.username,
+                    pr.display_name, NULL::bigint
+             FROM users u JOIN profiles pr ON pr.user_id = u.id
+             WHERE lower(u.username) LIKE %(user_prefix)s AND u.is_active {visible}
              ORDER BY pr.points DESC, u.id LIMIT %(n)s)
-            UNION ALL
-            (SELECT u.id, u.username, pr.display_name, 2, pr.points FROM users u
-             JOIN profiles pr ON pr.user_id = u.id
-             WHERE lower(u.username) %% %(term)s AND lower(u.username) NOT LIKE %(prefix)s
-               AND u.is_active {_user_visibility_sql(viewer)}
+            """,  # noqa: S608
+            f"""
+            (SELECT 'user~', row_number() OVER (ORDER BY lower(u.username) <-> %(term)s, u.id), u.id,
+                    u.username, pr.display_name, NULL::bigint
+             FROM users u JOIN profiles pr ON pr.user_id = u.id
+             WHERE lower(u.username) %% %(term)s AND lower(u.username) NOT LIKE %(user_prefix)s
+               AND u.is_active {visible}
              ORDER BY lower(u.username) <-> %(term)s, u.id LIMIT %(n)s)
             """,  # noqa: S608
-            {"prefix": like_escape(term) + "%", "term": term, "n": n},
-        )
-        result["users"] = [{"id": i, "username": u, "display_name": d} for i, u, d, _, _ in rows][:n]
+        ]
+    rows = _run(" UNION ALL ".join(branches), params) if branches else []
+    order = {"title": 0, "tag": 1, "tag~": 2, "user": 3, "user~": 4}
+    for kind, _, pk, label, extra, count in sorted(rows, key=lambda r: (order[r[0]], r[1])):
+        if kind == "title":
+            result["titles"].append({"id": pk, "title": label})
+        elif kind.startswith("tag"):
+            result["tags"].append({"slug": label, "name": extra, "post_count": count})
+        else:
+            result["users"].append({"id": pk, "username": label, "display_name": extra})
+    result["tags"] = result["tags"][:n]
+    result["users"] = result["users"][:n]
 
     result["did_you_mean"] = did_you_mean(text)
     cache.put(key, result, settings.SEARCH_CACHE_SECONDS)
