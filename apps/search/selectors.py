@@ -603,7 +603,10 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     result["tags"] = result["tags"][:n]
     result["users"] = result["users"][:n]
 
-    result["did_you_mean"] = did_you_mean(text)
+    if not (result["titles"] or result["tags"] or result["users"]):
+        # While typing, a word is usually a prefix, not a typo: offer a spelling only when nothing
+        # matched at all.
+        result["did_you_mean"] = did_you_mean(text)
     cache.put(key, result, settings.SEARCH_CACHE_SECONDS)
     return result
 
