@@ -603,9 +603,9 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     result["tags"] = result["tags"][:n]
     result["users"] = result["users"][:n]
 
-    if not (result["titles"] or result["tags"] or result["users"]):
-        # While typing, a word is usually a prefix, not a typo: offer a spelling only when nothing
-        # matched at all.
+    if not result["titles"]:
+        # While typing, a word is usually a prefix, not a typo: offer a spelling only when no title
+        # matched what was typed.
         result["did_you_mean"] = did_you_mean(text)
     cache.put(key, result, settings.SEARCH_CACHE_SECONDS)
     return result
