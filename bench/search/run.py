@@ -7,7 +7,9 @@
 Production settings (DEBUG off), one uvicorn worker, one sequential client (httpx, keep-alive), every
 query warmed once and then requested BENCH_ROUNDS times. Two passes: `cold` with the result cache
 off (SEARCH_CACHE_SECONDS=0: every request ranks in PostgreSQL) and `cached` with Redis
-(REDIS_URL) as the cache. Prints per-query medians and the overall median and p95 per endpoint.
+(REDIS_URL) as the cache; the last two passes also use psycopg's connection pool
+(bench/search/pooled_settings.py), because under ASGI Django opens a new connection per request.
+Prints per-query medians and the overall median and p95 per endpoint.
 Every search request also writes its search-log row, as in production.
 """
 
@@ -133,9 +135,13 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
     return results
 
 
+POOLED = {"DJANGO_SETTINGS_MODULE": "bench.search.pooled_settings"}
+
+
 def main() -> int:
     run_pass("cold (no result cache)", {"SEARCH_CACHE_SECONDS": "0"})
-    run_pass("cached (Redis)", {"REDIS_URL": REDIS})
+    run_pass("cold + connection pool", {"SEARCH_CACHE_SECONDS": "0", **POOLED})
+    run_pass("cached (Redis) + connection pool", {"REDIS_URL": REDIS, **POOLED})
     return 0
 
 
