@@ -54,6 +54,7 @@ SEARCHES = [
     {"q": "zzyzx unknownword"},  # nothing matches: relaxation + did-you-mean
     {"q": "comunity roadmap"},  # typo
 ]
+RELATED = [99999, 50001, 12345]  # published posts in the seeded database
 SUGGESTS = ["so", "sol", "stak", "succ", "success ki", "abil", "user_12", "whal", "airdorp", "liquidty pool"]
 
 
@@ -110,7 +111,13 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
         cwd=ROOT,
         env=env,
     )
-    results: dict[str, list[float]] = {"health (floor)": [], "search": [], "suggest": []}
+    results: dict[str, list[float]] = {
+        "health (floor)": [],
+        "search": [],
+        "suggest": [],
+        "related": [],
+        "trending": [],
+    }
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
             wait_ready(client)
@@ -125,6 +132,11 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
                 samples = measure(client, "/api/search/suggest", {"q": q})
                 results["suggest"].extend(samples)
                 print(f"suggest {statistics.median(samples):7.1f} ms  {q!r}")
+            for post_id in RELATED:
+                samples = measure(client, f"/api/posts/{post_id}/related", {})
+                results["related"].extend(samples)
+                print(f"related {statistics.median(samples):7.1f} ms  post {post_id}")
+            results["trending"].extend(measure(client, "/api/trending", {}))
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
