@@ -633,6 +633,22 @@ def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
     )
     if source is None:
         raise NotFound("Post not found.")
+    key = cache.make_key("related", {"p": post_id, "v": visibility_key(categories), "n": limit})
+    ids = cache.get(key)
+    if ids is None:
+        ids = _related_ids(source, categories, limit)
+        cache.put(key, ids, settings.SEARCH_CACHE_SECONDS)
+    # Rows re-read now, published and readable only: a cached list never shows a post hidden since.
+    by_id = (
+        Post.objects.filter(status=ContentStatus.PUBLISHED, category_id__in=categories)
+        .select_related("author__profile", "category")
+        .defer("body_html", "search_vector")
+        .in_bulk(ids)
+    )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _related_ids(source: Post, categories: list[int], limit: int) -> list[int]:
     # The OR of the source title's lexemes, computed first so the planner sees the actual query
     # (inside the main statement it could not estimate it, and would bitmap-scan every match).
     title_query = _run(
@@ -672,9 +688,7 @@ def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
             "half_life": settings.SEARCH_FRESHNESS_HALF_LIFE_DAYS,
         },
     )
-    ids = [r[0] for r in rows]
-    by_id = Post.objects.select_related("author__profile", "category").defer("body_html", "search_vector").in_bulk(ids)
-    return [by_id[i] for i in ids if i in by_id]
+    return [r[0] for r in rows]
 
 
 # --- trending ----------------------------------------------------------------------------------
