@@ -32,3 +32,17 @@ def test_rebuild_restores_vectors_and_vocabulary(api_client):
         comment.id
     ]
     assert SearchTerm.objects.filter(word="lighthouse", ndoc=3).exists()
+
+
+def test_demo_seeding_builds_the_vocabulary():
+    import io
+
+    from apps.core import seeding
+    from apps.core.seeding import DemoContext
+
+    PostFactory(title="Seashell collection")
+    maker = dict(seeding.demo_makers())["search.vocabulary"]  # registered by SearchConfig.ready()
+    out = io.StringIO()
+    maker(DemoContext(size=1, progress=lambda it, **kw: it, stdout=out))
+    assert SearchTerm.objects.filter(word="seashell").exists()
+    assert "vocabulary" in out.getvalue()
