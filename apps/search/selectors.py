@@ -24,6 +24,7 @@ import functools
 import html
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +32,6 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Case, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -40,7 +40,6 @@ from apps.core.exceptions import ApplicationError, NotFound
 from apps.forum.models import Category, Comment, ContentStatus, Post
 from apps.search import cache
 from apps.search.access import readable_category_ids, visibility_key
-from apps.search.models import SearchTerm
 from apps.search.query import ParsedQuery, clean, like_escape, words
 
 P = ParamSpec("P")
@@ -76,26 +75,43 @@ class SearchFilters:
 
 @dataclass
 class SearchResult:
-    items: list[Any] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)  # the ranked page
+    items: list[Any] | None = None  # users: the rows themselves (posts/comments: see hydrate())
     total: int = 0
     capped: bool = False
     relaxed: bool = False  # no row had every word; these rows have some of them
     did_you_mean: str | None = None
+    type: str = "post"
+    categories: list[int] = field(default_factory=list)
+    highlight: str = ""
+    page_key: str | None = None  # where a rendered page may be cached
 
 
 # --- helpers -----------------------------------------------------------------------------------
 
 
+_inside = threading.local()
+
+
 @contextmanager
 def bounded() -> Iterator[None]:
-    """The reads of one request, in one transaction under the search statement timeout: a query
-    that hits it is a 400 (`SearchTooBroad`), never a hang or a 500."""
+    """The work of one request, in one transaction under the search statement timeout: a query that
+    hits it is a 400 (`SearchTooBroad`), never a hang or a 500. The transaction's commit does not
+    wait for the WAL flush (it only ever writes the search log). Nested uses join the outer one."""
+    if getattr(_inside, "active", False):
+        yield
+        return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "SELECT set_config('statement_timeout', %s, true)", [str(settings.SEARCH_STATEMENT_TIMEOUT_MS)]
+                "SELECT set_config('statement_timeout', %s, true), set_config('synchronous_commit', 'off', true)",
+                [str(settings.SEARCH_STATEMENT_TIMEOUT_MS)],
             )
-            yield
+            _inside.active = True
+            try:
+                yield
+            finally:
+                _inside.active = False
     except OperationalError as exc:
         if "statement timeout" in str(exc) or "canceling statement" in str(exc):
             raise SearchTooBroad() from None
@@ -120,6 +136,12 @@ def _run(sql: str, params: dict[str, Any] | list[Any]) -> list[tuple]:
 def compile_query(parsed: ParsedQuery) -> tuple[str, str] | None:
     """(tsquery text, highlight tsquery text), or None when nothing searchable is left (only stop
     words, only operators, only exclusions: a query that would have to scan every row)."""
+    return _compile(parsed.websearch, parsed.exact, parsed.highlight)
+
+
+@functools.lru_cache(maxsize=2048)
+def _compile(websearch: str, exact: str, highlight: str) -> tuple[str, str] | None:
+    # A pure function of its text (the configuration is fixed by migrations): memoised per process.
     rows = _run(
         f"""
         SELECT q::text, querytree(q), hq::text FROM (
@@ -127,12 +149,12 @@ def compile_query(parsed: ParsedQuery) -> tuple[str, str] | None:
                  websearch_to_tsquery('{CONFIG}', %(h)s) AS hq
         ) s
         """,  # noqa: S608
-        {"w": parsed.websearch, "x": parsed.exact, "h": parsed.highlight},
+        {"w": websearch, "x": exact, "h": highlight},
     )
-    text, tree, highlight = rows[0]
+    text, tree, highlighted = rows[0]
     if not text or tree in ("", "T"):
         return None
-    return text, highlight or text
+    return text, highlighted or text
 
 
 def _relevance_sql(alias: str) -> str:
@@ -207,7 +229,7 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
         where.append("x.created_at < %(until)s")
         params["until"] = filters.until
 
-    def ranked(tsquery: str) -> tuple[list[int], int]:
+    def ranked(tsquery: str) -> tuple[list[int], int, str]:
         key = cache.make_key(
             "results",
             {
@@ -226,21 +248,51 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
             ids, total = _rank(filters, where, post_where, {**params, "q": tsquery}, page=page, limit=limit)
             cached = {"ids": ids, "total": total}
             cache.put(key, cached, settings.SEARCH_CACHE_SECONDS)
-        return cached["ids"], cached["total"]
+        return cached["ids"], cached["total"], key
 
-    ids, total = ranked(tsquery)
+    ids, total, key = ranked(tsquery)
     relaxed = False
     if total == 0 and ALL_OF_RE.fullmatch(tsquery):
         # Every word was required and nothing has them all: rank what has any of them instead
         # (stemming slips like "add"/"adding" and over-specific queries still find something).
-        ids, total = ranked(tsquery.replace("' & '", "' | '"))
+        ids, total, key = ranked(tsquery.replace("' & '", "' | '"))
         relaxed = True
 
-    if filters.type == "comment":
-        items = _hydrate_comments(ids, categories, highlight)
+    return SearchResult(
+        ids=ids,
+        total=total,
+        capped=total >= settings.SEARCH_CANDIDATE_LIMIT,
+        relaxed=relaxed,
+        type=filters.type,
+        categories=categories,
+        highlight=highlight,
+        page_key=f"{key}:page",
+    )
+
+
+def hydrate(result: SearchResult) -> list[Any]:
+    """The rows of a ranked page, re-read now (a row hidden since it was ranked is dropped), with
+    sanitised highlights."""
+    if result.type == "comment":
+        return _hydrate_comments(result.ids, result.categories, result.highlight)
+    return _hydrate_posts(result.ids, result.categories, result.highlight)
+
+
+def visible_ids(result: SearchResult) -> set[int]:
+    """Which of a ranked page's rows the caller may still read (one indexed query): lets a cached,
+    already rendered page drop a row hidden or moved since it was cached."""
+    if not result.ids:
+        return set()
+    if result.type == "comment":
+        rows = Comment.objects.filter(
+            id__in=result.ids,
+            status=ContentStatus.PUBLISHED,
+            post__status=ContentStatus.PUBLISHED,
+            post__category_id__in=result.categories,
+        )
     else:
-        items = _hydrate_posts(ids, categories, highlight)
-    return SearchResult(items=items, total=total, capped=total >= settings.SEARCH_CANDIDATE_LIMIT, relaxed=relaxed)
+        rows = Post.objects.filter(id__in=result.ids, status=ContentStatus.PUBLISHED, category_id__in=result.categories)
+    return set(rows.values_list("id", flat=True))
 
 
 def _rank(
@@ -261,9 +313,12 @@ def _rank(
             extra = ""
         source = f"FROM {matching} AND (SELECT {post_check} FROM posts p WHERE p.id = x.post_id)"  # noqa: S608
     else:
+        # Without a category filter most categories are readable: `+ 0` keeps the category a row
+        # filter instead of a BitmapAnd with its index (which would cost more than it removes).
+        category = "x.category_id" if filters.category else "x.category_id + 0"
         source = (
             "FROM posts x WHERE x.search_vector @@ %(q)s::tsquery AND x.status = 'published' "
-            "AND x.category_id = ANY(%(cats)s)"
+            f"AND {category} = ANY(%(cats)s)"
         )
         extra += "".join(f" AND {w.replace('p.', 'x.')}" for w in post_where)
     window_order = {"relevance": "x.id DESC", "new": "x.created_at DESC, x.id DESC", "top": "x.score DESC, x.id DESC"}
@@ -295,7 +350,6 @@ def _rank(
 def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> list[Post]:
     if not ids:
         return []
-    order = Case(*[When(id=i, then=Value(n)) for n, i in enumerate(ids)], output_field=IntegerField())
     rows = (
         Post.objects.filter(id__in=ids, status=ContentStatus.PUBLISHED, category_id__in=categories)
         .select_related("author__profile", "category")
@@ -308,12 +362,11 @@ def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> lis
                 f"ts_headline('{CONFIG}', translate(left(posts.body, %s), %s, ''), %s::tsquery, %s)",
                 [SNIPPET_SOURCE_CHARS, MARK_OPEN + MARK_CLOSE, highlight, HEADLINE_OPTIONS],
             ),
-            _order=order,
         )
-        .order_by("_order")
         .defer("body_html", "search_vector")
     )
-    out = list(rows)
+    position = {pk: n for n, pk in enumerate(ids)}
+    out = sorted(rows, key=lambda row: position[row.id])
     for post in out:
         post.title_highlight = _sanitize_headline(post.title_hl)
         post.snippet = _sanitize_headline(post.snippet_hl)
@@ -323,7 +376,6 @@ def _hydrate_posts(ids: list[int], categories: list[int], highlight: str) -> lis
 def _hydrate_comments(ids: list[int], categories: list[int], highlight: str) -> list[Comment]:
     if not ids:
         return []
-    order = Case(*[When(id=i, then=Value(n)) for n, i in enumerate(ids)], output_field=IntegerField())
     rows = (
         Comment.objects.filter(
             id__in=ids,
@@ -337,12 +389,11 @@ def _hydrate_comments(ids: list[int], categories: list[int], highlight: str) -> 
                 f"ts_headline('{CONFIG}', translate(left(comments.body, %s), %s, ''), %s::tsquery, %s)",
                 [SNIPPET_SOURCE_CHARS, MARK_OPEN + MARK_CLOSE, highlight, HEADLINE_OPTIONS],
             ),
-            _order=order,
         )
-        .order_by("_order")
         .defer("body_html", "search_vector", "post__body", "post__body_html", "post__search_vector")
     )
-    out = list(rows)
+    position = {pk: n for n, pk in enumerate(ids)}
+    out = sorted(rows, key=lambda row: position[row.id])
     for comment in out:
         comment.snippet = _sanitize_headline(comment.snippet_hl)
     return out
@@ -391,7 +442,7 @@ def _search_users(*, viewer, parsed: ParsedQuery, page: int, limit: int) -> Sear
     ids = [r[0] for r in rows]
     by_id = User.objects.select_related("profile").in_bulk(ids)
     total = rows[0][1] if rows else 0
-    return SearchResult(items=[by_id[i] for i in ids if i in by_id], total=total)
+    return SearchResult(ids=ids, items=[by_id[i] for i in ids if i in by_id], total=total, type="user")
 
 
 # --- did you mean ------------------------------------------------------------------------------
@@ -415,20 +466,41 @@ def did_you_mean(text: str) -> str | None:
     terms = [w for w in words(text) if len(w) <= 64]
     if not terms:
         return None
-    known = dict(SearchTerm.objects.filter(word__in=terms).values_list("word", "ndoc"))
+    # One statement: for each word, whether the vocabulary knows it, and if not its 8 nearest
+    # known words (trigram KNN over the GiST index).
+    rows = _run(
+        """
+        SELECT w.ord, t.word IS NOT NULL, c.word, c.ndoc
+        FROM unnest(%s::text[]) WITH ORDINALITY AS w(term, ord)
+        LEFT JOIN search_terms t ON t.word = public.sk_unaccent(w.term)
+        LEFT JOIN LATERAL (
+            SELECT word, ndoc FROM search_terms
+            WHERE t.word IS NULL AND length(w.term) >= 3 AND w.term !~ '^[0-9]+$'
+            ORDER BY word <-> public.sk_unaccent(w.term) LIMIT 8
+        ) c ON true
+        """,
+        [terms],
+    )
+    known: set[int] = set()
+    candidates: dict[int, list[tuple[str, int]]] = {}
+    for ordinal, is_known, word, ndoc in rows:
+        if is_known:
+            known.add(ordinal - 1)
+        elif word is not None:
+            candidates.setdefault(ordinal - 1, []).append((word, ndoc))
     changed = False
     out: list[str] = []
-    for term in terms:
-        if term in known or len(term) < 3 or term.isdigit():
+    for index, term in enumerate(terms):
+        if index in known or len(term) < 3 or term.isdigit():
             out.append(term)
             continue
-        rows = _run(
-            "SELECT word, ndoc FROM search_terms ORDER BY word <-> public.sk_unaccent(%s) LIMIT 8",
-            [term],
-        )
         allowed = 1 if len(term) <= 4 else 2
         best = min(
-            ((_edit_distance(term, w), -n, w) for w, n in rows if _edit_distance(term, w) <= allowed),
+            (
+                (distance, -ndoc, word)
+                for word, ndoc in candidates.get(index, [])
+                if (distance := _edit_distance(term, word)) <= allowed
+            ),
             default=None,
         )
         if best is None:
@@ -463,59 +535,81 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     if cached is not None:
         return cached
 
+    # Titles, tags and users in one statement (one round trip), each branch with its own index:
+    # (kind, ordinal, id, label, extra, count).
     n = settings.SEARCH_SUGGEST_LIMIT
-    terms = words(text)
-    tsq = _prefix_tsquery(terms)
+    params: dict[str, Any] = {"cats": categories, "n": n}
+    branches: list[str] = []
+    tsq = _prefix_tsquery(words(text))
     if tsq:
-        # Title-only index (migration 0003); the first 200 matches in index order, best scored first.
-        rows = _run(
+        # Title-only index (migration 0003); the first 200 matches the bitmap yields (the heap scan
+        # stops there), best scored first. category_id + 0 makes the category a filter, not a second
+        # bitmap: most categories are readable, ANDing their index costs more than it saves.
+        params["tsq"] = tsq
+        branches.append(
             f"""
-            WITH m AS MATERIALIZED (
+            (WITH m AS MATERIALIZED (
                 SELECT p.id, p.title, p.score FROM posts p
                 WHERE to_tsvector('{CONFIG}'::regconfig, p.title) @@ to_tsquery('{CONFIG}', %(tsq)s)
-                  AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
-                LIMIT 200
-            )
-            SELECT id, title FROM m ORDER BY score DESC, id DESC LIMIT %(n)s
-            """,  # noqa: S608
-            {"tsq": tsq, "cats": categories, "n": n},
+                  AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s)
+                LIMIT 200)
+             SELECT 'title', row_number() OVER (ORDER BY score DESC, id DESC), id, title, NULL, NULL::bigint
+             FROM m ORDER BY score DESC, id DESC LIMIT %(n)s)
+            """  # noqa: S608
         )
-        result["titles"] = [{"id": i, "title": t} for i, t in rows]
-
     slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
     if slug:
-        rows = _run(
+        params.update({"slug_prefix": like_escape(slug) + "%", "slug": slug})
+        branches += [
             """
-            (SELECT slug, name, post_count, 1 AS how FROM tags WHERE slug LIKE %(prefix)s
-             ORDER BY post_count DESC, slug LIMIT %(n)s)
-            UNION ALL
-            (SELECT slug, name, post_count, 2 FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(prefix)s
+            (SELECT 'tag', row_number() OVER (ORDER BY post_count DESC, slug), NULL::bigint, slug, name,
+                    post_count::bigint
+             FROM tags WHERE slug LIKE %(slug_prefix)s ORDER BY post_count DESC, slug LIMIT %(n)s)
+            """,
+            """
+            (SELECT 'tag~', row_number() OVER (ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC),
+                    NULL::bigint, slug, name, post_count::bigint
+             FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(slug_prefix)s
              ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC LIMIT %(n)s)
             """,
-            {"prefix": like_escape(slug) + "%", "slug": slug, "n": n},
-        )
-        result["tags"] = [{"slug": s, "name": nm, "post_count": c} for s, nm, c, _ in rows][:n]
-
+        ]
     term = text.lower().lstrip("@")
     if term:
-        rows = _run(
+        visible = _user_visibility_sql(viewer)
+        params.update({"user_prefix": like_escape(term) + "%", "term": term})
+        branches += [
             f"""
-            (SELECT u.id, u.username, pr.display_name, 1 AS how, pr.points FROM users u
-             JOIN profiles pr ON pr.user_id = u.id
-             WHERE lower(u.username) LIKE %(prefix)s AND u.is_active {_user_visibility_sql(viewer)}
+            (SELECT 'user', row_number() OVER (ORDER BY pr.points DESC, u.id), u.id, u.username,
+                    pr.display_name, NULL::bigint
+             FROM users u JOIN profiles pr ON pr.user_id = u.id
+             WHERE lower(u.username) LIKE %(user_prefix)s AND u.is_active {visible}
              ORDER BY pr.points DESC, u.id LIMIT %(n)s)
-            UNION ALL
-            (SELECT u.id, u.username, pr.display_name, 2, pr.points FROM users u
-             JOIN profiles pr ON pr.user_id = u.id
-             WHERE lower(u.username) %% %(term)s AND lower(u.username) NOT LIKE %(prefix)s
-               AND u.is_active {_user_visibility_sql(viewer)}
+            """,  # noqa: S608
+            f"""
+            (SELECT 'user~', row_number() OVER (ORDER BY lower(u.username) <-> %(term)s, u.id), u.id,
+                    u.username, pr.display_name, NULL::bigint
+             FROM users u JOIN profiles pr ON pr.user_id = u.id
+             WHERE lower(u.username) %% %(term)s AND lower(u.username) NOT LIKE %(user_prefix)s
+               AND u.is_active {visible}
              ORDER BY lower(u.username) <-> %(term)s, u.id LIMIT %(n)s)
             """,  # noqa: S608
-            {"prefix": like_escape(term) + "%", "term": term, "n": n},
-        )
-        result["users"] = [{"id": i, "username": u, "display_name": d} for i, u, d, _, _ in rows][:n]
+        ]
+    rows = _run(" UNION ALL ".join(branches), params) if branches else []
+    order = {"title": 0, "tag": 1, "tag~": 2, "user": 3, "user~": 4}
+    for kind, _, pk, label, extra, count in sorted(rows, key=lambda r: (order[r[0]], r[1])):
+        if kind == "title":
+            result["titles"].append({"id": pk, "title": label})
+        elif kind.startswith("tag"):
+            result["tags"].append({"slug": label, "name": extra, "post_count": count})
+        else:
+            result["users"].append({"id": pk, "username": label, "display_name": extra})
+    result["tags"] = result["tags"][:n]
+    result["users"] = result["users"][:n]
 
-    result["did_you_mean"] = did_you_mean(text)
+    if not result["titles"]:
+        # While typing, a word is usually a prefix, not a typo: offer a spelling only when no title
+        # matched what was typed.
+        result["did_you_mean"] = did_you_mean(text)
     cache.put(key, result, settings.SEARCH_CACHE_SECONDS)
     return result
 
@@ -539,46 +633,62 @@ def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
     )
     if source is None:
         raise NotFound("Post not found.")
+    key = cache.make_key("related", {"p": post_id, "v": visibility_key(categories), "n": limit})
+    ids = cache.get(key)
+    if ids is None:
+        ids = _related_ids(source, categories, limit)
+        cache.put(key, ids, settings.SEARCH_CACHE_SECONDS)
+    # Rows re-read now, published and readable only: a cached list never shows a post hidden since.
+    by_id = (
+        Post.objects.filter(status=ContentStatus.PUBLISHED, category_id__in=categories)
+        .select_related("author__profile", "category")
+        .defer("body_html", "search_vector")
+        .in_bulk(ids)
+    )
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def _related_ids(source: Post, categories: list[int], limit: int) -> list[int]:
+    # The OR of the source title's lexemes, computed first so the planner sees the actual query
+    # (inside the main statement it could not estimate it, and would bitmap-scan every match).
+    title_query = _run(
+        f"SELECT replace(strip(to_tsvector('{CONFIG}', %s))::text, ''' ''', ''' | ''')",
+        [source.title],
+    )[0][0]
+    # category_id + 0: a filter, not a BitmapAnd with the category index (most categories are readable).
     rows = _run(
-        f"""
-        WITH src AS (
-            SELECT %(tags)s::varchar[] AS tags,
-                   coalesce(nullif(replace(strip(to_tsvector('{CONFIG}', %(title)s))::text, ''' ''', ''' | '''), ''),
-                            '')::tsquery AS q
-        ),
-        candidates AS (
-            (SELECT p.id FROM posts p, src
-             WHERE cardinality(src.tags) > 0 AND p.tag_slugs && src.tags AND p.id <> %(id)s
-               AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+        """
+        WITH candidates AS (
+            (SELECT p.id FROM posts p
+             WHERE cardinality(%(tags)s::varchar[]) > 0 AND p.tag_slugs && %(tags)s::varchar[]
+               AND p.id <> %(id)s AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s)
              ORDER BY p.id DESC LIMIT 200)
             UNION
-            (SELECT p.id FROM posts p, src
-             WHERE p.search_vector @@ src.q AND p.id <> %(id)s
-               AND p.status = 'published' AND p.category_id = ANY(%(cats)s)
+            (SELECT p.id FROM posts p
+             WHERE p.search_vector @@ %(q)s::tsquery AND p.id <> %(id)s
+               AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s)
              ORDER BY p.id DESC LIMIT 200)
         )
         SELECT p.id,
                0.6 * coalesce(
-                   (SELECT count(*) FROM unnest(p.tag_slugs) t WHERE t = ANY(src.tags))::float
-                   / nullif((SELECT count(DISTINCT t) FROM unnest(p.tag_slugs || src.tags) t), 0), 0)
-             + 0.4 * ts_rank_cd(p.search_vector, src.q, 32)
+                   (SELECT count(*) FROM unnest(p.tag_slugs) t WHERE t = ANY(%(tags)s::varchar[]))::float
+                   / nullif((SELECT count(DISTINCT t) FROM unnest(p.tag_slugs || %(tags)s::varchar[]) t), 0), 0)
+             + 0.4 * ts_rank_cd(p.search_vector, %(q)s::tsquery, 32)
              + 0.05 * power(0.5, extract(epoch FROM now() - p.created_at) / 86400.0 / %(half_life)s) AS sim
-        FROM candidates c JOIN posts p ON p.id = c.id, src
+        FROM candidates c JOIN posts p ON p.id = c.id
         ORDER BY sim DESC, p.id DESC
         LIMIT %(limit)s
-        """,  # noqa: S608
+        """,
         {
             "tags": list(source.tag_slugs or []),
-            "title": source.title,
+            "q": title_query or "",
             "id": source.id,
             "cats": categories,
             "limit": limit,
             "half_life": settings.SEARCH_FRESHNESS_HALF_LIFE_DAYS,
         },
     )
-    ids = [r[0] for r in rows]
-    by_id = Post.objects.select_related("author__profile", "category").defer("body_html", "search_vector").in_bulk(ids)
-    return [by_id[i] for i in ids if i in by_id]
+    return [r[0] for r in rows]
 
 
 # --- trending ----------------------------------------------------------------------------------

@@ -23,15 +23,13 @@ def searcher_key(*, user_id: int | None, address: str | None) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:search:{who}".encode()).hexdigest()[:16]
 
 
-@transaction.atomic
 def search_log_record(*, query: str, searcher: str, result_count: int) -> SearchLog | None:
-    """One log row per first-page search. The row is statistics, not a record anyone relies on, so
-    its commit does not wait for the WAL flush (synchronous_commit off for this transaction only)."""
+    """One log row per first-page search. The view records it inside the search's own transaction
+    (`selectors.bounded()`), whose commit does not wait for the WAL flush: the row is statistics,
+    not a record anyone relies on."""
     query = " ".join(query.lower().split())[:100]
     if not query:
         return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
     return SearchLog.objects.create(query=query, searcher=searcher[:16], result_count=max(0, int(result_count)))
 
 

@@ -35,6 +35,7 @@ CASES = [
     ("search: comments", lambda: _search("moon", type="comment")),
     ("search: sort=top", lambda: _search("whale", sort="top")),
     ("search: relaxed to OR", lambda: _search("comunity roadmap")),
+    ("related: post 99999", lambda: selectors.related_posts(viewer=AnonymousUser(), post_id=99999, limit=5)),
     ("suggest: 'stak'", lambda: selectors.suggest(viewer=AnonymousUser(), raw="stak")),
     ("suggest: 'success ki'", lambda: selectors.suggest(viewer=AnonymousUser(), raw="success ki")),
 ]

@@ -7,7 +7,9 @@
 Production settings (DEBUG off), one uvicorn worker, one sequential client (httpx, keep-alive), every
 query warmed once and then requested BENCH_ROUNDS times. Two passes: `cold` with the result cache
 off (SEARCH_CACHE_SECONDS=0: every request ranks in PostgreSQL) and `cached` with Redis
-(REDIS_URL) as the cache. Prints per-query medians and the overall median and p95 per endpoint.
+(REDIS_URL) as the cache; the last two passes also use psycopg's connection pool
+(bench/search/pooled_settings.py), because under ASGI Django opens a new connection per request.
+Prints per-query medians and the overall median and p95 per endpoint.
 Every search request also writes its search-log row, as in production.
 """
 
@@ -52,6 +54,7 @@ SEARCHES = [
     {"q": "zzyzx unknownword"},  # nothing matches: relaxation + did-you-mean
     {"q": "comunity roadmap"},  # typo
 ]
+RELATED = [99999, 50001, 12345]  # published posts in the seeded database
 SUGGESTS = ["so", "sol", "stak", "succ", "success ki", "abil", "user_12", "whal", "airdorp", "liquidty pool"]
 
 
@@ -108,7 +111,13 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
         cwd=ROOT,
         env=env,
     )
-    results: dict[str, list[float]] = {"health (floor)": [], "search": [], "suggest": []}
+    results: dict[str, list[float]] = {
+        "health (floor)": [],
+        "search": [],
+        "suggest": [],
+        "related": [],
+        "trending": [],
+    }
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", timeout=30) as client:
             wait_ready(client)
@@ -123,6 +132,11 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
                 samples = measure(client, "/api/search/suggest", {"q": q})
                 results["suggest"].extend(samples)
                 print(f"suggest {statistics.median(samples):7.1f} ms  {q!r}")
+            for post_id in RELATED:
+                samples = measure(client, f"/api/posts/{post_id}/related", {})
+                results["related"].extend(samples)
+                print(f"related {statistics.median(samples):7.1f} ms  post {post_id}")
+            results["trending"].extend(measure(client, "/api/trending", {}))
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=20)
@@ -133,9 +147,13 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
     return results
 
 
+POOLED = {"DJANGO_SETTINGS_MODULE": "bench.search.pooled_settings"}
+
+
 def main() -> int:
     run_pass("cold (no result cache)", {"SEARCH_CACHE_SECONDS": "0"})
-    run_pass("cached (Redis)", {"REDIS_URL": REDIS})
+    run_pass("cold + connection pool", {"SEARCH_CACHE_SECONDS": "0", **POOLED})
+    run_pass("cached (Redis) + connection pool", {"REDIS_URL": REDIS, **POOLED})
     return 0
 
 

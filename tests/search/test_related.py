@@ -55,3 +55,11 @@ def test_post_without_tags_or_words(api_client):
     source = PostFactory(title="the and of", tag_slugs=[])  # only stop words
     PostFactory(title="Something")
     assert related(api_client, source.id) == []
+
+
+def test_cached_related_list_drops_a_post_hidden_since(api_client):
+    source = PostFactory(title="Bridges", tag_slugs=["bridge"])
+    other = PostFactory(title="Bridge fees", tag_slugs=["bridge"], category=source.category)
+    assert related(api_client, source.id) == [other.id]  # cached now
+    type(other).objects.filter(id=other.id).update(status=ContentStatus.HIDDEN)
+    assert related(api_client, source.id) == []

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core.exceptions import ValidationFailed
 from apps.core.pagination import PagePagination, parse_limit
+from apps.search import cache as search_cache
 from apps.search import selectors, services
 from apps.search.api import serializers as s
 from apps.search.query import parse
@@ -73,20 +74,21 @@ class SearchView(APIView):
             since=data.get("since"),
             until=data.get("until"),
         )
-        result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)
-        did_you_mean = None
-        if (result.total < 3 or result.relaxed) and filters.type != "user":
-            did_you_mean = selectors.did_you_mean(parsed.text)
-        if page == 1:
-            services.search_log_record(
-                query=parsed.normalized,
-                searcher=services.searcher_key(
-                    user_id=request.user.pk if request.user.is_authenticated else None,
-                    address=_client_address(request),
-                ),
-                result_count=result.total,
-            )
-        items = HIT_SERIALIZERS[filters.type](result.items, many=True).data
+        with selectors.bounded():  # one transaction for the whole request (reads + log row)
+            result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)
+            did_you_mean = None
+            if (result.total < 3 or result.relaxed) and filters.type != "user":
+                did_you_mean = selectors.did_you_mean(parsed.text)
+            items = self._items(result)
+            if page == 1:
+                services.search_log_record(
+                    query=parsed.normalized,
+                    searcher=services.searcher_key(
+                        user_id=request.user.pk if request.user.is_authenticated else None,
+                        address=_client_address(request),
+                    ),
+                    result_count=result.total,
+                )
         return Response(
             {
                 "data": items,
@@ -99,6 +101,24 @@ class SearchView(APIView):
                 },
             }
         )
+
+    @staticmethod
+    def _items(result: selectors.SearchResult) -> list[dict]:
+        """Rendered hits. A rendered page is cached next to its ranking (same versioned key); on a
+        hit only the visibility of its rows is re-checked, so a row hidden since is dropped."""
+        serializer = HIT_SERIALIZERS[result.type]
+        if result.items is not None:
+            return serializer(result.items, many=True).data
+        if not result.ids:
+            return []
+        cached = search_cache.get(result.page_key) if result.page_key else None
+        if cached is not None:
+            visible = selectors.visible_ids(result)
+            return [item for item in cached if item["id"] in visible]
+        items = serializer(selectors.hydrate(result), many=True).data
+        if result.page_key:
+            search_cache.put(result.page_key, items, settings.SEARCH_CACHE_SECONDS)
+        return items
 
 
 class SuggestView(APIView):

@@ -7,7 +7,7 @@ from successkid.settings.env import env
 # Bad input: a query longer than this is a 400; words beyond SEARCH_MAX_TERMS are dropped.
 SEARCH_MAX_QUERY_LENGTH = env.int("SEARCH_MAX_QUERY_LENGTH", default=256)
 SEARCH_MAX_TERMS = env.int("SEARCH_MAX_TERMS", default=16)
-# Ranking works on at most this many matching rows (the newest ones for relevance, the best ones for
+# Ranking works on at most this many matching rows (the newest ones for relevance and new, the best for
 # `top`); `meta.pagination.total` is capped at it and `meta.total_capped` says so.
 SEARCH_CANDIDATE_LIMIT = env.int("SEARCH_CANDIDATE_LIMIT", default=300)
 # Every search statement runs under this timeout (ms); a query that hits it is a 400, never a hang.
