@@ -1,7 +1,7 @@
 """The test suite: fast hashing, eager Celery, no outside network."""
 
 from .base import *  # noqa: F403
-from .base import CACHES
+from .base import CACHES, DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -23,3 +23,8 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
 }
+
+# Tests run each in a transaction on one connection; the pool is exercised by `make run` and CI's
+# deploy check, not inside the test transactions.
+DATABASES["default"]["OPTIONS"].pop("pool", None)
+DATABASES["default"]["CONN_MAX_AGE"] = 0

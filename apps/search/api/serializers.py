@@ -44,7 +44,7 @@ class SearchParamsSerializer(serializers.Serializer):
         return attrs
 
 
-class CategoryRefSerializer(serializers.Serializer):
+class SearchCategoryRefSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
 
@@ -55,7 +55,7 @@ class PostHitSerializer(serializers.Serializer):
     title = serializers.CharField()
     title_highlight = serializers.CharField(help_text="HTML-escaped title with <mark> around matches.")
     snippet = serializers.CharField(help_text="HTML-escaped excerpt of the body with <mark> around matches.")
-    category = CategoryRefSerializer()
+    category = SearchCategoryRefSerializer()
     tags = serializers.ListField(child=serializers.CharField(), source="tag_slugs")
     author = PublicUserSerializer()
     score = serializers.IntegerField()
@@ -96,7 +96,7 @@ class RelatedPostSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
     excerpt = serializers.CharField()
-    category = CategoryRefSerializer()
+    category = SearchCategoryRefSerializer()
     tags = serializers.ListField(child=serializers.CharField(), source="tag_slugs")
     author = PublicUserSerializer()
     score = serializers.IntegerField()
