@@ -69,6 +69,9 @@ class Category(models.Model):
     # Trending: recent vote+comment velocity against the category's own baseline (ranking.py).
     trending_score = models.FloatField(default=0.0)
     trending_updated_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed with trending_score by the refresh_trending beat job (aggregates too costly per request).
+    active_users_24h = models.IntegerField(default=0)
+    trending_tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -151,46 +150,46 @@ _COMMENT_KEYS = {
 
 def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], set[int]]:
     """Depth-first order of the visible thread. Rows are (id, parent_id, status, author_id, score,
-    best_rank). Deleted, removed, or not-visible comments stay only as placeholders holding visible
-    replies. Returns (ordered ids, ids to render as placeholders)."""
-    moderator = is_moderator(viewer)
-    viewer_id = viewer.pk if _authed(viewer) else None
-    children: dict[int | None, list[tuple]] = defaultdict(list)
-    for row in rows:
-        children[row[1]].append(row)
-    key = _COMMENT_KEYS[sort]
-    for siblings in children.values():
-        siblings.sort(key=key)
-
-    def shown(row) -> bool:
-        status = row[2]
-        if status == ContentStatus.PUBLISHED:
-            return True
-        if status in PLACEHOLDER_STATUSES:
-            return False
-        return moderator or row[3] == viewer_id
-
-    # Post-order pass: keep a node if it is shown or keeps a shown descendant.
-    keep: dict[int, bool] = {}
-    stack: list[tuple[tuple, bool]] = [(r, False) for r in reversed(children[None])]
-    while stack:
-        row, expanded = stack.pop()
-        if expanded:
-            keep[row[0]] = shown(row) or any(keep.get(c[0], False) for c in children.get(row[0], ()))
-            continue
-        stack.append((row, True))
-        stack.extend((c, False) for c in children.get(row[0], ()))
-    order: list[int] = []
+    best_rank) in path order (every comment after its ancestors). Deleted, removed or not-visible
+    comments stay only as placeholders holding visible replies. Returns (ordered ids, ids to render
+    as placeholders). Linear in the thread size plus the sibling sorts."""
+    published = ContentStatus.PUBLISHED
+    if all(row[2] == published for row in rows):  # the common case: nothing to hide
+        shown_ids = None
+        keep = None
+    else:
+        moderator = is_moderator(viewer)
+        viewer_id = viewer.pk if _authed(viewer) else None
+        shown_ids = {
+            row[0]
+            for row in rows
+            if row[2] == published or (row[2] not in PLACEHOLDER_STATUSES and (moderator or row[3] == viewer_id))
+        }
+        keep = set(shown_ids)
+        for row in reversed(rows):  # descendants come before their ancestors in reverse path order
+            if row[0] in keep and row[1] is not None:
+                keep.add(row[1])
+        rows = [row for row in rows if row[0] in keep]
+    if sort == "old":
+        order = [row[0] for row in rows]
+    else:
+        children: dict[int | None, list[tuple]] = defaultdict(list)
+        for row in rows:
+            children[row[1]].append(row)
+        key = _COMMENT_KEYS[sort]
+        for siblings in children.values():
+            siblings.sort(key=key)
+        order = []
+        walk = list(reversed(children.get(None, ())))
+        while walk:
+            row = walk.pop()
+            order.append(row[0])
+            kids = children.get(row[0])
+            if kids:
+                walk.extend(reversed(kids))
     placeholders: set[int] = set()
-    walk = list(reversed(children[None]))
-    while walk:
-        row = walk.pop()
-        if not keep.get(row[0]):
-            continue
-        order.append(row[0])
-        if not shown(row) or row[2] in PLACEHOLDER_STATUSES:
-            placeholders.add(row[0])
-        walk.extend(reversed(children.get(row[0], ())))
+    if shown_ids is not None:
+        placeholders = {row[0] for row in rows if row[0] not in shown_ids or row[2] in PLACEHOLDER_STATUSES}
     return order, placeholders
 
 
@@ -281,47 +280,15 @@ def comment_get(*, viewer, comment_id: int) -> Comment:
 
 # --- categories, tags, votes, drafts -------------------------------------------------------------
 
-_ACTIVE_USERS_SQL = """
-SELECT category_id, COUNT(DISTINCT author_id) FROM (
-    SELECT category_id, author_id FROM posts WHERE created_at >= %(since)s AND status = 'published'
-    UNION ALL
-    SELECT p.category_id, c.author_id FROM comments c JOIN posts p ON p.id = c.post_id
-    WHERE c.created_at >= %(since)s AND c.status = 'published'
-) AS recent GROUP BY category_id
-"""
 
-_TRENDING_TAGS_SQL = """
-SELECT category_id, slug FROM (
-    SELECT p.category_id, t.slug,
-           ROW_NUMBER() OVER (PARTITION BY p.category_id ORDER BY COUNT(*) DESC, t.slug) AS rank
-    FROM post_tags pt JOIN posts p ON p.id = pt.post_id JOIN tags t ON t.id = pt.tag_id
-    WHERE p.created_at >= %(since)s AND p.status = 'published'
-    GROUP BY p.category_id, t.slug
-) AS ranked WHERE rank <= %(top)s ORDER BY category_id, rank
-"""
-
-
-def category_list(*, viewer, trending_tags: int = 5) -> list[Category]:
-    """Readable categories (parents first, each followed by its subcategories) with post and
-    comment counts, distinct active users in the last 24 h and trending tags of the last 7 days:
-    three queries in all."""
+def category_list(*, viewer) -> list[Category]:
+    """Readable categories, parents first, each followed by its subcategories: one query. Counts
+    are kept by the services; active users and trending tags by the refresh_trending beat job."""
     categories = list(Category.objects.select_related("parent").order_by("position", "id"))
     by_id = {c.pk: c for c in categories}
     readable = [c for c in categories if can_read_category(viewer, c, by_id.get(c.parent_id))]
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE_USERS_SQL, {"since": now - timedelta(hours=24)})
-        active = dict(cursor.fetchall())
-        cursor.execute(_TRENDING_TAGS_SQL, {"since": now - timedelta(days=7), "top": trending_tags})
-        tags: dict[int, list[str]] = defaultdict(list)
-        for category_id, slug in cursor.fetchall():
-            tags[category_id].append(slug)
-    for c in readable:
-        c.active_users_24h = active.get(c.pk, 0)
-        c.trending_tags = tags.get(c.pk, [])
-    parents = [c for c in readable if c.parent_id is None]
     ordered: list[Category] = []
-    for parent in parents:
+    for parent in (c for c in readable if c.parent_id is None):
         ordered.append(parent)
         ordered.extend(c for c in readable if c.parent_id == parent.pk)
     return ordered

@@ -65,7 +65,15 @@ def manage(*args: str) -> None:
 
 def cmd_seed() -> None:
     name = urlparse(DB_URL).path.lstrip("/")
-    step("drop/create database", psql, "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}", db="postgres")
+    step(
+        "drop/create database",
+        psql,
+        "-c",
+        f"DROP DATABASE IF EXISTS {name}",
+        "-c",
+        f"CREATE DATABASE {name}",
+        db="postgres",
+    )
     step("migrate", manage, "migrate", "-v0")
     step("reference data", manage, "seed")
     variables = [x for k, v in SIZES.items() for x in ("-v", f"{k}={v}")]
@@ -187,14 +195,14 @@ def explain() -> None:
     from rest_framework.test import APIRequestFactory
 
     from apps.accounts.models import User
-    from apps.core.pagination import KeysetPagination
     from apps.forum import selectors
+    from apps.forum.pagination import SeekKeysetPagination
 
     rf = APIRequestFactory()
     viewer = User.objects.get(username="bench_1")
 
     def feed_sql(query: str, **kwargs) -> str:
-        paginator = KeysetPagination()
+        paginator = SeekKeysetPagination()
         qs, ordering = selectors.post_feed(viewer=viewer, **kwargs)
         with CaptureQueriesContext(connection) as ctx:
             paginator.paginate_queryset(qs, Request(rf.get("/x" + query)), ordering=ordering)
@@ -203,14 +211,23 @@ def explain() -> None:
     cursor = None
     for _ in range(49):
         _sql, cursor = feed_sql(f"?cursor={cursor}" if cursor else "", sort="hot")
+    thread_post = selectors.Post.objects.order_by("-comment_count").values_list("id", flat=True).first()
     plans = [
         ("hot feed page 1 (signed in)", feed_sql("", sort="hot")[0]),
         ("hot feed page 50", feed_sql(f"?cursor={cursor}", sort="hot")[0]),
         ("new feed in one category", feed_sql("", sort="new", category="memes")[0]),
+        (
+            "the thread's light tree (ids, parents, scores of every comment)",
+            selectors.Comment.objects.filter(post_id=thread_post)
+            .order_by("path")
+            .values_list("id", "parent_id", "status", "author_id", "score", "best_rank")
+            .query.sql_with_params(),
+        ),
     ]
     with connection.cursor() as c:
         for title, sql in plans:
-            c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            sql, params = sql if isinstance(sql, tuple) else (sql, ())
+            c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             print(f"\n#### {title}\n```\n" + "\n".join(r[0] for r in c.fetchall()) + "\n```")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
@@ -20,15 +19,14 @@ class CategoryRefSerializer(serializers.ModelSerializer):
 
 class CategorySerializer(serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    active_users_24h = serializers.IntegerField(read_only=True, default=0)
-    trending_tags = serializers.ListField(child=serializers.CharField(), read_only=True, default=list)
+    trending_tags = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Category
         fields = [
             "id", "slug", "name", "description", "color", "position", "parent", "read_access", "post_access",
             "read_min_tier", "post_min_tier", "is_archived", "post_count", "comment_count", "active_users_24h",
-            "trending_tags", "trending_score",
+            "trending_tags", "trending_score", "trending_updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -42,17 +40,14 @@ class TagSerializer(serializers.ModelSerializer):
 
 class PostSerializer(serializers.ModelSerializer):
     """API.md "post". A deleted or removed post is a placeholder: its title says so, its body and
-    author are empty, its counters and place in the thread stay."""
+    author are empty, its counters and place in the thread stay. The author is a nested
+    PublicUserSerializer (one instance per list, not one per row: this is the feeds' hot path)."""
 
     category = CategoryRefSerializer(read_only=True)
     tags = serializers.ListField(source="tag_slugs", child=serializers.CharField(), read_only=True)
-    author = serializers.SerializerMethodField()
-    my_vote = serializers.SerializerMethodField()
+    author = PublicUserSerializer(read_only=True, allow_null=True)
+    my_vote = serializers.IntegerField(read_only=True, default=0)
     is_deleted = serializers.BooleanField(read_only=True)
-    title = serializers.SerializerMethodField()
-    body = serializers.SerializerMethodField()
-    body_html = serializers.SerializerMethodField()
-    excerpt = serializers.SerializerMethodField()
 
     class Meta:
         model = Post
@@ -63,39 +58,23 @@ class PostSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    def _gone(self, obj: Post) -> bool:
-        return obj.status in PLACEHOLDER_STATUSES
-
-    @extend_schema_field(PublicUserSerializer(allow_null=True))
-    def get_author(self, obj: Post):
-        return None if self._gone(obj) else PublicUserSerializer(obj.author).data
-
-    @extend_schema_field(serializers.IntegerField())
-    def get_my_vote(self, obj: Post) -> int:
-        return int(getattr(obj, "my_vote", 0) or 0)
-
-    def get_title(self, obj: Post) -> str:
-        return PLACEHOLDER_TITLES[obj.status] if self._gone(obj) else obj.title
-
-    def get_body(self, obj: Post) -> str:
-        return "" if self._gone(obj) else obj.body
-
-    def get_body_html(self, obj: Post) -> str:
-        return "" if self._gone(obj) else obj.body_html
-
-    def get_excerpt(self, obj: Post) -> str:
-        return "" if self._gone(obj) else obj.excerpt
+    def to_representation(self, instance: Post) -> dict:
+        data = super().to_representation(instance)
+        data["my_vote"] = int(getattr(instance, "my_vote", 0) or 0)
+        if instance.status in PLACEHOLDER_STATUSES:
+            data.update(
+                title=PLACEHOLDER_TITLES[instance.status], body="", body_html="", excerpt="", slug="", author=None
+            )
+        return data
 
 
 class CommentSerializer(serializers.ModelSerializer):
     """API.md "comment". Deleted/removed comments (and ones the viewer may not see that still hold
     visible replies) render as placeholders: `is_deleted` true, empty body, null author."""
 
-    author = serializers.SerializerMethodField()
-    my_vote = serializers.SerializerMethodField()
-    is_deleted = serializers.SerializerMethodField()
-    body = serializers.SerializerMethodField()
-    body_html = serializers.SerializerMethodField()
+    author = PublicUserSerializer(read_only=True, allow_null=True)
+    my_vote = serializers.IntegerField(read_only=True, default=0)
+    is_deleted = serializers.BooleanField(read_only=True)
     post_id = serializers.IntegerField(read_only=True)
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -107,25 +86,13 @@ class CommentSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    def _gone(self, obj: Comment) -> bool:
-        return obj.status in PLACEHOLDER_STATUSES or bool(getattr(obj, "as_placeholder", False))
-
-    @extend_schema_field(PublicUserSerializer(allow_null=True))
-    def get_author(self, obj: Comment):
-        return None if self._gone(obj) else PublicUserSerializer(obj.author).data
-
-    @extend_schema_field(serializers.IntegerField())
-    def get_my_vote(self, obj: Comment) -> int:
-        return int(getattr(obj, "my_vote", 0) or 0)
-
-    def get_is_deleted(self, obj: Comment) -> bool:
-        return self._gone(obj)
-
-    def get_body(self, obj: Comment) -> str:
-        return "" if self._gone(obj) else obj.body
-
-    def get_body_html(self, obj: Comment) -> str:
-        return "" if self._gone(obj) else obj.body_html
+    def to_representation(self, instance: Comment) -> dict:
+        gone = instance.status in PLACEHOLDER_STATUSES or bool(getattr(instance, "as_placeholder", False))
+        data = super().to_representation(instance)
+        data["my_vote"] = int(getattr(instance, "my_vote", 0) or 0)
+        if gone:
+            data.update(body="", body_html="", author=None, is_deleted=True)
+        return data
 
 
 class RevisionSerializer(serializers.ModelSerializer):
