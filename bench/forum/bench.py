@@ -7,7 +7,7 @@ stack (uvicorn on 127.0.0.1), on a separate database seeded with >= 100k posts, 
     .venv/bin/python bench/forum/bench.py run    # starts uvicorn, measures, prints a Markdown report
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sk_forum_bench),
-BENCH_PORT (8765), BENCH_REQUESTS (200 per case), sizes BENCH_POSTS/COMMENTS/VOTES/USERS.
+BENCH_PORT (8794), BENCH_REQUESTS (200 per case), sizes BENCH_POSTS/COMMENTS/VOTES/USERS.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sk_forum_bench")
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
+PORT = int(os.environ.get("BENCH_PORT", "8794"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 SIZES = {
     "users": int(os.environ.get("BENCH_USERS", "20000")),
@@ -110,7 +110,13 @@ def measure(client, url: str, n: int) -> dict:
 
 
 def cmd_run() -> None:
+    import socket
+
     import httpx
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", PORT)) == 0:
+            sys.exit(f"port {PORT} is already in use: set BENCH_PORT")
 
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "successkid.asgi:application", "--host", "127.0.0.1", "--port", str(PORT),
@@ -121,6 +127,8 @@ def cmd_run() -> None:
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             for _ in range(100):
+                if server.poll() is not None:
+                    sys.exit("uvicorn exited")
                 try:
                     if client.get("/api/health").status_code == 200:
                         break
