@@ -152,6 +152,7 @@ def run_cases(client) -> list[tuple[str, str, dict]]:
     assert big_post["comment_count"] >= 2000, big_post["comment_count"]
     thread = f"/api/posts/{big_post['id']}/comments"
     cases = [
+        ("baseline: GET /api/health (the stack's floor)", "/api/health", None),
         ("hot feed, page 1 (anonymous)", "/api/posts?sort=hot", None),
         ("hot feed, page 1 (signed in: my_vote)", "/api/posts?sort=hot", token),
         ("hot feed, page 50 (cursor)", f"/api/posts?sort=hot&cursor={cursor}", None),
@@ -183,7 +184,9 @@ def access_token() -> str:
 
 
 def print_report(results) -> None:
-    print(f"\n{REQUESTS} sequential requests per case after 10 warm-up requests, one uvicorn worker, DEBUG off.\n")
+    load = os.getloadavg()
+    print(f"\n{REQUESTS} sequential requests per case after 10 warm-up requests, one uvicorn worker, DEBUG off.")
+    print(f"Load average at the end (1/5/15 min, 2 cores): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
     print("| case | median ms | p95 ms | min ms | rows | bytes |")
     print("|---|---:|---:|---:|---:|---:|")
     for title, _url, m in results:
