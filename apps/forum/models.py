@@ -280,6 +280,12 @@ class Comment(models.Model):
         db_table = "comments"
         indexes = [
             models.Index(fields=["post", "path"], name="comments_thread_idx"),
+            # Covering index: a thread's light tree (selectors.comment_thread) is an index-only scan.
+            models.Index(
+                fields=["post"],
+                include=["id", "parent", "status", "author", "score", "best_rank"],
+                name="comments_tree_idx",
+            ),
             models.Index(fields=["author", "-id"], name="comments_author_idx"),
             models.Index(fields=["created_at"], name="comments_created_idx"),
             GinIndex(fields=["search_vector"], name="comments_search_idx"),
