@@ -230,7 +230,7 @@ def explain() -> None:
         (
             "the thread's light tree (ids, parents, scores of every comment)",
             selectors.Comment.objects.filter(post_id=thread_post)
-            .order_by("path")
+            .order_by()
             .values_list("id", "parent_id", "status", "author_id", "score", "best_rank")
             .query.sql_with_params(),
         ),
