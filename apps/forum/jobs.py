@@ -62,8 +62,39 @@ UPDATE categories c SET
 """
 
 
-def refresh_trending() -> int:
-    """Per category: events per hour (votes + comments) over the recent window divided by the rate
+_ACTIVE_USERS_SQL = """
+UPDATE categories c SET active_users_24h = COALESCE(a.n, 0)
+FROM categories c2 LEFT JOIN (
+    SELECT category_id, COUNT(DISTINCT author_id) AS n FROM (
+        SELECT category_id, author_id FROM posts WHERE created_at >= %(day_ago)s AND status = 'published'
+        UNION ALL
+        SELECT p.category_id, cm.author_id FROM comments cm JOIN posts p ON p.id = cm.post_id
+        WHERE cm.created_at >= %(day_ago)s AND cm.status = 'published'
+    ) AS recent GROUP BY category_id
+) a ON a.category_id = c2.id
+WHERE c.id = c2.id
+"""
+
+_TRENDING_TAGS_SQL = """
+UPDATE categories c SET trending_tags = COALESCE(t.tags, '{}')
+FROM categories c2 LEFT JOIN (
+    SELECT category_id, array_agg(tag ORDER BY n DESC, tag) FILTER (WHERE rank <= %(top)s) AS tags FROM (
+        SELECT p.category_id, t.tag, COUNT(*) AS n,
+               ROW_NUMBER() OVER (PARTITION BY p.category_id ORDER BY COUNT(*) DESC, t.tag) AS rank
+        FROM posts p CROSS JOIN LATERAL unnest(p.tag_slugs) AS t(tag)
+        WHERE p.created_at >= %(week_ago)s AND p.status = 'published'
+        GROUP BY p.category_id, t.tag
+    ) ranked GROUP BY category_id
+) t ON t.category_id = c2.id
+WHERE c.id = c2.id
+"""
+
+
+def refresh_trending(*, top_tags: int = 5) -> int:
+    """Per category: the trending score, distinct active users of the last 24 h and the most used
+    tags of the last 7 days (all three shown by GET /api/categories).
+
+    Trending score: events per hour (votes + comments) over the recent window divided by the rate
     over the baseline before it, each smoothed by one event per recent window so a quiet category
     does not jump to infinity on its first vote. 1.0 = as usual; 3.0 = three times busier."""
     now = timezone.now()
@@ -78,7 +109,10 @@ def refresh_trending() -> int:
     }
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_TRENDING_SQL, params)
-        return cursor.rowcount
+        updated = cursor.rowcount
+        cursor.execute(_ACTIVE_USERS_SQL, {"day_ago": now - timedelta(hours=24)})
+        cursor.execute(_TRENDING_TAGS_SQL, {"week_ago": now - timedelta(days=7), "top": top_tags})
+    return updated
 
 
 _RECOUNT_SQL = [

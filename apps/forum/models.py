@@ -69,6 +69,9 @@ class Category(models.Model):
     # Trending: recent vote+comment velocity against the category's own baseline (ranking.py).
     trending_score = models.FloatField(default=0.0)
     trending_updated_at = models.DateTimeField(null=True, blank=True)
+    # Refreshed with trending_score by the refresh_trending beat job (aggregates too costly per request).
+    active_users_24h = models.IntegerField(default=0)
+    trending_tags = ArrayField(models.CharField(max_length=40), default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -277,6 +280,12 @@ class Comment(models.Model):
         db_table = "comments"
         indexes = [
             models.Index(fields=["post", "path"], name="comments_thread_idx"),
+            # Covering index: a thread's light tree (selectors.comment_thread) is an index-only scan.
+            models.Index(
+                fields=["post"],
+                include=["id", "parent", "status", "author", "score", "best_rank"],
+                name="comments_tree_idx",
+            ),
             models.Index(fields=["author", "-id"], name="comments_author_idx"),
             models.Index(fields=["created_at"], name="comments_created_idx"),
             GinIndex(fields=["search_vector"], name="comments_search_idx"),

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -58,6 +57,23 @@ def post_base_queryset(viewer) -> QuerySet[Post]:
     return with_my_vote(qs, viewer)
 
 
+# What a feed row renders (PostSerializer + PublicUserSerializer): loading only this skips the users'
+# password hashes and the profiles' JSON settings, which cost more to decode than the query costs.
+FEED_FIELDS = (
+    "id", "title", "slug", "body", "body_html", "excerpt", "tag_slugs", "status", "is_pinned", "is_locked",
+    "score", "upvotes", "downvotes", "comment_count", "hot_rank", "controversy", "created_at", "edited_at",
+    "last_activity_at", "revision_count", "category_id", "category__slug", "category__name", "author_id",
+    "author__username", "author__date_joined", "author__profile__display_name", "author__profile__avatar_url",
+    "author__profile__level", "author__profile__points", "author__profile__holder_tier",
+)  # fmt: skip
+COMMENT_FIELDS = (
+    "id", "post_id", "parent_id", "depth", "body", "body_html", "status", "score", "upvotes", "downvotes",
+    "reply_count", "created_at", "edited_at", "author_id", "author__username", "author__date_joined",
+    "author__profile__display_name", "author__profile__avatar_url", "author__profile__level",
+    "author__profile__points", "author__profile__holder_tier",
+)  # fmt: skip
+
+
 def _validate_choice(value: str | None, choices, name: str, default: str) -> str:
     value = value or default
     if value not in choices:
@@ -87,7 +103,7 @@ def post_feed(
     """Published posts for `viewer`, filtered, with the keyset ordering to page them by."""
     sort = _validate_choice(sort, POST_SORTS, "sort", "hot")
     period = _validate_choice(period, tuple(PERIODS), "period", "all")
-    qs = post_base_queryset(viewer).filter(status=ContentStatus.PUBLISHED)
+    qs = post_base_queryset(viewer).filter(status=ContentStatus.PUBLISHED).only(*FEED_FIELDS)
     ordering = list(_FEED_ORDER[sort])
     if category:
         cats = feed_categories(viewer=viewer, slug=category)
@@ -151,46 +167,44 @@ _COMMENT_KEYS = {
 
 def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], set[int]]:
     """Depth-first order of the visible thread. Rows are (id, parent_id, status, author_id, score,
-    best_rank). Deleted, removed, or not-visible comments stay only as placeholders holding visible
-    replies. Returns (ordered ids, ids to render as placeholders)."""
-    moderator = is_moderator(viewer)
-    viewer_id = viewer.pk if _authed(viewer) else None
+    best_rank) in id order (every comment after its ancestors). Deleted, removed or not-visible
+    comments stay only as placeholders holding visible replies. Returns (ordered ids, ids to render
+    as placeholders). Linear in the thread size plus the sibling sorts."""
+    published = ContentStatus.PUBLISHED
+    if all(row[2] == published for row in rows):  # the common case: nothing to hide
+        shown_ids = None
+        keep = None
+    else:
+        moderator = is_moderator(viewer)
+        viewer_id = viewer.pk if _authed(viewer) else None
+        shown_ids = {
+            row[0]
+            for row in rows
+            if row[2] == published or (row[2] not in PLACEHOLDER_STATUSES and (moderator or row[3] == viewer_id))
+        }
+        keep = set(shown_ids)
+        for row in reversed(rows):  # descendants come before their ancestors in reverse id order
+            if row[0] in keep and row[1] is not None:
+                keep.add(row[1])
+        rows = [row for row in rows if row[0] in keep]
     children: dict[int | None, list[tuple]] = defaultdict(list)
-    for row in rows:
+    for row in rows:  # id order, so siblings are already in "old" order
         children[row[1]].append(row)
-    key = _COMMENT_KEYS[sort]
-    for siblings in children.values():
-        siblings.sort(key=key)
-
-    def shown(row) -> bool:
-        status = row[2]
-        if status == ContentStatus.PUBLISHED:
-            return True
-        if status in PLACEHOLDER_STATUSES:
-            return False
-        return moderator or row[3] == viewer_id
-
-    # Post-order pass: keep a node if it is shown or keeps a shown descendant.
-    keep: dict[int, bool] = {}
-    stack: list[tuple[tuple, bool]] = [(r, False) for r in reversed(children[None])]
-    while stack:
-        row, expanded = stack.pop()
-        if expanded:
-            keep[row[0]] = shown(row) or any(keep.get(c[0], False) for c in children.get(row[0], ()))
-            continue
-        stack.append((row, True))
-        stack.extend((c, False) for c in children.get(row[0], ()))
-    order: list[int] = []
-    placeholders: set[int] = set()
-    walk = list(reversed(children[None]))
+    if sort != "old":
+        key = _COMMENT_KEYS[sort]
+        for siblings in children.values():
+            siblings.sort(key=key)
+    order = []
+    walk = list(reversed(children.get(None, ())))
     while walk:
         row = walk.pop()
-        if not keep.get(row[0]):
-            continue
         order.append(row[0])
-        if not shown(row) or row[2] in PLACEHOLDER_STATUSES:
-            placeholders.add(row[0])
-        walk.extend(reversed(children.get(row[0], ())))
+        kids = children.get(row[0])
+        if kids:
+            walk.extend(reversed(kids))
+    placeholders: set[int] = set()
+    if shown_ids is not None:
+        placeholders = {row[0] for row in rows if row[0] not in shown_ids or row[2] in PLACEHOLDER_STATUSES}
     return order, placeholders
 
 
@@ -204,9 +218,11 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
         raise NotFound("Post not found.")
     if not can_see_content(viewer, status=post.status, author_id=post.author_id):
         raise NotFound("Post not found.")
-    rows = list(
+    # No ORDER BY: sorting 2,000 paths in PostgreSQL costs more than the scan. A reply's id is always
+    # larger than its parent's, so id order puts every comment after its ancestors.
+    rows = sorted(
         Comment.objects.filter(post_id=post.pk)
-        .order_by("path")
+        .order_by()
         .values_list("id", "parent_id", "status", "author_id", "score", "best_rank")
     )
     order, placeholders = _thread_order(rows, viewer=viewer, sort=sort)
@@ -281,47 +297,15 @@ def comment_get(*, viewer, comment_id: int) -> Comment:
 
 # --- categories, tags, votes, drafts -------------------------------------------------------------
 
-_ACTIVE_USERS_SQL = """
-SELECT category_id, COUNT(DISTINCT author_id) FROM (
-    SELECT category_id, author_id FROM posts WHERE created_at >= %(since)s AND status = 'published'
-    UNION ALL
-    SELECT p.category_id, c.author_id FROM comments c JOIN posts p ON p.id = c.post_id
-    WHERE c.created_at >= %(since)s AND c.status = 'published'
-) AS recent GROUP BY category_id
-"""
 
-_TRENDING_TAGS_SQL = """
-SELECT category_id, slug FROM (
-    SELECT p.category_id, t.slug,
-           ROW_NUMBER() OVER (PARTITION BY p.category_id ORDER BY COUNT(*) DESC, t.slug) AS rank
-    FROM post_tags pt JOIN posts p ON p.id = pt.post_id JOIN tags t ON t.id = pt.tag_id
-    WHERE p.created_at >= %(since)s AND p.status = 'published'
-    GROUP BY p.category_id, t.slug
-) AS ranked WHERE rank <= %(top)s ORDER BY category_id, rank
-"""
-
-
-def category_list(*, viewer, trending_tags: int = 5) -> list[Category]:
-    """Readable categories (parents first, each followed by its subcategories) with post and
-    comment counts, distinct active users in the last 24 h and trending tags of the last 7 days:
-    three queries in all."""
+def category_list(*, viewer) -> list[Category]:
+    """Readable categories, parents first, each followed by its subcategories: one query. Counts
+    are kept by the services; active users and trending tags by the refresh_trending beat job."""
     categories = list(Category.objects.select_related("parent").order_by("position", "id"))
     by_id = {c.pk: c for c in categories}
     readable = [c for c in categories if can_read_category(viewer, c, by_id.get(c.parent_id))]
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(_ACTIVE_USERS_SQL, {"since": now - timedelta(hours=24)})
-        active = dict(cursor.fetchall())
-        cursor.execute(_TRENDING_TAGS_SQL, {"since": now - timedelta(days=7), "top": trending_tags})
-        tags: dict[int, list[str]] = defaultdict(list)
-        for category_id, slug in cursor.fetchall():
-            tags[category_id].append(slug)
-    for c in readable:
-        c.active_users_24h = active.get(c.pk, 0)
-        c.trending_tags = tags.get(c.pk, [])
-    parents = [c for c in readable if c.parent_id is None]
     ordered: list[Category] = []
-    for parent in parents:
+    for parent in (c for c in readable if c.parent_id is None):
         ordered.append(parent)
         ordered.extend(c for c in readable if c.parent_id == parent.pk)
     return ordered

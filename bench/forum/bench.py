@@ -7,7 +7,7 @@ stack (uvicorn on 127.0.0.1), on a separate database seeded with >= 100k posts, 
     .venv/bin/python bench/forum/bench.py run    # starts uvicorn, measures, prints a Markdown report
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sk_forum_bench),
-BENCH_PORT (8765), BENCH_REQUESTS (200 per case), sizes BENCH_POSTS/COMMENTS/VOTES/USERS.
+BENCH_PORT (8794), BENCH_REQUESTS (200 per case), sizes BENCH_POSTS/COMMENTS/VOTES/USERS.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sk_forum_bench")
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
+PORT = int(os.environ.get("BENCH_PORT", "8794"))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
 SIZES = {
     "users": int(os.environ.get("BENCH_USERS", "20000")),
@@ -65,7 +65,15 @@ def manage(*args: str) -> None:
 
 def cmd_seed() -> None:
     name = urlparse(DB_URL).path.lstrip("/")
-    step("drop/create database", psql, "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}", db="postgres")
+    step(
+        "drop/create database",
+        psql,
+        "-c",
+        f"DROP DATABASE IF EXISTS {name}",
+        "-c",
+        f"CREATE DATABASE {name}",
+        db="postgres",
+    )
     step("migrate", manage, "migrate", "-v0")
     step("reference data", manage, "seed")
     variables = [x for k, v in SIZES.items() for x in ("-v", f"{k}={v}")]
@@ -102,7 +110,13 @@ def measure(client, url: str, n: int) -> dict:
 
 
 def cmd_run() -> None:
+    import socket
+
     import httpx
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", PORT)) == 0:
+            sys.exit(f"port {PORT} is already in use: set BENCH_PORT")
 
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "successkid.asgi:application", "--host", "127.0.0.1", "--port", str(PORT),
@@ -113,6 +127,8 @@ def cmd_run() -> None:
     try:
         with httpx.Client(base_url=base, timeout=30) as client:
             for _ in range(100):
+                if server.poll() is not None:
+                    sys.exit("uvicorn exited")
                 try:
                     if client.get("/api/health").status_code == 200:
                         break
@@ -136,6 +152,7 @@ def run_cases(client) -> list[tuple[str, str, dict]]:
     assert big_post["comment_count"] >= 2000, big_post["comment_count"]
     thread = f"/api/posts/{big_post['id']}/comments"
     cases = [
+        ("baseline: GET /api/health (the stack's floor)", "/api/health", None),
         ("hot feed, page 1 (anonymous)", "/api/posts?sort=hot", None),
         ("hot feed, page 1 (signed in: my_vote)", "/api/posts?sort=hot", token),
         ("hot feed, page 50 (cursor)", f"/api/posts?sort=hot&cursor={cursor}", None),
@@ -167,7 +184,9 @@ def access_token() -> str:
 
 
 def print_report(results) -> None:
-    print(f"\n{REQUESTS} sequential requests per case after 10 warm-up requests, one uvicorn worker, DEBUG off.\n")
+    load = os.getloadavg()
+    print(f"\n{REQUESTS} sequential requests per case after 10 warm-up requests, one uvicorn worker, DEBUG off.")
+    print(f"Load average at the end (1/5/15 min, 2 cores): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
     print("| case | median ms | p95 ms | min ms | rows | bytes |")
     print("|---|---:|---:|---:|---:|---:|")
     for title, _url, m in results:
@@ -187,14 +206,14 @@ def explain() -> None:
     from rest_framework.test import APIRequestFactory
 
     from apps.accounts.models import User
-    from apps.core.pagination import KeysetPagination
     from apps.forum import selectors
+    from apps.forum.pagination import SeekKeysetPagination
 
     rf = APIRequestFactory()
     viewer = User.objects.get(username="bench_1")
 
     def feed_sql(query: str, **kwargs) -> str:
-        paginator = KeysetPagination()
+        paginator = SeekKeysetPagination()
         qs, ordering = selectors.post_feed(viewer=viewer, **kwargs)
         with CaptureQueriesContext(connection) as ctx:
             paginator.paginate_queryset(qs, Request(rf.get("/x" + query)), ordering=ordering)
@@ -203,14 +222,23 @@ def explain() -> None:
     cursor = None
     for _ in range(49):
         _sql, cursor = feed_sql(f"?cursor={cursor}" if cursor else "", sort="hot")
+    thread_post = selectors.Post.objects.order_by("-comment_count").values_list("id", flat=True).first()
     plans = [
         ("hot feed page 1 (signed in)", feed_sql("", sort="hot")[0]),
         ("hot feed page 50", feed_sql(f"?cursor={cursor}", sort="hot")[0]),
         ("new feed in one category", feed_sql("", sort="new", category="memes")[0]),
+        (
+            "the thread's light tree (ids, parents, scores of every comment)",
+            selectors.Comment.objects.filter(post_id=thread_post)
+            .order_by()
+            .values_list("id", "parent_id", "status", "author_id", "score", "best_rank")
+            .query.sql_with_params(),
+        ),
     ]
     with connection.cursor() as c:
         for title, sql in plans:
-            c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)
+            sql, params = sql if isinstance(sql, tuple) else (sql, ())
+            c.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             print(f"\n#### {title}\n```\n" + "\n".join(r[0] for r in c.fetchall()) + "\n```")
 
 

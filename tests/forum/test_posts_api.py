@@ -229,3 +229,15 @@ def test_post_in_locked_thread_cannot_be_edited_by_author(make_client, category)
     post = PostFactory(category=category, is_locked=True)
     r = make_client(post.author).put(f"/api/posts/{post.id}", {"title": "New title"}, format="json")
     assert r.status_code == 403
+
+
+def test_serializers_render_exactly_their_declared_fields(category):
+    from apps.forum.api.serializers import CommentSerializer, PostSerializer
+    from apps.forum.selectors import post_get
+    from tests.forum.factories import CommentFactory
+
+    post = post_get(viewer=None, post_id=PostFactory(category=category).id)
+    assert list(PostSerializer(post).data) == PostSerializer.Meta.fields
+    comment = CommentFactory(post=post)
+    assert list(CommentSerializer(comment).data) == CommentSerializer.Meta.fields
+    assert PostSerializer(post).data["created_at"].endswith("Z")

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
 from apps.forum.models import PLACEHOLDER_STATUSES, Category, Comment, Draft, Post, PostRevision, Tag, Vote
 
 PLACEHOLDER_TITLES = {"deleted": "[deleted]", "removed": "[removed]"}
+_datetime_field = serializers.DateTimeField()
+
+
+def _author(serializer, instance) -> dict:
+    """The public user, through PublicUserSerializer, once per distinct author per response."""
+    cache = serializer.__dict__.setdefault("_author_cache", {})
+    data = cache.get(instance.author_id)
+    if data is None:
+        data = cache[instance.author_id] = serializer.fields["author"].to_representation(instance.author)
+    return data
+
+
+def _iso(value):
+    """Times exactly as DRF renders them (ISO 8601, UTC with Z)."""
+    return None if value is None else _datetime_field.to_representation(value)
 
 
 class CategoryRefSerializer(serializers.ModelSerializer):
@@ -20,15 +34,14 @@ class CategoryRefSerializer(serializers.ModelSerializer):
 
 class CategorySerializer(serializers.ModelSerializer):
     parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    active_users_24h = serializers.IntegerField(read_only=True, default=0)
-    trending_tags = serializers.ListField(child=serializers.CharField(), read_only=True, default=list)
+    trending_tags = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Category
         fields = [
             "id", "slug", "name", "description", "color", "position", "parent", "read_access", "post_access",
             "read_min_tier", "post_min_tier", "is_archived", "post_count", "comment_count", "active_users_24h",
-            "trending_tags", "trending_score",
+            "trending_tags", "trending_score", "trending_updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -42,17 +55,14 @@ class TagSerializer(serializers.ModelSerializer):
 
 class PostSerializer(serializers.ModelSerializer):
     """API.md "post". A deleted or removed post is a placeholder: its title says so, its body and
-    author are empty, its counters and place in the thread stay."""
+    author are empty, its counters and place in the thread stay. The author is a nested
+    PublicUserSerializer (one instance per list, not one per row: this is the feeds' hot path)."""
 
     category = CategoryRefSerializer(read_only=True)
     tags = serializers.ListField(source="tag_slugs", child=serializers.CharField(), read_only=True)
-    author = serializers.SerializerMethodField()
-    my_vote = serializers.SerializerMethodField()
+    author = PublicUserSerializer(read_only=True, allow_null=True)
+    my_vote = serializers.IntegerField(read_only=True, default=0)
     is_deleted = serializers.BooleanField(read_only=True)
-    title = serializers.SerializerMethodField()
-    body = serializers.SerializerMethodField()
-    body_html = serializers.SerializerMethodField()
-    excerpt = serializers.SerializerMethodField()
 
     class Meta:
         model = Post
@@ -63,39 +73,46 @@ class PostSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    def _gone(self, obj: Post) -> bool:
-        return obj.status in PLACEHOLDER_STATUSES
-
-    @extend_schema_field(PublicUserSerializer(allow_null=True))
-    def get_author(self, obj: Post):
-        return None if self._gone(obj) else PublicUserSerializer(obj.author).data
-
-    @extend_schema_field(serializers.IntegerField())
-    def get_my_vote(self, obj: Post) -> int:
-        return int(getattr(obj, "my_vote", 0) or 0)
-
-    def get_title(self, obj: Post) -> str:
-        return PLACEHOLDER_TITLES[obj.status] if self._gone(obj) else obj.title
-
-    def get_body(self, obj: Post) -> str:
-        return "" if self._gone(obj) else obj.body
-
-    def get_body_html(self, obj: Post) -> str:
-        return "" if self._gone(obj) else obj.body_html
-
-    def get_excerpt(self, obj: Post) -> str:
-        return "" if self._gone(obj) else obj.excerpt
+    def to_representation(self, instance: Post) -> dict:
+        # Hand-built (same keys as Meta.fields, checked by a test): DRF's per-field machinery costs
+        # more than the feed query itself. Authors still go through PublicUserSerializer.
+        gone = instance.status in PLACEHOLDER_STATUSES
+        category = instance.category
+        return {
+            "id": instance.id,
+            "title": PLACEHOLDER_TITLES[instance.status] if gone else instance.title,
+            "slug": "" if gone else instance.slug,
+            "body": "" if gone else instance.body,
+            "body_html": "" if gone else instance.body_html,
+            "excerpt": "" if gone else instance.excerpt,
+            "category": {"slug": category.slug, "name": category.name},
+            "tags": list(instance.tag_slugs),
+            "author": None if gone else _author(self, instance),
+            "score": instance.score,
+            "upvotes": instance.upvotes,
+            "downvotes": instance.downvotes,
+            "my_vote": int(getattr(instance, "my_vote", 0) or 0),
+            "comment_count": instance.comment_count,
+            "created_at": _iso(instance.created_at),
+            "edited_at": _iso(instance.edited_at),
+            "last_activity_at": _iso(instance.last_activity_at),
+            "is_pinned": instance.is_pinned,
+            "is_locked": instance.is_locked,
+            "is_deleted": gone,
+            "status": instance.status,
+            "hot_rank": instance.hot_rank,
+            "controversy": instance.controversy,
+            "revision_count": instance.revision_count,
+        }
 
 
 class CommentSerializer(serializers.ModelSerializer):
     """API.md "comment". Deleted/removed comments (and ones the viewer may not see that still hold
     visible replies) render as placeholders: `is_deleted` true, empty body, null author."""
 
-    author = serializers.SerializerMethodField()
-    my_vote = serializers.SerializerMethodField()
-    is_deleted = serializers.SerializerMethodField()
-    body = serializers.SerializerMethodField()
-    body_html = serializers.SerializerMethodField()
+    author = PublicUserSerializer(read_only=True, allow_null=True)
+    my_vote = serializers.IntegerField(read_only=True, default=0)
+    is_deleted = serializers.BooleanField(read_only=True)
     post_id = serializers.IntegerField(read_only=True)
     parent_id = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -107,25 +124,25 @@ class CommentSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
-    def _gone(self, obj: Comment) -> bool:
-        return obj.status in PLACEHOLDER_STATUSES or bool(getattr(obj, "as_placeholder", False))
-
-    @extend_schema_field(PublicUserSerializer(allow_null=True))
-    def get_author(self, obj: Comment):
-        return None if self._gone(obj) else PublicUserSerializer(obj.author).data
-
-    @extend_schema_field(serializers.IntegerField())
-    def get_my_vote(self, obj: Comment) -> int:
-        return int(getattr(obj, "my_vote", 0) or 0)
-
-    def get_is_deleted(self, obj: Comment) -> bool:
-        return self._gone(obj)
-
-    def get_body(self, obj: Comment) -> str:
-        return "" if self._gone(obj) else obj.body
-
-    def get_body_html(self, obj: Comment) -> str:
-        return "" if self._gone(obj) else obj.body_html
+    def to_representation(self, instance: Comment) -> dict:
+        gone = instance.status in PLACEHOLDER_STATUSES or bool(getattr(instance, "as_placeholder", False))
+        return {
+            "id": instance.id,
+            "post_id": instance.post_id,
+            "parent_id": instance.parent_id,
+            "depth": instance.depth,
+            "body": "" if gone else instance.body,
+            "body_html": "" if gone else instance.body_html,
+            "author": None if gone else _author(self, instance),
+            "score": instance.score,
+            "upvotes": instance.upvotes,
+            "downvotes": instance.downvotes,
+            "my_vote": int(getattr(instance, "my_vote", 0) or 0),
+            "created_at": _iso(instance.created_at),
+            "edited_at": _iso(instance.edited_at),
+            "is_deleted": gone,
+            "reply_count": instance.reply_count,
+        }
 
 
 class RevisionSerializer(serializers.ModelSerializer):
