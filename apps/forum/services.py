@@ -339,9 +339,10 @@ def post_delete(*, post_id: int, actor: User, reason: str = "") -> Post:
 
 
 @transaction.atomic
-def post_set_status(*, post_id: int, actor: User, status: str, reason: str = "") -> Post:
-    """Moderation: hide, remove, mark pending or restore (published) a post, keeping counters exact."""
-    if not is_moderator(actor):
+def post_set_status(*, post_id: int, actor: User | None, status: str, reason: str = "", system: bool = False) -> Post:
+    """Moderation: hide, remove, mark pending or restore (published) a post, keeping counters exact.
+    `system=True` (no actor) is the moderation app acting on its own, e.g. auto-hide past a report score."""
+    if not system and not is_moderator(actor):
         raise PermissionDeniedError("Only moderators can do this.")
     if status not in ContentStatus.values:
         raise ValidationFailed("Unknown status.", details={"status": ["Unknown status."]})
@@ -357,8 +358,15 @@ def post_set_status(*, post_id: int, actor: User, status: str, reason: str = "")
 
 
 @transaction.atomic
-def post_set_flags(*, post_id: int, actor: User, is_pinned: bool | None = None, is_locked: bool | None = None) -> Post:
-    if not is_moderator(actor):
+def post_set_flags(
+    *,
+    post_id: int,
+    actor: User | None,
+    is_pinned: bool | None = None,
+    is_locked: bool | None = None,
+    system: bool = False,
+) -> Post:
+    if not system and not is_moderator(actor):
         raise PermissionDeniedError("Only moderators can pin or lock posts.")
     post = _lock_post(post_id)
     fields = []
@@ -532,9 +540,11 @@ def comment_delete(*, comment_id: int, actor: User, reason: str = "") -> Comment
 
 
 @transaction.atomic
-def comment_set_status(*, comment_id: int, actor: User, status: str, reason: str = "") -> Comment:
-    """Moderation: hide, remove or restore a comment, keeping counters exact."""
-    if not is_moderator(actor):
+def comment_set_status(
+    *, comment_id: int, actor: User | None, status: str, reason: str = "", system: bool = False
+) -> Comment:
+    """Moderation: hide, remove or restore a comment, keeping counters exact (`system`: see post_set_status)."""
+    if not system and not is_moderator(actor):
         raise PermissionDeniedError("Only moderators can do this.")
     if status not in ContentStatus.values:
         raise ValidationFailed("Unknown status.", details={"status": ["Unknown status."]})

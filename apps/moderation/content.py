@@ -12,12 +12,11 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from apps.accounts.events import UserSuspended
 from apps.accounts.models import User
-from apps.core import events, realtime
-from apps.forum.events import CommentDeleted, PostDeleted
+from apps.core import events
+from apps.forum import services as forum_services
 from apps.forum.models import Comment, ContentStatus, Post
 
 Snapshot = dict[str, Any]
@@ -40,69 +39,39 @@ def user_snapshot(user: User) -> Snapshot:
     }
 
 
+# Content state changes go through the forum's own services, which keep every counter (post,
+# category, thread) exact and emit the forum's events; moderation adds the audit trail around them.
+
+
 @transaction.atomic
 def set_post_status(post: Post, status: str, *, by: User | None, reason: str = "") -> tuple[Snapshot, Snapshot]:
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    before = post_snapshot(post)
-    if post.status != status:
-        now = timezone.now()
-        Post.objects.filter(pk=post.pk).update(
-            status=status, status_changed_at=now, status_changed_by=by, status_reason=reason[:500]
-        )
-        post.status = status
-        if before["status"] == PUBLIC and status != PUBLIC:
-            events.emit(PostDeleted(post_id=post.pk, author_id=post.author_id, by_moderator=True))
-        realtime.broadcast(f"post:{post.pk}", "post.updated", {"id": post.pk, "status": status})
-    return before, post_snapshot(post)
+    before = post_snapshot(Post.objects.select_for_update().get(pk=post.pk))
+    after = forum_services.post_set_status(
+        post_id=post.pk, actor=by, status=status, reason=reason[:500], system=by is None or not by.is_moderator
+    )
+    return before, post_snapshot(after)
 
 
 @transaction.atomic
 def set_post_flags(
     post: Post, *, is_locked: bool | None = None, is_pinned: bool | None = None
 ) -> tuple[Snapshot, Snapshot]:
-    post = Post.objects.select_for_update().get(pk=post.pk)
-    before = post_snapshot(post)
-    changes: dict[str, bool] = {}
-    if is_locked is not None and is_locked != post.is_locked:
-        changes["is_locked"] = is_locked
-    if is_pinned is not None and is_pinned != post.is_pinned:
-        changes["is_pinned"] = is_pinned
-    if changes:
-        Post.objects.filter(pk=post.pk).update(**changes)
-        for key, value in changes.items():
-            setattr(post, key, value)
-        realtime.broadcast(f"post:{post.pk}", "post.updated", {"id": post.pk, **changes})
-    return before, post_snapshot(post)
+    before = post_snapshot(Post.objects.select_for_update().get(pk=post.pk))
+    after = forum_services.post_set_flags(
+        post_id=post.pk, actor=None, is_locked=is_locked, is_pinned=is_pinned, system=True
+    )
+    return before, post_snapshot(after)
 
 
 @transaction.atomic
 def set_comment_status(
     comment: Comment, status: str, *, by: User | None, reason: str = ""
 ) -> tuple[Snapshot, Snapshot]:
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
-    before = comment_snapshot(comment)
-    old = comment.status
-    if old != status:
-        Comment.objects.filter(pk=comment.pk).update(
-            status=status, status_changed_at=timezone.now(), status_changed_by=by, status_reason=reason[:500]
-        )
-        comment.status = status
-        # Post.comment_count counts published comments only.
-        if old == PUBLIC and status != PUBLIC:
-            Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") - 1)
-            events.emit(
-                CommentDeleted(
-                    comment_id=comment.pk, post_id=comment.post_id, author_id=comment.author_id, by_moderator=True
-                )
-            )
-        elif old != PUBLIC and status == PUBLIC:
-            Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") + 1)
-        realtime.broadcast(
-            f"post:{comment.post_id}",
-            "comment.updated",
-            {"id": comment.pk, "post_id": comment.post_id, "status": status},
-        )
-    return before, comment_snapshot(comment)
+    before = comment_snapshot(Comment.objects.select_for_update().get(pk=comment.pk))
+    after = forum_services.comment_set_status(
+        comment_id=comment.pk, actor=by, status=status, reason=reason[:500], system=by is None or not by.is_moderator
+    )
+    return before, comment_snapshot(after)
 
 
 @transaction.atomic
