@@ -18,6 +18,19 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_leftover_celery_task_context():
+    """Celery keeps a process-wide "inside a worker" flag (set by worker start-up code paths) and a
+    task stack; left over from one test they make it refuse `.get()` in later tests as if called
+    from inside a task."""
+    from celery._state import _set_task_join_will_block, _task_stack
+
+    _set_task_join_will_block(False)
+    while _task_stack.top is not None:
+        _task_stack.pop()
+    yield
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

@@ -19,7 +19,7 @@ from apps.accounts.models import User
 from apps.accounts.permissions import user_can
 from apps.core.events import emit
 from apps.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDeniedError, ValidationFailed
-from apps.forum import broadcasts, ranking
+from apps.forum import broadcasts, hooks, ranking
 from apps.forum.access import (
     can_post_in_category,
     can_read_category,
@@ -176,6 +176,9 @@ def post_create(*, author: User, category: Category, title: str, body: str, tags
     title = _clean_title(title)
     body = _clean_body(body, maximum=settings.FORUM_POST_BODY_MAX_LENGTH)
     tag_objs = resolve_tags(actor=author, raw=tags)
+    verdict = hooks.content_gate().check_post(author, title, body)
+    verdict.raise_if_blocked()
+    published = verdict.status == ContentStatus.PUBLISHED
     rendered = render(body)
     now = timezone.now()
     post = Post.objects.create(
@@ -187,19 +190,30 @@ def post_create(*, author: User, category: Category, title: str, body: str, tags
         body_html=rendered.html,
         excerpt=rendered.excerpt,
         tag_slugs=[t.slug for t in tag_objs],
+        status=verdict.status,
         created_at=now,
         last_activity_at=now,
         hot_rank=ranking.hot(0, now, now),
     )
-    _set_post_tags(post, [], tag_objs, counted=True)
-    Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
+    # Counters count published posts only; a post held for approval is counted when approved.
+    _set_post_tags(post, [], tag_objs, counted=published)
+    if published:
+        Category.objects.filter(pk=category.pk).update(post_count=F("post_count") + 1)
     PostRevision.objects.create(
         post=post, number=1, editor=author, title=title, body=body, tag_slugs=post.tag_slugs, category=category
     )
-    _emit_mentions(author=author, usernames=rendered.mentions, post_id=post.id)
-    emit(PostCreated(post_id=post.id, author_id=author.pk, category_id=category.pk))
-    broadcasts.post_created(post)
+    hooks.content_gate().after_create(verdict, "post", post.pk)
+    hooks.content_saved("post", post)
+    if published:
+        _announce_post(post, mentions=rendered.mentions)
     return post
+
+
+def _announce_post(post: Post, *, mentions: Sequence[str]) -> None:
+    """What a post going public tells the rest of the platform (at creation, or on approval)."""
+    _emit_mentions(author=post.author, usernames=mentions, post_id=post.id)
+    emit(PostCreated(post_id=post.id, author_id=post.author_id, category_id=post.category_id))
+    broadcasts.post_created(post)
 
 
 def _lock_post(post_id: int) -> Post:
@@ -297,6 +311,7 @@ def post_update(
     )
     new_mentions = [m for m in rendered.mentions if m.lower() not in old_mentions]
     _emit_mentions(author=editor, usernames=new_mentions, post_id=post.id)
+    hooks.content_saved("post", post)
     emit(PostEdited(post_id=post.id, editor_id=editor.pk))
     broadcasts.post_updated(post)
     return post
@@ -353,7 +368,10 @@ def post_set_status(*, post_id: int, actor: User | None, status: str, reason: st
     _move_post_status(post, status, actor=actor, reason=reason)
     if status in PLACEHOLDER_STATUSES and previous not in PLACEHOLDER_STATUSES:
         emit(PostDeleted(post_id=post.id, author_id=post.author_id, by_moderator=True))
-    broadcasts.post_updated(post)
+    if previous == ContentStatus.PENDING and status == ContentStatus.PUBLISHED:
+        _announce_post(post, mentions=render(post.body).mentions)  # approved: it goes public now
+    else:
+        broadcasts.post_updated(post)
     return post
 
 
@@ -418,6 +436,8 @@ def comment_create(*, author: User, post_id: int, body: str, parent_id: int | No
         if parent.depth + 1 > settings.FORUM_COMMENT_MAX_DEPTH:
             msg = f"Replies nest at most {settings.FORUM_COMMENT_MAX_DEPTH} levels deep."
             raise ValidationFailed(msg, details={"parent_id": [msg]})
+    verdict = hooks.content_gate().check_comment(author, body)
+    verdict.raise_if_blocked()
     rendered = render(body)
     now = timezone.now()
     comment_id = _next_comment_id()
@@ -430,10 +450,15 @@ def comment_create(*, author: User, post_id: int, body: str, parent_id: int | No
         path=comment_path(parent.path if parent else "", comment_id),
         body=body,
         body_html=rendered.html,
+        status=verdict.status,
         created_at=now,
     )
     if parent is not None:
         Comment.objects.filter(pk=parent.pk).update(reply_count=F("reply_count") + 1)
+    hooks.content_gate().after_create(verdict, "comment", comment.pk)
+    hooks.content_saved("comment", comment)
+    if verdict.status != ContentStatus.PUBLISHED:
+        return comment  # held for approval: counted and announced when a moderator approves it
     Post.objects.filter(pk=post.pk).update(
         comment_count=F("comment_count") + 1, last_activity_at=now, last_comment_at=now
     )
@@ -490,6 +515,7 @@ def comment_update(*, comment_id: int, editor: User, body: str) -> Comment:
     rendered = render(body)
     comment.body, comment.body_html, comment.edited_at = body, rendered.html, timezone.now()
     comment.save(update_fields=["body", "body_html", "edited_at", "updated_at"])
+    hooks.content_saved("comment", comment)
     _emit_mentions(
         author=editor,
         usernames=[m for m in rendered.mentions if m.lower() not in old_mentions],
@@ -559,7 +585,20 @@ def comment_set_status(
                 comment_id=comment.pk, post_id=comment.post_id, author_id=comment.author_id, by_moderator=True
             )
         )
-    broadcasts.comment_event(comment, "comment.updated")
+    if previous == ContentStatus.PENDING and status == ContentStatus.PUBLISHED:
+        # Approved: it goes public now, as a new comment.
+        emit(
+            CommentCreated(
+                comment_id=comment.pk,
+                post_id=comment.post_id,
+                author_id=comment.author_id,
+                category_id=comment.post.category_id,
+                parent_id=comment.parent_id,
+            )
+        )
+        broadcasts.comment_event(comment, "comment.created")
+    else:
+        broadcasts.comment_event(comment, "comment.updated")
     return comment
 
 

@@ -14,6 +14,12 @@ class ModerationConfig(AppConfig):
         from apps.moderation.seed import make_demo_moderation
 
         seeding.register_demo("moderation.queue", make_demo_moderation, order=90)
+        # Spam controls decide, inside the forum's write, whether new content is published,
+        # held for approval or refused.
+        from apps.forum import hooks as forum_hooks
+        from apps.moderation.gate import SpamControlGate
+
+        forum_hooks.set_content_gate(SpamControlGate())
         # An item its author deleted leaves the queue.
         events.subscribe(PostDeleted, receivers.on_post_deleted)
         events.subscribe(CommentDeleted, receivers.on_comment_deleted)
