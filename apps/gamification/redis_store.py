@@ -117,8 +117,10 @@ def read_page(period: str, start: dt.date, category_id: int, offset: int, limit:
         pipe = r.pipeline(transaction=False)
         pipe.exists(f"{k}:ready")
         pipe.zcard(k)
-        pipe.zrange(k, offset, offset + limit - 1, withscores=True)
-        ready, total, items = pipe.execute()
+        if limit > 0:  # ZRANGE k 0 -1 would be the whole set
+            pipe.zrange(k, offset, offset + limit - 1, withscores=True)
+        ready, total, *rest = pipe.execute()
+        items = rest[0] if rest else []
     except Exception:
         logger.warning("leaderboard redis read failed", exc_info=True)
         return None

@@ -71,7 +71,7 @@ def tokens_for_ranked_users(count: int) -> list[tuple[int, str]]:
     ids = list(
         LeaderboardEntry.objects.filter(period="all", category_id=0, points__gt=0).values_list("user_id", flat=True)
     )
-    rng = random.Random(1)
+    rng = random.Random(time.time_ns())
     picked = rng.sample(ids, count)
     users = User.objects.in_bulk(picked)
     return [(uid, issue_token_pair(users[uid])["access"]) for uid in picked]
@@ -128,6 +128,7 @@ def run_mode(mode: str, n: int, tokens: list[tuple[int, str]]) -> list[str]:
                     samples = [timed(client, url) for _ in range(n)]
                     label = f"top-100 {period:5s} {'cat ' + category if category else 'global'}"
                     lines.append(f"{label:24s} [{source:8s}] {stats(samples)}")
+                    print(lines[-1], flush=True)
             for period in PERIODS:
                 samples = []
                 for i in range(n):
@@ -140,6 +141,7 @@ def run_mode(mode: str, n: int, tokens: list[tuple[int, str]]) -> list[str]:
                         )
                     )
                 lines.append(f"{'around=me ' + period:24s} [{source:8s}] {stats(samples)}")
+                print(lines[-1], flush=True)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -176,12 +178,10 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--modes", default="database,redis")
     args = parser.parse_args()
-    tokens = tokens_for_ranked_users(200)
-    out = []
     for mode in args.modes.split(","):
-        out += run_mode(mode, args.requests, tokens)
-    out += award_cost(300)
-    print("\n".join(out))
+        tokens = tokens_for_ranked_users(200)  # fresh: access tokens are short-lived
+        print("\n".join(run_mode(mode, args.requests, tokens)), flush=True)
+    print("\n".join(award_cost(300)), flush=True)
     return 0
 
 

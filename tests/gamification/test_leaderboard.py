@@ -212,6 +212,9 @@ def test_redis_lost_database_answers_then_rebuild(lb_redis, api_client, make_cli
         got, meta = api_board(api_client, period, day)
         assert meta["leaderboard"]["source"] == "redis"
         assert got == brute_force(period, period_start(period, day), 0)
+    outsider = make_client(UserFactory()).get("/api/leaderboard?period=month&around=me").json()
+    assert outsider["data"] == [] and outsider["meta"]["me"] is None  # not the whole set
+    assert outsider["meta"]["pagination"]["total"] == len(expected)
     me = expected[len(expected) // 2][0]
     around = make_client(next(p for p in people if p.id == me)).get("/api/leaderboard?period=month&around=me").json()
     assert around["meta"]["me"]["rank"] == len(expected) // 2 + 1
