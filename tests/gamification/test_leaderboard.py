@@ -19,6 +19,19 @@ pytestmark = pytest.mark.django_db
 ACTIVITIES = ["post_created", "comment_created", "post_upvoted", "comment_upvoted", "wallet_verified"]
 
 
+@pytest.fixture(autouse=True)
+def _forum_categories_1_and_2(db):
+    """The boards below use category ids 1 and 2; with the forum installed they must exist."""
+    from django.db import connection
+
+    from apps.forum.models import Category
+
+    for pk in (1, 2):
+        Category.objects.get_or_create(pk=pk, defaults={"name": f"Board {pk}", "slug": f"board-{pk}"})
+    with connection.cursor() as cur:
+        cur.execute("SELECT setval(pg_get_serial_sequence('categories', 'id'), (SELECT MAX(id) FROM categories))")
+
+
 def brute_force(period: str, start: dt.date, category_id: int) -> list[tuple[int, int]]:
     """(user_id, points) in rank order, straight from point_transactions."""
     totals: dict[int, int] = defaultdict(int)
