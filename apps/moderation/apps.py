@@ -23,3 +23,6 @@ class ModerationConfig(AppConfig):
         # An item its author deleted leaves the queue.
         events.subscribe(PostDeleted, receivers.on_post_deleted)
         events.subscribe(CommentDeleted, receivers.on_comment_deleted)
+        from apps.gamification.events import VoteRingDetected
+
+        events.subscribe(VoteRingDetected, receivers.on_vote_ring_detected)

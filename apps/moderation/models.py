@@ -37,6 +37,7 @@ class ReportReason(models.TextChoices):
 SYSTEM_REASONS = {
     "watched_word": "Watched word",
     "needs_approval": "New user's post awaiting approval",
+    "vote_ring": "Vote ring (points already reversed by gamification)",
 }
 ALL_REASONS = [*ReportReason.choices, *SYSTEM_REASONS.items()]
 

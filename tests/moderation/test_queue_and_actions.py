@@ -354,3 +354,19 @@ def test_bulk_act_reports_per_item_errors(moderator):
     assert done == 1 and len(errors) == 1 and f"#{b.pk}" in errors[0]
     assert Post.objects.get(pk=a.target_id).status == "removed"
     assert Post.objects.get(pk=b.target_id).status == "published"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_detected_vote_ring_puts_its_members_in_the_queue():
+    from django.db import transaction
+
+    from apps.core import events
+    from apps.gamification.events import VoteRingDetected
+    from apps.moderation.models import Reviewable
+    from tests.factories import UserFactory
+
+    a, b = UserFactory(), UserFactory()
+    with transaction.atomic():
+        events.emit(VoteRingDetected(report_id=7, member_ids=(a.pk, b.pk)))
+    queued = Reviewable.objects.filter(target_type="user", target_id__in=[a.pk, b.pk])
+    assert queued.count() == 2
