@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import caches
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -18,7 +19,16 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 class EndpointClassThrottle(SimpleRateThrottle):
-    """Scope = (anon|user|new_user) x (read|write); rates in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]."""
+    """Scope = (anon|user|new_user) x (read|write); rates in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].
+
+    Counters live in THROTTLE_CACHE: Redis when there is one (shared by every process); without
+    Redis, the per-process memory cache, because a database write on every request would cost more
+    than the request (measured: /api/health 6.9 → 13.1 ms). Per-process limits then allow up to
+    `rate x processes`, which the README states."""
+
+    @property
+    def cache(self):
+        return caches[settings.THROTTLE_CACHE]
 
     def allow_request(self, request, view) -> bool:
         if getattr(view, "throttle_exempt", False):

@@ -263,6 +263,7 @@ REST_FRAMEWORK = {
 }
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 NEW_ACCOUNT_HOURS = env.int("NEW_ACCOUNT_HOURS", default=24)
+THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Success Kid Community API",
