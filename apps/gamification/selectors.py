@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 
+from apps.accounts.api.serializers import PUBLIC_USER_COLUMNS
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.gamification import catalogue, redis_store
@@ -118,7 +119,8 @@ def _queue_rebuild(period: str, start: dt.date, category_id: int) -> None:
 
 
 def _users(ids: list[int]) -> dict[int, User]:
-    return {u.id: u for u in User.objects.select_related("profile").filter(pk__in=ids)}
+    public = User.objects.select_related("profile").only(*PUBLIC_USER_COLUMNS)
+    return {u.id: u for u in public.filter(pk__in=ids)}
 
 
 def leaderboard(

