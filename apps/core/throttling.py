@@ -48,8 +48,8 @@ class EndpointClassThrottle(BaseThrottle):
         user = request.user
         ident = f"u{user.pk}" if user and user.is_authenticated else f"ip{self.get_ident(request)}"
         key = f"throttle:{scope}:{ident}:{window}"
-        cache = caches[settings.THROTTLE_CACHE]
         try:
+            cache = caches[settings.THROTTLE_CACHE]
             count = 1 if cache.add(key, 1, duration + 1) else cache.incr(key)
         except ValueError:  # the key expired between add and incr: a new window
             count = 1
