@@ -90,6 +90,8 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
+        # One client sends thousands of requests: measure the stack, not the rate limiter's refusals.
+        **{f"THROTTLE_{scope}": "1000000/min" for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")},
         **extra_env,
     }
     if "REDIS_URL" not in extra_env:
@@ -151,9 +153,10 @@ POOLED = {"DJANGO_SETTINGS_MODULE": "bench.search.pooled_settings"}
 
 
 def main() -> int:
-    run_pass("cold (no result cache)", {"SEARCH_CACHE_SECONDS": "0"})
-    run_pass("cold + connection pool", {"SEARCH_CACHE_SECONDS": "0", **POOLED})
-    run_pass("cached (Redis) + connection pool", {"REDIS_URL": REDIS, **POOLED})
+    # The connection pool is the platform's default now (DB_POOL); "per-request connections" turns it off.
+    run_pass("cold, per-request connections", {"SEARCH_CACHE_SECONDS": "0", "DB_POOL": "false"})
+    run_pass("cold (no result cache), pool", {"SEARCH_CACHE_SECONDS": "0"})
+    run_pass("cached (Redis), pool", {"REDIS_URL": REDIS})
     return 0
 
 
