@@ -118,6 +118,31 @@ def _queue_rebuild(period: str, start: dt.date, category_id: int) -> None:
         logger.warning("could not queue a leaderboard rebuild", exc_info=True)
 
 
+# Rendered leaderboard pages are cached under a version that every ledger change bumps (after
+# commit), so a cached page is never staler than the last award; the TTL only bounds memory.
+PAGE_CACHE_VERSION_KEY = "lb:pages:version"
+
+
+def page_cache_version() -> int:
+    try:
+        version = cache.get(PAGE_CACHE_VERSION_KEY)
+        if version is None:
+            cache.add(PAGE_CACHE_VERSION_KEY, 1, None)
+            version = cache.get(PAGE_CACHE_VERSION_KEY) or 1
+        return int(version)
+    except Exception:
+        return 0  # no cache: every read computes
+
+
+def bump_page_cache_version() -> None:
+    try:
+        cache.incr(PAGE_CACHE_VERSION_KEY)
+    except ValueError:  # not set yet
+        cache.add(PAGE_CACHE_VERSION_KEY, 2, None)
+    except Exception:
+        logger.warning("could not invalidate cached leaderboard pages", exc_info=True)
+
+
 def _users(ids: list[int]) -> dict[int, User]:
     public = User.objects.select_related("profile").only(*PUBLIC_USER_COLUMNS)
     return {u.id: u for u in public.filter(pk__in=ids)}

@@ -94,7 +94,14 @@ def _after_change(*, txn: PointTransaction, old_level: int, new_level: int, stan
         user_id = txn.user_id
         transaction.on_commit(lambda: check_achievements(user_id=user_id))  # level achievements
     transaction.on_commit(lambda: redis_store.apply_updates(standings))
+    transaction.on_commit(_pages_stale)
     transaction.on_commit(_leaderboard_changed)
+
+
+def _pages_stale() -> None:
+    from apps.gamification import selectors  # selectors imports services' neighbours; keep it lazy
+
+    selectors.bump_page_cache_version()
 
 
 def _leaderboard_changed() -> None:
@@ -830,6 +837,7 @@ def rebuild_leaderboard_table() -> int:
             cur.execute(f'ALTER TABLE leaderboards ADD CONSTRAINT "{name}" {definition}')
         for _, definition in indexes:
             cur.execute(definition)
+    transaction.on_commit(_pages_stale)
     return total
 
 

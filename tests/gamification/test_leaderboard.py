@@ -239,3 +239,22 @@ def test_redis_down_degrades_to_database(api_client, settings):
     services.award_points(user_id=u.id, activity="post_created", idempotency_key="x")
     got, meta = api_board(api_client, "all", timezone.now().date())
     assert got == [(u.id, 10)] and meta["leaderboard"]["source"] == "database"
+
+
+def test_a_cached_page_is_served_until_the_next_award(
+    api_client, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    from apps.gamification import services
+    from tests.factories import UserFactory
+
+    a, b = UserFactory(), UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.award_points(user_id=a.id, activity="post_created", idempotency_key="c1")
+    first = api_client.get("/api/leaderboard?period=all").json()
+    with django_assert_max_num_queries(0):  # served from the page cache
+        assert api_client.get("/api/leaderboard?period=all").json() == first
+    with django_capture_on_commit_callbacks(execute=True):  # the version bump runs after commit
+        services.award_points(user_id=b.id, activity="post_created", idempotency_key="c2")
+        services.award_points(user_id=b.id, activity="comment_created", idempotency_key="c3")
+    fresh = api_client.get("/api/leaderboard?period=all").json()
+    assert [row["user"]["id"] for row in fresh["data"]] == [b.id, a.id]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.cache import cache
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
@@ -199,6 +201,15 @@ class LeaderboardView(ListAPIView):
             paginator.page = (first_rank - 1) // paginator.limit + 1
         else:
             paginator.paginate_queryset([], request)  # validates ?page=
+            cache_key = None
+            version = selectors.page_cache_version()
+            if version and settings.LEADERBOARD_PAGE_CACHE_SECONDS:
+                cache_key = (
+                    f"lb:page:{version}:{period}:{start.isoformat()}:{category_id}:{paginator.page}:{paginator.limit}"
+                )
+                hit = cache.get(cache_key)
+                if hit is not None:
+                    return Response(hit)
             board = selectors.leaderboard(
                 period=period,
                 start=start,
@@ -218,4 +229,7 @@ class LeaderboardView(ListAPIView):
         }
         if around:
             meta["me"] = board.me
-        return Response({"data": data, "meta": meta})
+        body = {"data": data, "meta": meta}
+        if not around and cache_key:
+            cache.set(cache_key, body, settings.LEADERBOARD_PAGE_CACHE_SECONDS)
+        return Response(body)

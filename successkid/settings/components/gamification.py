@@ -47,3 +47,4 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+LEADERBOARD_PAGE_CACHE_SECONDS = env.int("LEADERBOARD_PAGE_CACHE_SECONDS", default=60)
