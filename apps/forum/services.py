@@ -695,19 +695,9 @@ def vote_post(*, user: User, post_id: int, value: int) -> VoteResult:
     score, up, down = _run_counter_update(sql, {"du": du, "dd": dd, "id": post.pk})
     result = VoteResult(score=score, upvotes=up, downvotes=down, my_vote=value)
     if old != value:
-        emit(
-            VoteChanged(
-                target_type="post",
-                target_id=post.pk,
-                target_author_id=post.author_id,
-                voter_id=user.pk,
-                old_value=old,
-                new_value=value,
-                post_id=post.pk,
-                category_id=post.category_id,
-            )
+        _announce_vote(
+            "post", post.pk, post.author_id, user, old, result, post_id=post.pk, category_id=post.category_id
         )
-        broadcasts.vote_changed(post_id=post.pk, target_type="post", target_id=post.pk, result=result)
     return result
 
 
@@ -733,20 +723,43 @@ def vote_comment(*, user: User, comment_id: int, value: int) -> VoteResult:
     score, up, down = _run_counter_update(_COMMENT_VOTE_SQL, {"du": du, "dd": dd, "id": comment.pk})
     result = VoteResult(score=score, upvotes=up, downvotes=down, my_vote=value)
     if old != value:
-        emit(
-            VoteChanged(
-                target_type="comment",
-                target_id=comment.pk,
-                target_author_id=comment.author_id,
-                voter_id=user.pk,
-                old_value=old,
-                new_value=value,
-                post_id=comment.post_id,
-                category_id=comment.post.category_id,
-            )
+        _announce_vote(
+            "comment",
+            comment.pk,
+            comment.author_id,
+            user,
+            old,
+            result,
+            post_id=comment.post_id,
+            category_id=comment.post.category_id,
         )
-        broadcasts.vote_changed(post_id=comment.post_id, target_type="comment", target_id=comment.pk, result=result)
     return result
+
+
+def _announce_vote(
+    target_type: str,
+    target_id: int,
+    target_author_id: int,
+    voter: User,
+    old: int,
+    result: VoteResult,
+    *,
+    post_id: int,
+    category_id: int,
+) -> None:
+    emit(
+        VoteChanged(
+            target_type=target_type,
+            target_id=target_id,
+            target_author_id=target_author_id,
+            voter_id=voter.pk,
+            old_value=old,
+            new_value=result.my_vote,
+            post_id=post_id,
+            category_id=category_id,
+        )
+    )
+    broadcasts.vote_changed(post_id=post_id, target_type=target_type, target_id=target_id, result=result)
 
 
 # --- drafts -------------------------------------------------------------------------------------

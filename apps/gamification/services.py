@@ -849,7 +849,9 @@ def rebuild_redis_board(*, period: str, start: dt.date, category_id: int) -> int
         .values_list("user_id", "points", "reached_at")
         .iterator(chunk_size=5000)
     )
-    return redis_store.build(period, start, category_id, rows)
+    built = redis_store.build(period, start, category_id, rows)
+    _pages_stale()  # pages rendered while the board was missing: recompute (Redis is not transactional)
+    return built
 
 
 def rebuild_redis_leaderboards(*, now: dt.datetime | None = None) -> int:
