@@ -333,18 +333,22 @@ def _move_post_status(post: Post, new_status: str, *, actor: User | None, reason
     post.save(update_fields=["status", "status_changed_at", "status_changed_by", "status_reason", "updated_at"])
 
 
+def _deletion_status(actor: User, *, author_id: int, what: str) -> str:
+    """An author deletes (`deleted`), a moderator removes (`removed`); nobody else may."""
+    if author_id == actor.pk:
+        return ContentStatus.DELETED
+    if is_moderator(actor):
+        return ContentStatus.REMOVED
+    raise PermissionDeniedError(f"You can only delete your own {what}.")
+
+
 @transaction.atomic
 def post_delete(*, post_id: int, actor: User, reason: str = "") -> Post:
     """The author's delete (status `deleted`) or a moderator's removal (`removed`); the thread stays
     with a placeholder. Deleting twice is a no-op."""
     post = _lock_post(post_id)
     _check_visible_post(actor, post)
-    if post.author_id == actor.pk:
-        new_status = ContentStatus.DELETED
-    elif is_moderator(actor):
-        new_status = ContentStatus.REMOVED
-    else:
-        raise PermissionDeniedError("You can only delete your own posts.")
+    new_status = _deletion_status(actor, author_id=post.author_id, what="posts")
     if post.status in PLACEHOLDER_STATUSES:
         return post
     _move_post_status(post, new_status, actor=actor, reason=reason)
@@ -544,12 +548,7 @@ def _move_comment_status(comment: Comment, new_status: str, *, actor: User | Non
 def comment_delete(*, comment_id: int, actor: User, reason: str = "") -> Comment:
     comment = _lock_comment(comment_id)
     _check_visible_comment(actor, comment)
-    if comment.author_id == actor.pk:
-        new_status = ContentStatus.DELETED
-    elif is_moderator(actor):
-        new_status = ContentStatus.REMOVED
-    else:
-        raise PermissionDeniedError("You can only delete your own comments.")
+    new_status = _deletion_status(actor, author_id=comment.author_id, what="comments")
     if comment.status in PLACEHOLDER_STATUSES:
         return comment
     _move_comment_status(comment, new_status, actor=actor, reason=reason)

@@ -18,7 +18,7 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from apps.accounts.admin import register_user_inline
+from apps.accounts.admin import ReadOnlyInline, register_user_inline
 from apps.accounts.models import User
 from apps.accounts.permissions import user_can
 from apps.core.exceptions import ApplicationError
@@ -423,24 +423,15 @@ class WatchedWordAdmin(admin.ModelAdmin):
 # --- Members: moderation history on the user page ---------------------------------------------
 
 
-class UserModerationHistoryInline(admin.TabularInline):
-    """Every moderation action that fell on a member. The accounts User admin can add it too."""
+class UserModerationHistoryInline(ReadOnlyInline):
+    """Every moderation action that fell on a member, on the accounts User page and the members page."""
 
     model = AuditLogEntry
     fk_name = "target_user"
-    extra = 0
-    can_delete = False
     fields = ["created_at", "actor", "action", "target_type", "target_id", "reason"]
     readonly_fields = fields
     ordering = ["-id"]
     verbose_name_plural = "moderation history"
-    max_num = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return user_can(request.user, "audit.read")

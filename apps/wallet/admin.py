@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.accounts.admin import register_user_inline
+from apps.accounts.admin import ReadOnlyInline, register_user_inline
 from apps.wallet import services
 from apps.wallet.models import BalanceHistory, HolderStatus, SiwsChallenge, TokenBalance, Transaction, WalletConnection
 
@@ -58,20 +58,14 @@ class SiwsChallengeAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
-class UserWalletInline(admin.TabularInline):
+class UserWalletInline(ReadOnlyInline):
     """The member's wallets on the accounts User page (read-only: links change through the API)."""
 
     model = WalletConnection
     fk_name = "user"
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["address", "verified", "is_primary", "created_at"]
     readonly_fields = fields
     verbose_name_plural = "wallets"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 register_user_inline(UserWalletInline)

@@ -41,6 +41,8 @@ def test_admin_finds_user_and_sees_providers_and_audit(admin_user, target):
     assert r.status_code == 200
     assert b"OAuth providers" in r.content and b"583231" in r.content
     assert b"Audit log" in r.content and b"spam" in r.content
+    # Other areas add their inlines to the same page (wallet links, moderation history).
+    assert b"Wallets" in r.content and b"Moderation history" in r.content
     assert c.get("/admin/accounts/accountauditlog/").status_code == 200
     entry = AccountAuditLog.objects.get(target=target)
     assert c.get(f"/admin/accounts/accountauditlog/{entry.pk}/change/").status_code == 200
