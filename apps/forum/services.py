@@ -357,14 +357,19 @@ def post_delete(*, post_id: int, actor: User, reason: str = "") -> Post:
     return post
 
 
-@transaction.atomic
-def post_set_status(*, post_id: int, actor: User | None, status: str, reason: str = "", system: bool = False) -> Post:
-    """Moderation: hide, remove, mark pending or restore (published) a post, keeping counters exact.
-    `system=True` (no actor) is the moderation app acting on its own, e.g. auto-hide past a report score."""
+def _check_status_change(actor: User | None, status: str, *, system: bool) -> None:
+    """Only moderators (or moderation itself, `system`) move content between statuses."""
     if not system and not is_moderator(actor):
         raise PermissionDeniedError("Only moderators can do this.")
     if status not in ContentStatus.values:
         raise ValidationFailed("Unknown status.", details={"status": ["Unknown status."]})
+
+
+@transaction.atomic
+def post_set_status(*, post_id: int, actor: User | None, status: str, reason: str = "", system: bool = False) -> Post:
+    """Moderation: hide, remove, mark pending or restore (published) a post, keeping counters exact.
+    `system=True` (no actor) is the moderation app acting on its own, e.g. auto-hide past a report score."""
+    _check_status_change(actor, status, system=system)
     post = _lock_post(post_id)
     if post.status == status:
         return post
@@ -569,10 +574,7 @@ def comment_set_status(
     *, comment_id: int, actor: User | None, status: str, reason: str = "", system: bool = False
 ) -> Comment:
     """Moderation: hide, remove or restore a comment, keeping counters exact (`system`: see post_set_status)."""
-    if not system and not is_moderator(actor):
-        raise PermissionDeniedError("Only moderators can do this.")
-    if status not in ContentStatus.values:
-        raise ValidationFailed("Unknown status.", details={"status": ["Unknown status."]})
+    _check_status_change(actor, status, system=system)
     comment = _lock_comment(comment_id)
     if comment.status == status:
         return comment
