@@ -10,3 +10,7 @@ class CoreConfig(AppConfig):
         from apps.core.logging import install_request_id_record_factory
 
         install_request_id_record_factory()
+
+        from apps.core.rls import install_admin_system_context
+
+        install_admin_system_context()

@@ -23,6 +23,8 @@ from typing import TypeVar
 
 from django.db import transaction
 
+from apps.core import rls
+
 logger = logging.getLogger(__name__)
 
 
@@ -55,12 +57,21 @@ def receivers_for(event: DomainEvent) -> list[Receiver]:
 
 
 def dispatch(event: DomainEvent) -> None:
-    """Run every receiver now. Called on commit by `emit`; tests may call it directly."""
-    for receiver in receivers_for(event):
-        try:
-            receiver(event)
-        except Exception:
-            logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
+    """Run every receiver now. Called on commit by `emit`; tests may call it directly.
+
+    Receivers are the domain's cross-user side effects (a vote awards the author points, a comment
+    notifies subscribers), so they run in the audited RLS system context, each in its own savepoint
+    so one failing receiver neither stops nor poisons the others."""
+    receivers = receivers_for(event)
+    if not receivers:
+        return
+    with rls.system_context(f"event:{type(event).__name__}"):
+        for receiver in receivers:
+            try:
+                with transaction.atomic():
+                    receiver(event)
+            except Exception:
+                logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
 
 
 def emit(event: DomainEvent, *, using: str | None = None) -> None:

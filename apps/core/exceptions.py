@@ -41,6 +41,14 @@ class ApplicationError(Exception):
         super().__init__(self.message)
 
 
+class KeepsWrites:
+    """Mixin for errors whose response must not undo what the request wrote before raising them
+    (a replayed refresh token revokes its family, then answers 401): the request's transaction
+    (ATOMIC_REQUESTS) commits instead of rolling back."""
+
+    keep_writes = True
+
+
 class ValidationFailed(ApplicationError):
     status, code, message = 400, "validation_error", "Invalid input."
 
@@ -184,5 +192,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if status == 401:
         # RFC 7235: a 401 names the scheme it wants.
         headers = {**headers, "WWW-Authenticate": 'Bearer realm="api"'}
-    set_rollback()
+    if not getattr(exc, "keep_writes", False):
+        set_rollback()
     return Response(error_body(code, message, details), status=status, headers=headers)

@@ -28,6 +28,9 @@ HTTP_LATENCY = Histogram(
 )
 WS_CONNECTIONS = Gauge("sk_websocket_connections", "Open WebSocket connections", multiprocess_mode="livesum")
 WS_MESSAGES = Counter("sk_websocket_messages_total", "WebSocket frames", ["direction"])
+RLS_SYSTEM_CONTEXTS = Counter(
+    "sk_rls_system_context_total", "Row-level security bypasses (system context), by reason", ["reason"]
+)
 SOURCE_UP = Gauge("sk_source_up", "Outside source health (1 healthy, 0 failing)", ["source"], multiprocess_mode="max")
 
 

@@ -44,6 +44,19 @@ for _i, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica{_i}"] = _replica
 DATABASE_ROUTERS = ["apps.core.db_router.PrimaryReplicaRouter"]
+# Row-level security (apps/core/rls.py): DATABASE_URL names the owner, who runs migrations and
+# `create_db_roles`; every runtime process (web, worker, beat) connects as DATABASE_APP_USER, a role
+# that owns nothing, is no superuser and has no BYPASSRLS, so the policies apply to it. Unset (or
+# DATABASE_AS_OWNER=1, for migrate) the process stays on the owner's credentials.
+DATABASE_OWNER = {"USER": DATABASES["default"].get("USER", ""), "PASSWORD": DATABASES["default"].get("PASSWORD", "")}
+DATABASE_APP_USER = env("DATABASE_APP_USER", default="")
+DATABASE_APP_PASSWORD = env("DATABASE_APP_PASSWORD", default="")
+DATABASE_AS_OWNER = env.bool("DATABASE_AS_OWNER", default=False)
+for _db in DATABASES.values():
+    # Each request runs in one transaction: the RLS user context is transaction-local.
+    _db["ATOMIC_REQUESTS"] = True
+    if DATABASE_APP_USER and not DATABASE_AS_OWNER:
+        _db.update(USER=DATABASE_APP_USER, PASSWORD=DATABASE_APP_PASSWORD)
 
 # --- Redis (optional) ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")

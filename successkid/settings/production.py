@@ -9,6 +9,11 @@ for _name in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL"):
     if not env(_name, default=""):
         raise ImproperlyConfigured(f"{_name} must be set in production")
 
+# Row-level security: runtime processes connect as the app role (DATABASE_APP_USER), never as
+# the owner; only migrations and `create_db_roles` run with DATABASE_AS_OWNER=1.
+if not env("DATABASE_APP_USER", default="") and not env.bool("DATABASE_AS_OWNER", default=False):
+    raise ImproperlyConfigured("DATABASE_APP_USER must be set in production (or DATABASE_AS_OWNER=1 for migrate)")
+
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 LOG_FORMAT = "json"

@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
-from django.db import transaction
 from tqdm import tqdm
 
-from apps.core import seeding
+from apps.core import rls, seeding
 
 
 class Command(BaseCommand):
@@ -17,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, demo=False, size=50, no_progress=False, **options):
         for name, loader in seeding.fixture_loaders():
-            with transaction.atomic():
+            # Reference and demo data belong to no signed-in user: the audited RLS system context.
+            with rls.system_context("seed"):
                 count = loader()
             self.stdout.write(f"seed {name}: {count} rows")
         if not demo:
@@ -31,5 +31,6 @@ class Command(BaseCommand):
 
         ctx = seeding.DemoContext(size=size, progress=progress, stdout=self.stdout)
         for name, maker in seeding.demo_makers():
-            maker(ctx)
+            with rls.system_context("seed"):
+                maker(ctx)
             self.stdout.write(f"demo {name}: done")
