@@ -11,6 +11,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, ExpiredTok
 from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.accounts.models import AuthSession, User
+from apps.core import rls
 
 
 class TokenRejected(AuthenticationFailed):
@@ -32,12 +33,23 @@ def user_for_token(token: AccessToken) -> User:
     still live, so logout, a replayed refresh token or a password change end access tokens too."""
     sid = token.get("sid")
     try:
+        subject = int(token["sub"])
+    except (KeyError, ValueError, TypeError):
+        raise TokenRejected("The access token is invalid.", "token_invalid") from None
+    # The token's signature is good: from here on the database acts for its subject (RLS), so the
+    # session lookup below can see that user's sessions and nobody else's.
+    with rls.acting_as(subject):
+        return _user_for_token(token, subject, sid)
+
+
+def _user_for_token(token: AccessToken, subject: int, sid) -> User:
+    try:
         qs = User.objects.select_related("profile")
         if sid:
             qs = qs.annotate(
                 _session_live=Exists(AuthSession.objects.filter(pk=sid, user=OuterRef("pk"), revoked_at__isnull=True))
             )
-        user = qs.get(pk=token["sub"])
+        user = qs.get(pk=subject)
     except (User.DoesNotExist, KeyError, ValueError, TypeError):
         raise TokenRejected("The access token is invalid.", "token_invalid") from None
     except Exception as exc:  # a malformed sid (not a UUID)

@@ -41,6 +41,7 @@ from apps.accounts.models import (
 from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.sources import KIND_PROVIDERS
 from apps.accounts.tokens import revoke_sessions
+from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import (
     ApplicationError,
@@ -115,7 +116,12 @@ def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
     if exclude_user_id:
         users = users.exclude(pk=exclude_user_id)
         addresses = addresses.exclude(user_id=exclude_user_id)
-    return users.exists() or addresses.exists()
+    if users.exists():
+        return True
+    # Addresses are private (RLS); whether another account holds this one is a yes/no across
+    # accounts that sign-up and email change legitimately need.
+    with rls.system_context("accounts:email_taken"):
+        return addresses.exists()
 
 
 # --- registration and email verification ------------------------------------------------------
@@ -141,6 +147,7 @@ def user_register(*, email: str, username: str, password: str, request=None) -> 
             candidate.save()
     except IntegrityError:  # a concurrent sign-up won the race for the name or address
         raise Conflict("This username or email is taken.") from None
+    rls.set_user(candidate.pk)  # the new account acts for itself from here on (its address is private)
     _set_primary_email(user=candidate, email=email)
     if ip:
         ratelimit.record("register_ip", ip)
@@ -166,6 +173,12 @@ def _code_hash(code: str, email: str) -> str:
 
 def send_verification_email(*, user_id: int) -> None:
     """A link (allauth's HMAC key) and a 6-digit code, both for the user's current address."""
+    # Often runs after the request's commit: in its own transaction, as that user (RLS).
+    with rls.user_context(user_id):
+        _send_verification_email(user_id=user_id)
+
+
+def _send_verification_email(*, user_id: int) -> None:
     from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 
     user = User.objects.filter(pk=user_id).first()
@@ -214,13 +227,18 @@ def _mark_verified(*, user: User, email: str) -> User:
 def verify_email_key(*, key: str) -> User:
     from allauth.account.models import EmailConfirmationHMAC
 
-    confirmation = EmailConfirmationHMAC.from_key(key or "")
+    # The key is our HMAC over the address id: finding that address (someone's private row) comes
+    # before knowing whose it is; a valid key then proves the holder owns it.
+    with rls.system_context("accounts:verify_email_key"):
+        confirmation = EmailConfirmationHMAC.from_key(key or "")
+        address = confirmation.email_address if confirmation is not None else None
+        user = address.user if address is not None else None
     if confirmation is None:
         raise ValidationFailed(
             "This verification link is invalid or has expired.", details={"key": ["Invalid or expired."]}
         )
-    address = confirmation.email_address
-    return _mark_verified(user=address.user, email=address.email)
+    rls.set_user(user.pk)
+    return _mark_verified(user=user, email=address.email)
 
 
 def verify_email_code(*, user: User, code: str) -> User:
@@ -286,6 +304,11 @@ def logout(*, refresh_token: str | None, user: User | None, all_sessions: bool =
     if refresh_token:
         token = parse_refresh(refresh_token)
         sid = token.get("sid")
+        if user is None:  # signed by us: act for its subject (RLS) to find its session
+            try:
+                rls.set_user(int(token["sub"]))
+            except (KeyError, TypeError, ValueError):
+                raise NotAuthenticated("The refresh token is invalid.", code="token_invalid") from None
         session = AuthSession.objects.filter(pk=sid).select_related("user").first() if sid else None
         if session is None or (user is not None and session.user_id != user.pk):
             raise NotAuthenticated("The refresh token is invalid.", code="token_invalid")
@@ -388,6 +411,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
     user = User.objects.select_for_update().filter(pk=pk, is_active=True).first()
     if user is None or not default_token_generator.check_token(user, token or ""):
         raise invalid
+    rls.set_user(user.pk)  # a valid reset token proves the account: its sessions can be ended
     _check_password(new_password, user)
     user.set_password(new_password)
     user.token_version += 1

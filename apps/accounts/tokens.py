@@ -19,6 +19,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.authentication import TokenRejected
 from apps.accounts.models import AuthSession, User
+from apps.core import rls
+from apps.core.exceptions import KeepsWrites
 
 
 def _device_label(user_agent: str) -> str:
@@ -82,10 +84,16 @@ def issue_token_pair(user: User, *, request=None, method: str = "password") -> d
     )
     access, refresh, jti = _mint(user, session)
     session.current_jti = jti
-    session.save()
+    # The user has just proven who they are: the request acts for them from here on (RLS).
+    with rls.acting_as(user.pk):
+        session.save()
     if request is not None:
         request.auth_session_id = str(session.pk)
     return {"access": access, "refresh": refresh}
+
+
+class FamilyRevoked(KeepsWrites, TokenRejected):
+    """A replayed refresh token: the 401 must not roll back the revocation of its family."""
 
 
 @dataclass
@@ -109,7 +117,13 @@ def rotate_refresh_token(raw: str, *, request=None) -> Rotated:
     token = parse_refresh(raw)
     sid, jti = token.get("sid"), token.get("jti")
     reused = False
+    try:
+        subject = int(token["sub"])
+    except (KeyError, TypeError, ValueError):
+        raise TokenRejected("The refresh token is invalid.", "token_invalid") from None
     with transaction.atomic():
+        # Signed by us: the database may show this subject's sessions (RLS), and only theirs.
+        rls.set_user(subject)
         session = AuthSession.objects.select_for_update().select_related("user").filter(pk=sid).first() if sid else None
         if session is None or str(session.user_id) != str(token.get("sub")):
             raise TokenRejected("The refresh token is invalid.", "token_invalid")
@@ -141,7 +155,7 @@ def rotate_refresh_token(raw: str, *, request=None) -> Rotated:
                     session.user_agent, session.device = user_agent, _device_label(user_agent)
                 session.save()
     if reused:
-        raise TokenRejected("This refresh token was already used; the session has been ended.", "token_invalid")
+        raise FamilyRevoked("This refresh token was already used; the session has been ended.", "token_invalid")
     return Rotated(user=user, tokens={"access": access, "refresh": refresh})
 
 

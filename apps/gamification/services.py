@@ -824,7 +824,16 @@ def rebuild_leaderboard_table() -> int:
             " AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = 'leaderboards'::regclass)"
         )
         indexes = cur.fetchall()
-        cur.execute("TRUNCATE leaderboards")
+        # Dropping and re-adding indexes (the fast bulk path) is DDL: only the table's owner may
+        # (`DATABASE_AS_OWNER=1 manage.py rebuild_leaderboards`). The unprivileged application
+        # role (row-level security) gets the same result by deleting and re-inserting.
+        cur.execute(
+            "SELECT pg_has_role(current_user, tableowner, 'USAGE') FROM pg_tables WHERE tablename = 'leaderboards'"
+        )
+        owner = bool(cur.fetchone()[0])
+        if not owner:
+            uniques, indexes = [], []
+        cur.execute("TRUNCATE leaderboards" if owner else "DELETE FROM leaderboards")
         for name, _ in uniques:
             cur.execute(f'ALTER TABLE leaderboards DROP CONSTRAINT "{name}"')
         for name, _ in indexes:

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from apps.accounts import identity
 from apps.accounts.models import Profile, User
+from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDeniedError, RateLimited
 from apps.core.realtime import broadcast
@@ -192,12 +193,20 @@ class LoginResult:
     created: bool
 
 
+def _wallet_owned_by_anyone(address: str) -> WalletConnection | None:
+    """Which account this wallet is linked to: a lookup across accounts (wallet links are private
+    under RLS) that signing in with a wallet needs, after the signature has proved control."""
+    with rls.system_context("wallet:login_lookup"):
+        return WalletConnection.objects.select_related("user").filter(address=address).first()
+
+
 @transaction.atomic
 def wallet_login(*, address: str, message: str, signature: str) -> LoginResult:
     """Sign in with a wallet; an unknown wallet gets a new account (no email, no password)."""
     siws_accept(address=address, message=message, signature=signature, purpose=ChallengePurpose.LOGIN)
-    wallet = WalletConnection.objects.select_related("user").filter(address=address).first()
+    wallet = _wallet_owned_by_anyone(address)
     if wallet is not None:
+        rls.set_user(wallet.user_id)  # the signature proved control of the wallet: act as its account
         if not wallet.user.is_active:
             raise PermissionDeniedError("This account is not active.", code="account_suspended")
         if not wallet.verified:
@@ -211,14 +220,16 @@ def wallet_login(*, address: str, message: str, signature: str) -> LoginResult:
                 user = User(username=_username_for(address), email="", email_verified=False)
                 user.set_unusable_password()
                 user.save()
+                rls.set_user(user.pk)
                 Profile.objects.filter(user=user).update(display_name=f"{address[:4]}…{address[-4:]}")
                 wallet = _attach_wallet(user=user, address=address, now=now)
             return LoginResult(user=user, wallet=wallet, created=True)
         except IntegrityError:
             # Either the username was taken meanwhile (try another) or the same wallet signed in
             # twice at once (the other request won: sign in to its account).
-            existing = WalletConnection.objects.select_related("user").filter(address=address).first()
+            existing = _wallet_owned_by_anyone(address)
             if existing is not None:
+                rls.set_user(existing.user_id)
                 return LoginResult(user=existing.user, wallet=existing, created=False)
     raise Conflict("Could not create an account for this wallet; try again.", code="conflict")
 
