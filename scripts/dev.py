@@ -32,16 +32,21 @@ def ensure_database_url() -> str:
     return url
 
 
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], check=True)
+def manage(*args: str, as_owner: bool = False) -> None:
+    env = {**os.environ, "DATABASE_AS_OWNER": "1"} if as_owner else None
+    subprocess.run([sys.executable, "manage.py", *args], check=True, env=env)
 
 
 def cmd_run() -> int:
     ensure_database_url()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "successkid.settings.dev")
+    # Row-level security: migrations and role grants run as DATABASE_URL's user (the owner);
+    # everything else, including every process below, connects as the unprivileged app role.
+    os.environ.setdefault("DATABASE_APP_USER", "successkid_app")
     (ROOT / "var").mkdir(exist_ok=True)
-    manage("migrate", "--noinput", "-v", "0")
-    manage("createcachetable")
+    manage("migrate", "--noinput", "-v", "0", as_owner=True)
+    manage("createcachetable", as_owner=True)
+    manage("create_db_roles", as_owner=True)
     manage("collectstatic", "--noinput", "-v", "0")
     manage("seed")
     host, port = os.environ.get("HOST", "127.0.0.1"), os.environ.get("PORT", "8000")

@@ -1,11 +1,79 @@
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory
+
+
+def _connect_as(user: str, password: str) -> None:
+    from django.conf import settings
+    from django.db import connections
+
+    for alias in settings.DATABASES:
+        connections[alias].close()
+        for settings_dict in (settings.DATABASES[alias], connections[alias].settings_dict):
+            settings_dict.update(USER=user, PASSWORD=password)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Row-level security is proven by running the whole suite as the application role: the test
+    database is created and migrated as the owner (pytest-django's setup), then the roles and grants
+    are applied (`create_db_roles`) and every connection switches to the app role. Teardown goes
+    back to the owner to drop the database."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import TransactionTestCase
+
+    owner = dict(settings.DATABASE_OWNER)
+    app = (settings.DATABASE_APP_USER, settings.DATABASE_APP_PASSWORD)
+    with django_db_blocker.unblock():
+        call_command("create_db_roles", stdout=io.StringIO())
+        _connect_as(*app)
+
+    # Transactional tests end with a TRUNCATE of every table (Django's flush): a maintenance step
+    # the application role may not do (TRUNCATE ignores row-level security), so it runs as the owner.
+    original_teardown = TransactionTestCase._fixture_teardown
+
+    def _fixture_teardown_as_owner(self):
+        _connect_as(owner["USER"], owner["PASSWORD"])
+        try:
+            original_teardown(self)
+        finally:
+            _connect_as(*app)
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown_as_owner
+    yield
+    TransactionTestCase._fixture_teardown = original_teardown
+    with django_db_blocker.unblock():
+        _connect_as(owner["USER"], owner["PASSWORD"])
+
+
+@pytest.fixture(autouse=True)
+def _rls_test_body_is_the_system(request):
+    """The test body (factories, direct service calls, assertions on private tables) acts as the
+    system, as a Celery job or the admin would. Every request made through the test client starts
+    from an empty context, exactly like a fresh production transaction, and must earn its user
+    through authentication; the test's context is put back afterwards (tests/rls_harness.py)."""
+    if not _uses_db(request):
+        yield
+        return
+    from tests import rls_harness
+
+    request.getfixturevalue("_django_db_helper")
+
+    with rls_harness.test_body_context():
+        yield
+
+
+def _uses_db(request) -> bool:
+    return any(m.name == "django_db" for m in request.node.iter_markers()) or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -60,18 +60,17 @@ def dispatch(event: DomainEvent) -> None:
     """Run every receiver now. Called on commit by `emit`; tests may call it directly.
 
     Receivers are the domain's cross-user side effects (a vote awards the author points, a comment
-    notifies subscribers), so they run in the audited RLS system context, each in its own savepoint
-    so one failing receiver neither stops nor poisons the others."""
-    receivers = receivers_for(event)
-    if not receivers:
-        return
-    with rls.system_context(f"event:{type(event).__name__}"):
-        for receiver in receivers:
-            try:
-                with transaction.atomic():
-                    receiver(event)
-            except Exception:
-                logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
+    notifies subscribers), so they run in the audited RLS system context, each in its own
+    transaction (or savepoint) so one failing receiver neither stops nor poisons the others."""
+    reason = f"event:{type(event).__name__}"
+    for receiver in receivers_for(event):
+        try:
+            # Its own transaction (after the emitting one committed) or savepoint: a deferred
+            # constraint failing at its commit is still this receiver's failure.
+            with rls.system_context(reason):
+                receiver(event)
+        except Exception:
+            logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
 
 
 def emit(event: DomainEvent, *, using: str | None = None) -> None:

@@ -180,6 +180,13 @@ def _translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | No
     return exc.status_code, "bad_request" if exc.status_code < 500 else "server_error", str(detail), None, {}
 
 
+def _non_atomic(context: dict[str, Any]) -> bool:
+    """A view excluded from the request transaction (health, schema) has none of its own to roll
+    back; an enclosing one (a test's) is not its to mark."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    return "default" in getattr(getattr(match, "func", None), "_non_atomic_requests", ())
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     from rest_framework.views import set_rollback  # late: rest_framework.views imports our parser
 
@@ -192,6 +199,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if status == 401:
         # RFC 7235: a 401 names the scheme it wants.
         headers = {**headers, "WWW-Authenticate": 'Bearer realm="api"'}
-    if not getattr(exc, "keep_writes", False):
+    if not getattr(exc, "keep_writes", False) and not _non_atomic(context):
         set_rollback()
     return Response(error_body(code, message, details), status=status, headers=headers)

@@ -237,7 +237,7 @@ def system_context(reason: str, *, using: str = "default") -> Iterator[None]:
     from apps.core.metrics import RLS_SYSTEM_CONTEXTS
 
     RLS_SYSTEM_CONTEXTS.labels(reason=reason).inc()
-    logger.info("rls.system_context", extra={"rls_reason": reason})
+    logger.info("rls.system_context reason=%s", reason, extra={"rls_reason": reason})
     with _context("", "on", using):
         yield
 

@@ -1,7 +1,7 @@
 """The test suite: fast hashing, eager Celery, no outside network."""
 
 from .base import *  # noqa: F403
-from .base import CACHES, DATABASES
+from .base import CACHES, DATABASE_OWNER, DATABASES, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -28,3 +28,9 @@ REST_FRAMEWORK = {
 # deploy check, not inside the test transactions.
 DATABASES["default"]["OPTIONS"].pop("pool", None)
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Row-level security: the test database is created and migrated as the owner, then tests/conftest.py
+# grants the app role and switches every connection to it, so the suite runs as production does.
+DATABASE_APP_USER = env("DATABASE_APP_USER", default="successkid_app")
+for _db in DATABASES.values():
+    _db.update(DATABASE_OWNER)

@@ -155,7 +155,8 @@ def test_avatar_rejects_non_images_and_oversized(owner, make_client, settings, t
 
 def test_profile_lookup_is_one_query(owner, make_client, django_assert_max_num_queries):
     client = make_client(owner)
-    with django_assert_max_num_queries(2):  # auth (user+profile+session) and nothing more per view
+    # auth (user+profile+session), the RLS user context, and nothing more per view
+    with django_assert_max_num_queries(3):
         assert client.get(f"/api/users/{owner.pk}").status_code == 200
 
 

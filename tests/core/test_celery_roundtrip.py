@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from tests.realtime.test_cross_process import _test_database_url
 
@@ -15,13 +17,25 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def _roundtrip(redis_url: str) -> None:
+    # As deployed: DATABASE_URL is the owner, who prepares the roles (and, without Redis, Celery's
+    # tables); the worker and the sender connect as the unprivileged app role (row-level security).
+    app_user = connection.settings_dict["USER"]
+    owner_url = _test_database_url().replace(f"//{app_user}", f"//{settings.DATABASE_OWNER['USER']}", 1)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "successkid.settings.dev",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": owner_url,
+        "DATABASE_APP_USER": app_user,
         "REDIS_URL": redis_url,
         "C_FORCE_ROOT": "1",
     }
+    subprocess.run(
+        [sys.executable, "manage.py", "create_db_roles"],
+        cwd=ROOT,
+        env={**env, "DATABASE_AS_OWNER": "1"},
+        check=True,
+        capture_output=True,
+    )
     celery = str(Path(sys.executable).parent / "celery")
     worker = subprocess.Popen(
         [

@@ -81,6 +81,20 @@ def _production_check(env_overrides: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+def test_production_refuses_to_run_as_the_database_owner():
+    result = _production_check(
+        {
+            "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://x@127.0.0.1/x"),
+            "SECRET_KEY": "x" * 20 + "-a-long-and-random-enough-secret-key-for-the-check",
+            "ALLOWED_HOSTS": "api.example.com",
+            "DATABASE_APP_USER": "",
+        }
+    )
+    assert result.returncode != 0
+    assert "DATABASE_APP_USER must be set in production" in result.stderr
+
+
+@pytest.mark.slow
 def test_production_refuses_to_start_without_secrets():
     result = _production_check({"DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://x@127.0.0.1/x")})
     assert result.returncode != 0
@@ -94,6 +108,7 @@ def test_production_settings_pass_the_deploy_check():
             "DATABASE_URL": os.environ.get("DATABASE_URL", "postgres://x@127.0.0.1/x"),
             "SECRET_KEY": "x" * 20 + "-a-long-and-random-enough-secret-key-for-the-check",
             "ALLOWED_HOSTS": "api.example.com",
+            "DATABASE_APP_USER": "successkid_app",
         }
     )
     deploy = subprocess.run(
@@ -104,6 +119,7 @@ def test_production_settings_pass_the_deploy_check():
             "DJANGO_SETTINGS_MODULE": "successkid.settings.production",
             "SECRET_KEY": "x" * 20 + "-a-long-and-random-enough-secret-key-for-the-check",
             "ALLOWED_HOSTS": "api.example.com",
+            "DATABASE_APP_USER": "successkid_app",
         },
         capture_output=True,
         text=True,

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from apps.core import realtime
+from apps.core import realtime, rls
 from apps.core.events import DomainEvent, subscribe, unsubscribe
 from apps.gamification import services
 from apps.gamification.events import LevelUp, PointsAwarded
@@ -145,7 +145,9 @@ def _in_thread(fn, barrier):
     def run():
         try:
             barrier.wait()
-            fn()
+            # Awards come from event receivers and Celery jobs: the RLS system context.
+            with rls.system_context("test:worker"):
+                fn()
         finally:
             connections.close_all()
 

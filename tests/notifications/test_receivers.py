@@ -109,9 +109,11 @@ async def test_notification_is_pushed_on_the_users_topic_with_the_unread_count()
 
     @sync_to_async
     def read_all():
+        from apps.core import rls
         from apps.notifications.services import notifications_mark_read
 
-        notifications_mark_read(user=user, all=True)
+        with rls.user_context(user.pk):  # as the request would, for its signed-in user
+            notifications_mark_read(user=user, all=True)
 
     await read_all()
     frame = await next_event(comm)
@@ -124,18 +126,32 @@ async def test_do_not_disturb_stores_but_does_not_push(settings):
 
     from django.utils import timezone
 
+    from apps.core import rls
     from apps.notifications.models import NotificationSettings
     from tests.realtime.helpers import make_user, open_socket, subscribe
 
     user = await make_user()
-    await sync_to_async(NotificationSettings.objects.create)(
-        user=user, dnd_until=timezone.now() + timedelta(hours=1), email_frequency="immediate"
-    )
+
+    @sync_to_async
+    def do_not_disturb():
+        # The async test body runs on another thread's connection than the test's system context.
+        with rls.user_context(user.pk):
+            NotificationSettings.objects.create(
+                user=user, dnd_until=timezone.now() + timedelta(hours=1), email_frequency="immediate"
+            )
+
+    await do_not_disturb()
     comm = await open_socket(user)
     await subscribe(comm, f"user:{user.pk}")
     await sync_to_async(emit)(LevelUp(user_id=user.pk, old_level=1, new_level=9))
     assert await comm.receive_nothing(timeout=0.3)
-    assert await sync_to_async(Notification.objects.filter(user=user).count)() == 1
+
+    @sync_to_async
+    def stored():
+        with rls.user_context(user.pk):
+            return Notification.objects.filter(user=user).count()
+
+    assert await stored() == 1
     await comm.disconnect()
 
 

@@ -2,20 +2,22 @@
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from apps.search.models import SearchTerm
+from tests.rls_harness import owner_cursor
 from tests.search.factories import CommentFactory, PostFactory
 
 pytestmark = pytest.mark.django_db
 
 
+# Transactional: wiping the vectors behind the triggers' back is DDL, which only the owner may do
+# (the suite runs as the application role), on its own connection that sees committed rows only.
+@pytest.mark.django_db(transaction=True)
 def test_rebuild_restores_vectors_and_vocabulary(api_client):
     posts = [PostFactory(title=f"Lighthouse keeper {n}") for n in range(3)]
     comment = CommentFactory(post=posts[0], body="foghorn")
-    with connection.cursor() as cursor:
+    with owner_cursor() as cursor:
         # As if the configuration had changed: vectors wiped behind the triggers' back.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending FK checks block ALTER TABLE
         cursor.execute("ALTER TABLE posts DISABLE TRIGGER posts_search_vector")
         cursor.execute("UPDATE posts SET search_vector = NULL")
         cursor.execute("ALTER TABLE posts ENABLE TRIGGER posts_search_vector")
