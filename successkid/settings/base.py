@@ -399,6 +399,7 @@ COMPONENTS = [
     "search",
     "moderation",
     "security",
+    "caching",
 ]
 for _component in COMPONENTS:
     try:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from apps.core.exceptions import NotFound
 from apps.core.pagination import parse_limit
-from apps.forum import selectors, services
+from apps.forum import feed_cache, selectors, services
 from apps.forum.api import serializers as s
 from apps.forum.models import Category, Comment, Draft, Post, PostRevision, Tag, Vote
 from apps.forum.pagination import SeekKeysetPagination
@@ -100,6 +100,13 @@ class PostListView(ForumView):
 
     @extend_schema(tags=TAG, summary="Post feed", parameters=_POST_LIST_PARAMS, responses=s.PostSerializer(many=True))
     def get(self, request):
+        # Anonymous pages come from the shared feed cache (apps.forum.feed_cache): never a signed-in one.
+        key = version = None
+        if feed_cache.applies_to(request):
+            key = feed_cache.page_key(request.query_params)
+            body, version = feed_cache.get(key)
+            if body is not None:
+                return Response(body, headers={"X-Feed-Cache": "hit"})
         q = request.query_params
         qs, ordering = selectors.post_feed(
             viewer=request.user,
@@ -109,7 +116,11 @@ class PostListView(ForumView):
             tag=q.get("tag"),
             author_id=q.get("author"),
         )
-        return self.page(qs, s.PostSerializer, ordering)
+        response = self.page(qs, s.PostSerializer, ordering)
+        if key is not None:
+            feed_cache.put(key, version, {"data": list(response.data["data"]), "meta": response.data["meta"]})
+            response["X-Feed-Cache"] = "miss"
+        return response
 
     @extend_schema(tags=TAG, summary="Create a post", request=s.PostCreateInput, responses={201: s.PostSerializer})
     def post(self, request):
