@@ -181,6 +181,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         set_rollback()
         return Response(error_body("server_error", "Something went wrong on our side."), status=500)
     status, code, message, details, headers = translated
+    from apps.core.throttling import record_failure  # late: throttling reads settings at import
+
+    record_failure(context.get("request"), status)  # clients that keep failing get a smaller budget
     if status == 401:
         # RFC 7235: a 401 names the scheme it wants.
         headers = {**headers, "WWW-Authenticate": 'Bearer realm="api"'}

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from apps.core.exceptions import NotFound
 from apps.core.pagination import parse_limit
+from apps.core.sparse import SparseFieldsetMixin
 from apps.forum import feed_cache, selectors, services
 from apps.forum.api import serializers as s
 from apps.forum.models import Category, Comment, Draft, Post, PostRevision, Tag, Vote
@@ -94,9 +95,10 @@ class TagListView(ForumView):
 # --- posts -----------------------------------------------------------------------------------------
 
 
-class PostListView(ForumView):
+class PostListView(SparseFieldsetMixin, ForumView):
     queryset = Post.objects.none()  # for the schema generator only
     serializer_class = s.PostSerializer
+    sparse_serializer = s.PostSerializer
 
     @extend_schema(tags=TAG, summary="Post feed", parameters=_POST_LIST_PARAMS, responses=s.PostSerializer(many=True))
     def get(self, request):
@@ -116,7 +118,9 @@ class PostListView(ForumView):
             tag=q.get("tag"),
             author_id=q.get("author"),
         )
-        response = self.page(qs, s.PostSerializer, ordering)
+        # A page going into the shared cache is rendered whole (it is trimmed on the way out).
+        context = {"fields": self.requested_fields} if key is None else {}
+        response = self.page(qs, s.PostSerializer, ordering, context)
         if key is not None:
             feed_cache.put(key, version, {"data": list(response.data["data"]), "meta": response.data["meta"]})
             response["X-Feed-Cache"] = "miss"
@@ -257,9 +261,10 @@ class VoteHistoryView(ForumView):
 # --- comments --------------------------------------------------------------------------------------
 
 
-class PostCommentsView(ForumView):
+class PostCommentsView(SparseFieldsetMixin, ForumView):
     queryset = Comment.objects.none()  # for the schema generator only
     serializer_class = s.CommentSerializer
+    sparse_serializer = s.CommentSerializer
 
     @extend_schema(
         tags=TAG,
@@ -278,7 +283,7 @@ class PostCommentsView(ForumView):
             limit=limit,
             cursor=request.query_params.get("cursor"),
         )
-        data = s.CommentSerializer(page.comments, many=True).data
+        data = s.CommentSerializer(page.comments, many=True, context={"fields": self.requested_fields}).data
         meta = {"pagination": {"limit": limit, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}}
         return Response({"data": data, "meta": meta})
 
