@@ -7,6 +7,7 @@ import logging
 from django.http import JsonResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -71,7 +72,12 @@ class ApiNotFoundView(APIView):
     def dispatch(self, request, *args, **kwargs):
         self.args, self.kwargs, self.request = args, kwargs, self.initialize_request(request, *args, **kwargs)
         self.headers = self.default_response_headers
-        response = self.handle_exception(NotFound("No such API path."))
+        exc: Exception = NotFound("No such API path.")
+        try:
+            self.check_throttles(self.request)  # path scanners spend a budget (and earn the penalty) too
+        except Throttled as throttled:
+            exc = throttled
+        response = self.handle_exception(exc)
         self.response = self.finalize_response(self.request, response, *args, **kwargs)
         return self.response
 
