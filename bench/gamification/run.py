@@ -42,7 +42,10 @@ def server_env(mode: str) -> dict:
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         # One client sends thousands of requests: measure the stack, not the rate limiter's refusals.
-        **{f"THROTTLE_{scope}": "1000000/min" for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")},
+        **{
+            f"THROTTLE_{scope}": "1000000/min"
+            for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")
+        },
     }
 
 
