@@ -183,6 +183,8 @@ def award_points(
         return None
     now = now or timezone.now()
     old_points, old_level = _lock_profile(user_id)  # serialises every award for this user
+    if not User.objects.filter(pk=user_id, is_active=True).exists():
+        return None  # closed accounts (and the deleted-user account holding their posts) earn nothing
     with connection.cursor() as cur:
         cur.execute(
             "SELECT EXISTS (SELECT 1 FROM point_transactions WHERE idempotency_key = %s),"
