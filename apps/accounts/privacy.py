@@ -12,7 +12,7 @@ from django.db import transaction
 
 from apps.accounts import identity
 from apps.accounts.models import AccountAuditLog, AuthSession, Profile, Role, RoleAssignment, User
-from apps.privacy.shaping import one, rows
+from apps.privacy.shaping import deleted, one, rows
 
 SECTION = "accounts"
 MODELS = [
@@ -108,10 +108,10 @@ def erase(user: User) -> dict:
     counts = {
         # Deleted, not just revoked: they hold IPs and user agents. An access token names its
         # session, so deleting them also ends every access token at once (with token_version).
-        "sessions": AuthSession.objects.filter(user=user).delete()[0],
-        "oauth_accounts": SocialAccount.objects.filter(user=user).delete()[0],  # tokens cascade
-        "email_addresses": EmailAddress.objects.filter(user=user).delete()[0],
-        "role_assignments": RoleAssignment.objects.filter(user=user).delete()[0],
+        "sessions": deleted(AuthSession.objects.filter(user=user)),
+        "oauth_accounts": deleted(SocialAccount.objects.filter(user=user)),  # tokens cascade
+        "email_addresses": deleted(EmailAddress.objects.filter(user=user)),
+        "role_assignments": deleted(RoleAssignment.objects.filter(user=user)),
     }
     user.username = f"deleted_{user.pk}"  # frees the name; stable, so a retry writes the same
     user.email = ""

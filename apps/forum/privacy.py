@@ -9,7 +9,7 @@ them do not move (Stack Overflow's rule, not Lemmy's), and no one can see who ca
 from __future__ import annotations
 
 from apps.forum.models import Comment, Draft, Post, PostRevision, Vote
-from apps.privacy.shaping import rows
+from apps.privacy.shaping import deleted, rows
 
 SECTION = "forum"
 MODELS = ["forum.Post", "forum.Comment", "forum.PostRevision", "forum.Draft", "forum.Vote"]
@@ -77,7 +77,7 @@ def export(user) -> dict:
 
 def erase(user) -> dict:
     return {
-        "drafts": Draft.objects.filter(author=user).delete()[0],
+        "drafts": deleted(Draft.objects.filter(author=user)),
         "votes_kept": Vote.objects.filter(user=user).count(),
     }
 

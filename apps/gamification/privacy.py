@@ -19,7 +19,7 @@ from apps.gamification.models import (
     UserStats,
     VoteCredit,
 )
-from apps.privacy.shaping import one, rows
+from apps.privacy.shaping import deleted, one, rows
 
 SECTION = "gamification"
 MODELS = [
@@ -84,12 +84,12 @@ def erase(user) -> dict:
     ledger = PointTransaction.objects.filter(user=user)
     ledger.exclude(reverses=None).update(reverses=None)  # the self-reference is PROTECT
     counts = {
-        "point_transactions": ledger.delete()[0],
-        "achievements": UserAchievement.objects.filter(user=user).delete()[0],
-        "activity": ActivityLog.objects.filter(user=user).delete()[0],
-        "stats": UserStats.objects.filter(user=user).delete()[0],
-        "standings": LeaderboardEntry.objects.filter(user=user).delete()[0],
-        "vote_credits": VoteCredit.objects.filter(author_id=user.pk).delete()[0],
+        "point_transactions": deleted(ledger),
+        "achievements": deleted(UserAchievement.objects.filter(user=user)),
+        "activity": deleted(ActivityLog.objects.filter(user=user)),
+        "stats": deleted(UserStats.objects.filter(user=user)),
+        "standings": deleted(LeaderboardEntry.objects.filter(user=user)),
+        "vote_credits": deleted(VoteCredit.objects.filter(author_id=user.pk)),
     }
     if entries:
         now = timezone.now()

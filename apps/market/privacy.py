@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.market.models import PriceAlert
-from apps.privacy.shaping import rows
+from apps.privacy.shaping import deleted, rows
 
 SECTION = "market"
 MODELS = ["market.PriceAlert"]
@@ -30,4 +30,4 @@ def export(user) -> dict:
 
 
 def erase(user) -> dict:
-    return {"price_alerts": PriceAlert.objects.filter(user=user).delete()[0]}  # triggers cascade
+    return {"price_alerts": deleted(PriceAlert.objects.filter(user=user))}  # triggers cascade

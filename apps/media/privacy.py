@@ -10,7 +10,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from apps.media.models import MediaAsset
-from apps.privacy.shaping import rows
+from apps.privacy.shaping import deleted, rows
 
 SECTION = "media"
 MODELS = ["media.MediaAsset"]
@@ -34,7 +34,7 @@ def erase(user) -> dict:
 
     assets = list(MediaAsset.objects.filter(owner=user))
     names = [name for asset in assets for name in _files(asset)]
-    deleted = MediaAsset.objects.filter(pk__in=[a.pk for a in assets]).delete()[0]
+    removed = deleted(MediaAsset.objects.filter(pk__in=[a.pk for a in assets]))
 
     def _remove() -> None:
         for name in names:
@@ -42,4 +42,4 @@ def erase(user) -> dict:
                 default_storage.delete(name)
 
     transaction.on_commit(_remove)
-    return {"assets": deleted, "files": len(names)}
+    return {"assets": removed, "files": len(names)}

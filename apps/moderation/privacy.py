@@ -7,7 +7,7 @@ are deleted. Moderation records *about* the user's content stay with that conten
 from __future__ import annotations
 
 from apps.moderation.models import Report, ReporterStats
-from apps.privacy.shaping import one, rows
+from apps.privacy.shaping import deleted, one, rows
 
 SECTION = "moderation"
 # Reviewable/AuditLogEntry/WatchedWord point at users as subjects or as the moderator who acted:
@@ -35,5 +35,5 @@ def export(user) -> dict:
 def erase(user) -> dict:
     return {
         "report_notes_blanked": Report.objects.filter(reporter=user).exclude(note="").update(note=""),
-        "reporter_stats": ReporterStats.objects.filter(user=user).delete()[0],
+        "reporter_stats": deleted(ReporterStats.objects.filter(user=user)),
     }

@@ -5,7 +5,7 @@ did (e.g. "alice replied") belong to those people and stay."""
 from __future__ import annotations
 
 from apps.notifications.models import Notification, NotificationSettings, Subscription
-from apps.privacy.shaping import one, rows
+from apps.privacy.shaping import deleted, one, rows
 
 SECTION = "notifications"
 MODELS = ["notifications.Notification", "notifications.NotificationSettings", "notifications.Subscription"]
@@ -41,7 +41,7 @@ def export(user) -> dict:
 
 def erase(user) -> dict:
     return {
-        "notifications": Notification.objects.filter(user=user).delete()[0],
-        "settings": NotificationSettings.objects.filter(user=user).delete()[0],
-        "subscriptions": Subscription.objects.filter(user=user).delete()[0],
+        "notifications": deleted(Notification.objects.filter(user=user)),
+        "settings": deleted(NotificationSettings.objects.filter(user=user)),
+        "subscriptions": deleted(Subscription.objects.filter(user=user)),
     }

@@ -41,3 +41,9 @@ def one(obj, *fields: str) -> dict[str, Any] | None:
     if obj is None:
         return None
     return {name: plain(getattr(obj, name)) for name in fields}
+
+
+def deleted(queryset: QuerySet) -> int:
+    """Delete, and count the rows of the queryset's own model (not what cascaded from them)."""
+    _, per_model = queryset.delete()
+    return per_model.get(queryset.model._meta.label, 0)

@@ -5,7 +5,7 @@ which close when their access token expires."""
 
 from __future__ import annotations
 
-from apps.privacy.shaping import rows
+from apps.privacy.shaping import deleted, rows
 from apps.realtime.models import PresenceEntry
 
 SECTION = "realtime"
@@ -17,4 +17,4 @@ def export(user) -> dict:
 
 
 def erase(user) -> dict:
-    return {"presence": PresenceEntry.objects.filter(user_id=user.pk).delete()[0]}
+    return {"presence": deleted(PresenceEntry.objects.filter(user_id=user.pk))}

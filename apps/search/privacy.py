@@ -4,7 +4,7 @@ them (they would age out after SEARCH_LOG_RETENTION_DAYS anyway)."""
 
 from __future__ import annotations
 
-from apps.privacy.shaping import rows
+from apps.privacy.shaping import deleted, rows
 from apps.search.models import SearchLog
 from apps.search.services import searcher_key
 
@@ -21,4 +21,4 @@ def export(user) -> dict:
 
 
 def erase(user) -> dict:
-    return {"search_log": _mine(user).delete()[0]}
+    return {"search_log": deleted(_mine(user))}

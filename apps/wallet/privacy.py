@@ -4,7 +4,7 @@ account). The chain itself keeps its own record, which is not ours to erase."""
 
 from __future__ import annotations
 
-from apps.privacy.shaping import one, rows
+from apps.privacy.shaping import deleted, one, rows
 from apps.wallet.models import BalanceHistory, HolderStatus, SiwsChallenge, TokenBalance, Transaction, WalletConnection
 
 SECTION = "wallet"
@@ -58,8 +58,8 @@ def export(user) -> dict:
 def erase(user) -> dict:
     return {
         # Balances, balance history and transactions cascade from their wallet.
-        "transactions": Transaction.objects.filter(user=user).delete()[0],
-        "wallets": WalletConnection.objects.filter(user=user).delete()[0],
-        "holder_status": HolderStatus.objects.filter(user=user).delete()[0],
-        "challenges": SiwsChallenge.objects.filter(user=user).delete()[0],
+        "transactions": deleted(Transaction.objects.filter(user=user)),
+        "wallets": deleted(WalletConnection.objects.filter(user=user)),
+        "holder_status": deleted(HolderStatus.objects.filter(user=user)),
+        "challenges": deleted(SiwsChallenge.objects.filter(user=user)),
     }

@@ -66,11 +66,11 @@ def populate(user: User, *, other: User, tag: str, category=None) -> World:
     from apps.gamification.models import Achievement, UserAchievement
     from apps.market.models import PriceAlert
     from apps.media.services import _files, media_upload
-    from apps.moderation.models import Report, Reviewable
+    from apps.moderation.models import Report, ReporterStats, Reviewable
     from apps.notifications.models import Notification, NotificationSettings, Subscription
     from apps.realtime.models import PresenceEntry
     from apps.search.services import search_log_record, searcher_key
-    from apps.wallet.models import HolderStatus, TokenBalance, Transaction, WalletConnection
+    from apps.wallet.models import BalanceHistory, HolderStatus, TokenBalance, Transaction, WalletConnection
 
     now = timezone.now()
     category = category or CategoryFactory(slug="general", name="General")
@@ -97,12 +97,14 @@ def populate(user: User, *, other: User, tag: str, category=None) -> World:
         reviewable=reviewable, reporter=user, target_type="post", target_id=others_post.pk, reason="spam",
         note=f"{tag} report note",
     )  # fmt: skip
+    ReporterStats.objects.create(user=user, agreed=1)
 
     asset = media_upload(owner=user, upload=SimpleUploadedFile(f"{tag}.png", png()))
 
     wallet = WalletConnection.objects.create(
         user=user, address=f"{tag}Wa11et1111111111111111111111111"[:44], verified=True, is_primary=True
     )
+    BalanceHistory.objects.create(wallet=wallet, mint="Mint1111", amount=Decimal(1234), decimals=6, recorded_at=now)
     TokenBalance.objects.create(wallet=wallet, mint="Mint1111", amount=Decimal(1234), decimals=6, checked_at=now)
     Transaction.objects.create(
         wallet=wallet, user=user, signature=f"{tag}sig", slot=1, block_time=now, kind="buy", mint="Mint1111",
@@ -116,6 +118,7 @@ def populate(user: User, *, other: User, tag: str, category=None) -> World:
     achievement = Achievement.objects.order_by("id").first()
     UserAchievement.objects.create(user=user, achievement=achievement, unlocked_at=now)
     gamification.record_activity(user_id=user.pk, verb="visit", object_type="day", object_id=tag)
+    gamification.bump_stat(user_id=user.pk, field="posts_created")
 
     Notification.objects.create(user=user, type="system", title=f"{tag} notification", created_at=now)
     NotificationSettings.objects.update_or_create(user=user, defaults={"email_frequency": "weekly"})
