@@ -297,3 +297,13 @@ def test_leaderboard_sorted_sets_drop_the_deleted_user(worlds, redis_url, settin
     finally:
         for key in client.scan_iter(f"{settings.GAMIFICATION_REDIS_PREFIX}:*"):
             client.delete(key)
+
+
+def test_account_deleted_makes_search_caches_stale(worlds, django_capture_on_commit_callbacks):
+    from apps.search import cache as search_cache
+
+    alice_world, _ = worlds
+    before = search_cache.content_version()
+    with django_capture_on_commit_callbacks(execute=True):
+        _delete(bearer(alice_world.tokens["access"]), {"password": DEFAULT_PASSWORD})
+    assert search_cache.content_version() != before
