@@ -102,6 +102,11 @@ def account_delete(
 ) -> AccountErasure:
     """Close `user`'s account and erase their personal data (see the module docstring)."""
     locked = User.objects.select_for_update().get(pk=user.pk)
+    if is_tombstone(locked):
+        # A concurrent duplicate request that waited on the lock: the first one did the work.
+        done = AccountErasure.objects.filter(user_id=locked.pk).first()
+        if done is not None:
+            return done
     method = _confirm(user=locked, password=password, confirm=confirm, session_id=session_id)
     return _erase(locked, method=method)
 

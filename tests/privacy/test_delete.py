@@ -307,3 +307,16 @@ def test_account_deleted_makes_search_caches_stale(worlds, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=True):
         _delete(bearer(alice_world.tokens["access"]), {"password": DEFAULT_PASSWORD})
     assert search_cache.content_version() != before
+
+
+def test_a_duplicate_request_that_waited_on_the_lock_is_a_no_op(worlds, django_capture_on_commit_callbacks):
+    """Two DELETEs at once: both authenticated before either committed; the second finds a
+    tombstone under the row lock and returns the first one's record without touching anything."""
+    alice_world, _ = worlds
+    stale = User.objects.get(pk=alice_world.user.pk)  # as the second request loaded it
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.account_delete(user=alice_world.user, password=DEFAULT_PASSWORD)
+    second = services.account_delete(user=stale, password=DEFAULT_PASSWORD)
+    assert second.pk == first.pk
+    second.refresh_from_db()
+    assert second.runs == 1
