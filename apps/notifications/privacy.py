@@ -45,3 +45,8 @@ def erase(user) -> dict:
         "settings": deleted(NotificationSettings.objects.filter(user=user)),
         "subscriptions": deleted(Subscription.objects.filter(user=user)),
     }
+
+
+def detach(user, ghost) -> dict:
+    # Other people's follows and mutes of this user name a person who is gone: drop them.
+    return {"others_user_subscriptions": deleted(Subscription.objects.filter(target_type="user", target_id=user.pk))}

@@ -110,6 +110,9 @@ def test_delete_erases_private_data_anonymises_content_and_ends_every_token(
 
     alice_world, bob_world = worlds
     alice, bob = alice_world.user, bob_world.user
+    from apps.notifications.models import Subscription
+
+    Subscription.objects.create(user=bob, target_type="user", target_id=alice.pk, level="watch")
     bob_before = private_rows(bob.pk)
     others_post_votes = Post.objects.values_list("upvotes", "score").get(pk=alice_world.others_post.pk)
     seen = []
@@ -166,8 +169,11 @@ def test_delete_erases_private_data_anonymises_content_and_ends_every_token(
     assert Vote.objects.filter(user=alice).count() == 1
     assert Post.objects.values_list("upvotes", "score").get(pk=alice_world.others_post.pk) == others_post_votes
 
-    # Bob is untouched.
-    assert private_rows(bob.pk) == bob_before
+    # Bob is untouched (but for his follow of Alice, a person who is gone).
+    from apps.notifications.models import Subscription
+
+    assert not Subscription.objects.filter(target_type="user", target_id=alice.pk).exists()
+    assert private_rows(bob.pk) == {**bob_before, "subscriptions": bob_before["subscriptions"] - 1}
     bob.refresh_from_db()
     assert bob.is_active and bob.username == "bob"
     assert bearer(bob_world.tokens["access"]).get("/api/users/me").status_code == 200

@@ -131,3 +131,17 @@ def test_export_and_delete_are_in_the_schema(api_client):
     assert "429" in get["responses"] and body
     delete = paths["/api/users/{user_id}"]["delete"]
     assert "password" in json.dumps(delete) or "requestBody" in delete
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_export_reads_one_snapshot():
+    """In production the export opens its own transaction (REPEATABLE READ, READ ONLY); the other
+    tests run inside the test transaction, where that statement is skipped."""
+    from django.db import connection
+
+    from apps.privacy.selectors import export_document
+
+    user = UserFactory()
+    assert not connection.in_atomic_block
+    doc = export_document(user=user)
+    assert set(doc["sections"]) == SECTIONS and doc["sections"]["accounts"]["account"]["id"] == user.pk
