@@ -42,13 +42,21 @@ VOTE_ACTIVITIES = {"post": "post_upvoted", "comment": "comment_upvoted"}
 # --- ledger -----------------------------------------------------------------------------------
 
 
-def _lock_profile(user_id: int) -> tuple[int, int]:
+def _lock_profile(user_id: int, *, active_only: bool = False) -> tuple[int, int] | None:
+    """Lock the profile row; (points, level). With active_only, None for an inactive account
+    (read in the same query, so the award's query budget does not grow)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT points, level FROM profiles WHERE user_id = %s FOR UPDATE", [user_id])
+        cur.execute(
+            "SELECT p.points, p.level, u.is_active FROM profiles p JOIN users u ON u.id = p.user_id"
+            " WHERE p.user_id = %s FOR UPDATE OF p",
+            [user_id],
+        )
         row = cur.fetchone()
     if row is None:
         Profile.objects.get_or_create(user_id=user_id)
-        return _lock_profile(user_id)
+        return _lock_profile(user_id, active_only=active_only)
+    if active_only and not row[2]:
+        return None
     return int(row[0]), int(row[1])
 
 
@@ -182,7 +190,10 @@ def award_points(
     if amount <= 0:
         return None
     now = now or timezone.now()
-    old_points, old_level = _lock_profile(user_id)  # serialises every award for this user
+    locked = _lock_profile(user_id, active_only=True)  # serialises every award for this user
+    if locked is None:
+        return None  # closed accounts (and the deleted-user account holding their posts) earn nothing
+    old_points, old_level = locked
     with connection.cursor() as cur:
         cur.execute(
             "SELECT EXISTS (SELECT 1 FROM point_transactions WHERE idempotency_key = %s),"

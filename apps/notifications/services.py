@@ -104,6 +104,8 @@ def notify(
         raise ValueError(f"unknown notification type {type!r}") from None
     if actor_id is not None and actor_id == user_id:
         return None  # nobody is told about their own doing
+    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        return None  # closed accounts (and the deleted-user account holding their posts) get nothing
     prefs = settings_for(user_id)
     want_in_app, want_email = channels_for(prefs, kind)
     want_email = want_email and prefs.email_frequency != EmailFrequency.OFF

@@ -399,6 +399,7 @@ COMPONENTS = [
     "search",
     "moderation",
     "security",
+    "privacy",
 ]
 for _component in COMPONENTS:
     try:
