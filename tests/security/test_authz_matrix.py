@@ -90,35 +90,35 @@ def _expect(anon, owner, user, mod, admin) -> Expect:
     return Expect(anon=anon, owner=owner, user=user, mod=mod, admin=admin)
 
 
-def PUBLIC_READ(ok: int = 200) -> Expect:  # noqa: N802 (rule names read as constants in the table)
+def PUBLIC_READ(ok: int = 200) -> Expect:
     return _expect(ok, ok, ok, ok, ok)
 
 
-def OPEN(status: int) -> Expect:  # noqa: N802
+def OPEN(status: int) -> Expect:
     return _expect(status, status, status, status, status)
 
 
-def AUTH_ANY(ok: int = 200) -> Expect:  # noqa: N802
+def AUTH_ANY(ok: int = 200) -> Expect:
     return _expect(401, ok, ok, ok, ok)
 
 
-def OWNER_ONLY(ok: int = 200) -> Expect:  # noqa: N802
+def OWNER_ONLY(ok: int = 200) -> Expect:
     return _expect(401, ok, 404, 404, 404)
 
 
-def OWNER_OR_MOD(ok: int = 200, stranger: int = 403) -> Expect:  # noqa: N802
+def OWNER_OR_MOD(ok: int = 200, stranger: int = 403) -> Expect:
     return _expect(401, ok, stranger, ok, ok)
 
 
-def OWNER_OR_ADMIN(ok: int = 200) -> Expect:  # noqa: N802
+def OWNER_OR_ADMIN(ok: int = 200) -> Expect:
     return _expect(401, ok, 403, 403, ok)
 
 
-def MODERATOR(ok: int = 200) -> Expect:  # noqa: N802
+def MODERATOR(ok: int = 200) -> Expect:
     return _expect(401, 403, 403, ok, ok)
 
 
-def ADMIN(ok: int = 200) -> Expect:  # noqa: N802
+def ADMIN(ok: int = 200) -> Expect:
     return _expect(401, 403, 403, 403, ok)
 
 
