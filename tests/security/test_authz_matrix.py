@@ -484,6 +484,17 @@ MATRIX: dict[tuple[str, ...], Op] = {
     ("PUT", "/api/notifications/subscriptions"): Op(
         AUTH_ANY(), body=lambda w, a: {"target_type": "category", "target_id": w.category.pk, "level": "mute"}
     ),
+    # watching what one may not read would deliver its titles and excerpts: 404, like an unknown id
+    ("PUT", "/api/notifications/subscriptions", "staff-only category"): Op(
+        STAFF_READ.but(anon=401),
+        body=lambda w, a: {"target_type": "category", "target_id": w.category.pk, "level": "watch"},
+        setup=staff_only_category,
+    ),
+    ("PUT", "/api/notifications/subscriptions", "hidden thread"): Op(
+        OWNER_OR_MOD(200, stranger=404),
+        body=lambda w, a: {"target_type": "thread", "target_id": w.post.pk, "level": "watch"},
+        setup=hide_post,
+    ),
     # the caller's own subscription to that target (the path names a target, not a subscription)
     ("DELETE", "/api/notifications/subscriptions/{target_type}/{target_id}"): Op(AUTH_ANY(204)),
     # gamification, market, search: public reads
