@@ -536,6 +536,40 @@ MATRIX: dict[tuple[str, ...], Op] = {
 }
 
 
+# Routes the OpenAPI schema does not describe. They cannot all be driven through a full flow here
+# (the OAuth round trip needs the provider), so each states why and pins at least what an anonymous
+# caller gets: (method, path, extra request headers) -> (status, why).
+OUTSIDE_SCHEMA: dict[tuple[str, str], tuple[int, str]] = {
+    ("GET", "/api/schema/"): (200, "the published API reference (API.md)"),
+    ("GET", "/api/docs/"): (200, "the browsable reference"),
+    ("GET", "/metrics"): (403, "Prometheus: bearer METRICS_TOKEN, else loopback only (asked from 203.0.113.9)"),
+    ("GET", "/admin/"): (302, "Django admin: session login for staff, tested in tests/*/test_admin.py"),
+    ("GET", "/_allauth/browser/v1/config"): (200, "allauth headless: public provider configuration"),
+    ("POST", "/_allauth/browser/v1/auth/provider/redirect"): (
+        302,
+        "OAuth: redirects to the provider (here, with no provider named, to the front end's error page); "
+        "the round trip needs the provider; the JWT exchange is POST /api/auth/oauth/session",
+    ),
+    ("GET", "/accounts/login/"): (404, "HEADLESS_ONLY: allauth's own password pages are not mounted"),
+    ("GET", f"/api/media/files/{'0' * 8}-0000-0000-0000-{'0' * 12}/original"): (
+        404,
+        "image bytes by unguessable key (public once uploaded); unknown key 404, see tests/media",
+    ),
+    ("GET", "/api/v1/drafts"): (401, "/api/v1/ is an alias of /api/: the same views, so the same rules"),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("key", "expected"), [pytest.param(k, v, id=f"{k[0]} {k[1]}") for k, v in OUTSIDE_SCHEMA.items()]
+)
+def test_routes_outside_the_schema_as_anonymous(key, expected):
+    method, path = key
+    status, why = expected
+    response = getattr(APIClient(REMOTE_ADDR="203.0.113.9"), method.lower())(path)
+    assert response.status_code == status, f"{method} {path}: got {response.status_code}, expected {status} ({why})"
+
+
 # --- schema coverage -------------------------------------------------------------------------------
 
 
@@ -547,6 +581,21 @@ def schema_operations() -> set[tuple[str, str]]:
         for method in operations
         if method in METHODS
     }
+
+
+def test_the_schema_does_not_claim_a_login_for_what_anyone_may_call():
+    """An operation anonymous callers succeed on must say so in the schema (an empty security
+    requirement), or clients and the fuzzer are told to sign in for nothing."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    wrong = []
+    for key, op in MATRIX.items():
+        anon = op.expect["anon"]
+        if len(key) == 3 or not any(200 <= s < 300 for s in (anon if isinstance(anon, frozenset) else {anon})):
+            continue
+        security = schema["paths"][key[1]][key[0].lower()].get("security")
+        if security and {} not in security:
+            wrong.append(f"{key[0]} {key[1]}: {security}")
+    assert not wrong, "open to anonymous callers but documented as needing a login:\n" + "\n".join(wrong)
 
 
 def table_operations() -> set[tuple[str, str]]:
