@@ -50,6 +50,7 @@ Adding an endpoint: add one line, e.g.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -573,8 +574,13 @@ def test_routes_outside_the_schema_as_anonymous(key, expected):
 # --- schema coverage -------------------------------------------------------------------------------
 
 
+@functools.cache
+def _schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
 def schema_operations() -> set[tuple[str, str]]:
-    schema = SchemaGenerator().get_schema(request=None, public=True)
+    schema = _schema()
     return {
         (method.upper(), path)
         for path, operations in schema["paths"].items()
@@ -586,7 +592,7 @@ def schema_operations() -> set[tuple[str, str]]:
 def test_the_schema_does_not_claim_a_login_for_what_anyone_may_call():
     """An operation anonymous callers succeed on must say so in the schema (an empty security
     requirement), or clients and the fuzzer are told to sign in for nothing."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
+    schema = _schema()
     wrong = []
     for key, op in MATRIX.items():
         anon = op.expect["anon"]
@@ -761,6 +767,8 @@ def offline(settings, tmp_path):
     """No outside world: the Solana RPC answers an empty wallet, anything else is refused."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.MEDIA_CLAMAV_URL = ""
+    settings.SOLANA_RPC_BACKOFF_SECONDS = 0
+    settings.WALLET_REFRESH_PAUSE_SECONDS = 0
     empty = {"jsonrpc": "2.0", "id": 1, "result": {"context": {"slot": 1}, "value": []}}
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
         for url in settings.SOLANA_RPC_URLS:
