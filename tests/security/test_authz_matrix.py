@@ -237,6 +237,17 @@ def members_only_category(w: World) -> None:
     Category.objects.filter(pk=w.category.pk).update(read_access="user")
 
 
+def category_tier(**tiers: str) -> Callable[[World], None]:
+    """Holder-only category: read_min_tier / post_min_tier (nobody here holds any token)."""
+
+    def setup(w: World) -> None:
+        from apps.forum.models import Category
+
+        Category.objects.filter(pk=w.category.pk).update(**tiers)
+
+    return setup
+
+
 def profile_visible_to(visibility: str) -> Callable[[World], None]:
     def setup(w: World) -> None:
         from apps.accounts.models import Profile
@@ -430,6 +441,18 @@ MATRIX: dict[tuple[str, ...], Op] = {
     ),
     ("POST", "/api/posts/{post_id}/vote", "staff only"): Op(
         MODERATOR(200).but(owner=404, user=404), body={"value": 1}, setup=staff_only_category
+    ),
+    # holder tiers: reading a holders-only category (moderators read everything) ...
+    ("GET", "/api/posts/{post_id}", "holders read"): Op(STAFF_READ, setup=category_tier(read_min_tier="holder")),
+    ("GET", "/api/categories/{slug}", "holders read"): Op(STAFF_READ, setup=category_tier(read_min_tier="holder")),
+    # ... and writing where everyone reads but only holders post: visible, so 403 rather than 404
+    ("POST", "/api/posts/{post_id}/comments", "holders post"): Op(
+        MODERATOR(201), body={"body": "A reply."}, setup=category_tier(post_min_tier="holder")
+    ),
+    ("POST", "/api/posts", "holders post"): Op(
+        MODERATOR(201),
+        body=lambda w, a: {"title": "A fresh post title", "body": "A body long enough.", "category": w.category.slug},
+        setup=category_tier(post_min_tier="holder"),
     ),
     ("GET", "/api/posts/{post_id}", "members only"): Op(PUBLIC_READ().but(anon=404), setup=members_only_category),
     # media
