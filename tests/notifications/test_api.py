@@ -163,7 +163,9 @@ def test_subscriptions_list_and_change(auth_client, user):
     assert {s["target_type"] for s in muted} == {"thread", "user"}
 
     response = auth_client.put(
-        "/api/notifications/subscriptions", {"target_type": "thread", "target_id": post.pk, "level": "normal"}, format="json"
+        "/api/notifications/subscriptions",
+        {"target_type": "thread", "target_id": post.pk, "level": "normal"},
+        format="json",
     )
     assert response.status_code == 204
     assert auth_client.delete(f"/api/notifications/subscriptions/user/{other.pk}").status_code == 204
