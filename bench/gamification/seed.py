@@ -66,8 +66,8 @@ def main() -> int:
         conn.execute(
             """
             INSERT INTO profiles (user_id, display_name, bio, links, avatar_url, visibility, show_wallets, points,
-                                  level, holder_tier, settings, updated_at)
-            SELECT id, username, '', '[]', '', 'everyone', false, 0, 1, 'none', '{}', now()
+                                  level, holder_tier, settings, updated_at, show_holdings)
+            SELECT id, username, '', '[]', '', 'everyone', false, 0, 1, 'none', '{}', now(), false
             FROM users WHERE username LIKE 'bench_%%'
             """
         )
