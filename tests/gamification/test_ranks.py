@@ -174,3 +174,18 @@ def test_around_me_api_from_the_database(make_client, django_assert_max_num_quer
     assert [(r["rank"], r["user"]["id"], r["points"]) for r in body["data"]] == [
         (rank - 1 + i, u, p) for i, (u, p) in enumerate(expected[rank - 2 : rank + 1])
     ]
+
+
+def test_around_me_falls_back_to_the_histograms_while_redis_is_not_ready(lb_redis, make_client):
+    people, now = make_history(seed=6, users=10, events=100)
+    expected = brute_force("week", period_start("week", now), 0)
+    uid, pts = expected[-1]
+    client = make_client(next(p for p in people if p.id == uid))
+    body = client.get("/api/leaderboard?period=week&around=me&limit=3").json()
+    assert body["meta"]["leaderboard"]["source"] == "database"  # no ready set: the histograms answer
+    assert body["meta"]["me"] == {"rank": len(expected), "points": pts}
+    assert [r["user"]["id"] for r in body["data"]] == [u for u, _ in expected[-2:]]
+    # The miss queued a rebuild of that board (eager in tests): Redis answers the same next time.
+    again = client.get("/api/leaderboard?period=week&around=me&limit=3").json()
+    assert again["meta"]["leaderboard"]["source"] == "redis"
+    assert again["meta"]["me"] == body["meta"]["me"] and again["data"] == body["data"]
