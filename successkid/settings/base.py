@@ -231,6 +231,34 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 # Each app adds its periodic jobs here (see apps/*/tasks.py); beat reads this dict.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Queues by kind of work, so a slow kind cannot starve another (README "Scale-out topology"):
+# `interactive` follows a user's action (notifications, emails) and should run within seconds;
+# `outside` waits on outside APIs (market poll, wallet balances); `media` is CPU-heavy image work;
+# `batch` is periodic maintenance. A worker started without -Q consumes every queue below (one
+# worker is enough on one machine); at scale each kind gets its own workers with `-Q <queue>`.
+from kombu import Queue
+
+CELERY_QUEUE_NAMES = ("celery", "interactive", "outside", "media", "batch")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "notifications.handle_event": {"queue": "interactive"},
+    "notifications.send_email": {"queue": "interactive"},
+    "apps.gamification.tasks.rebuild_redis_board": {"queue": "interactive"},
+    "apps.market.tasks.poll_market": {"queue": "outside"},
+    "wallet.*": {"queue": "outside"},
+    "apps.media.tasks.generate_variants": {"queue": "media"},
+    "apps.media.tasks.cleanup_orphan_media": {"queue": "media"},
+    "notifications.send_digest": {"queue": "batch"},
+    "notifications.send_digests": {"queue": "batch"},
+    "notifications.purge": {"queue": "batch"},
+    "accounts.*": {"queue": "batch"},
+    "apps.forum.tasks.*": {"queue": "batch"},
+    "apps.search.tasks.*": {"queue": "batch"},
+    "apps.moderation.tasks.*": {"queue": "batch"},
+    "apps.market.tasks.enforce_market_retention": {"queue": "batch"},
+    "apps.gamification.tasks.*": {"queue": "batch"},
+}
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
