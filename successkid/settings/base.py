@@ -450,10 +450,18 @@ for _component in COMPONENTS:
 # Under ASGI Django opens a connection per request unless pooled; psycopg's pool keeps a few open
 # per process (measured by the search benchmark: a cached suggestion went from 25 ms to 10 ms).
 # The channel layer and Celery broker have their own connections (their settings were copied above).
-if env.bool("DB_POOL", default=True):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env.int("DB_POOL_MIN", default=2),
-        "max_size": env.int("DB_POOL_MAX", default=10),
-        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-    }
+# Replicas get the same pool as the primary.
+# Behind PgBouncer in transaction mode (DB_PGBOUNCER=true) a server connection is only ours for one
+# transaction: no server-side cursors (`.iterator()` would open one outside a transaction). Django
+# already binds parameters client-side and leaves psycopg's prepared statements off.
+for _alias, _db in DATABASES.items():
+    _db.setdefault("OPTIONS", {})
+    if env.bool("DB_POOL", default=True):
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=10),
+            "timeout": env.int("DB_POOL_TIMEOUT", default=10),
+        }
+    if env.bool("DB_PGBOUNCER", default=False):
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
