@@ -127,11 +127,12 @@ class Postgres:
         return f"postgres://{auth}@127.0.0.1:{self.port}/{db}"
 
 
-def sql(url: str, statement: str) -> None:
+def sql(url: str, statement: str) -> list:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(statement)
+        cur = conn.execute(statement)
+        return cur.fetchall() if cur.description else []
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -332,14 +333,17 @@ def markdown(name: str, s: dict, check: dict) -> str:
         "",
         f"WebSocket: {w['connects']} connects, {w['events_total']} events received "
         f"({', '.join(f'{k} {v}' for k, v in sorted(w['events'].items()))}); `post.created` delivered "
-        f"{w['post_created_delivery_outside_fault']} (socket × post, outside the fault window), lag p50 "
-        f"{w['post_created_lag_ms_p50']} ms, p95 {w['post_created_lag_ms_p95']} ms.",
+        f"{w['post_created_delivery_outside_fault']} (socket × post, outside the fault window); arrival "
+        f"relative to the POST's response p50 {w['post_created_lag_ms_p50']} ms, p95 "
+        f"{w['post_created_lag_ms_p95']} ms (negative: the broadcast beat the HTTP response).",
     ]
     if "fault" in s:
         f = s["fault"]
         lines += ["", "Fault: " + json.dumps(f)]
     if "price" in s:
         lines += ["", "Price endpoint: " + json.dumps(s["price"])]
+    if "celery_after_run" in s:
+        lines += ["", "Celery after the run: " + json.dumps(s["celery_after_run"])]
     lines += [
         "",
         "Exact checks: " + ("**all passed**" if check.get("ok") else f"**FAILED** ({check.get('failure_count')})"),
@@ -429,8 +433,19 @@ def main() -> None:
         if args.app_db_user
         else owner_url
     )
+    # A migrated template per set of migrations: later runs clone it instead of migrating again.
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(ROOT.glob("apps/*/migrations/*.py")):
+        digest.update(f.name.encode() + f.read_bytes())
+    template = f"sk_load_tpl_{digest.hexdigest()[:12]}"
     sql(pg.url(), f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
-    sql(pg.url(), f'CREATE DATABASE "{args.db_name}" OWNER "{args.owner_db_user}"')
+    if sql(pg.url(), f"SELECT 1 FROM pg_database WHERE datname = '{template}'"):
+        sql(pg.url(), f'CREATE DATABASE "{args.db_name}" TEMPLATE "{template}" OWNER "{args.owner_db_user}"')
+        template = ""
+    else:
+        sql(pg.url(), f'CREATE DATABASE "{args.db_name}" OWNER "{args.owner_db_user}"')
     subprocess.run(["redis-cli", "-p", str(args.redis_port), "FLUSHALL"], check=True, capture_output=True)
 
     mint = os.environ.get("TOKEN_MINT", "4dEsUqET9sdYoVXzFWkM3cMJbKMESZkHxPjK17imbuPW")  # settings' default
@@ -468,6 +483,8 @@ def main() -> None:
 
     t_setup = time.time()
     manage("migrate", "--noinput", "-v", "0")
+    if template:  # first run with these migrations: keep a copy
+        sql(pg.url(), f'CREATE DATABASE "{template}" TEMPLATE "{args.db_name}"')
     if args.setup_cmd:
         manage(*shlex.split(args.setup_cmd))
     subprocess.run(
@@ -538,12 +555,27 @@ def main() -> None:
 
         journal = asyncio.run(go())
         duration = time.time() - t0 - 5  # the sockets listen 5 s past the HTTP load
+        # Is the Celery worker still alive and working after the fault? One task, round trip.
+        t_echo = time.time()
+        r = subprocess.run(
+            [PY, "-c", "from successkid.celery import app; print(app.send_task('core.echo', args=['ok']).get(timeout=60))"],
+            cwd=ROOT, env=app_env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        celery_after = {
+            "worker_process_alive": procs["worker"].poll() is None,
+            "beat_process_alive": procs["beat"].poll() is None,
+            "echo_task_ok": r.stdout.strip().endswith("ok"),
+            "echo_task_s": round(time.time() - t_echo, 2),
+        }
         # Let Celery finish what the load enqueued before the checks.
         for _ in range(120):
-            r = subprocess.run(
-                ["redis-cli", "-p", str(args.redis_port), "LLEN", "celery"], capture_output=True, text=True
-            )
-            if r.stdout.strip() == "0":
+            depth = 0
+            for queue in ("celery", "interactive", "outside", "media", "batch"):
+                r = subprocess.run(
+                    ["redis-cli", "-p", str(args.redis_port), "LLEN", queue], capture_output=True, text=True
+                )
+                depth += int(r.stdout.strip() or 0)
+            if depth == 0:
                 break
             time.sleep(1)
         time.sleep(3)
@@ -563,6 +595,7 @@ def main() -> None:
     )
     summary = summarise(journal, duration, fault, machine)
     summary["config"] = {k: v for k, v in vars(args).items()}
+    summary["celery_after_run"] = celery_after
     r = subprocess.run(
         [PY, str(HERE / "check.py"), "--journal", str(out / "journal.json"), "--seed", str(out / "seed.json")],
         cwd=ROOT, env=owner_env, capture_output=True, text=True,

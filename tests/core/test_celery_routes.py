@@ -34,3 +34,28 @@ def test_kinds_of_work_are_split():
 def test_a_worker_without_q_consumes_every_queue():
     # Celery's worker consumes app.conf.task_queues unless -Q narrows it: one worker still runs all.
     assert [q.name for q in app.conf.task_queues] == list(settings.CELERY_QUEUE_NAMES)
+
+
+def test_a_lost_redis_broker_does_not_kill_the_worker():
+    # kombu 5.7 raises AttributeError while closing a channel whose connection is gone (the worker
+    # then exits); the guard finishes the close so Celery reconnects. Other errors still surface.
+    import pytest
+
+    from successkid.celery import guard_redis_channel_close
+
+    class FakeChannel:
+        error = AttributeError("'NoneType' object has no attribute 'hostname'")
+
+        def close(self):
+            raise self.error
+
+    guard_redis_channel_close(FakeChannel)
+    guard_redis_channel_close(FakeChannel)  # idempotent
+    FakeChannel().close()  # no exception
+    FakeChannel.error = RuntimeError("something else")
+    with pytest.raises(RuntimeError):
+        FakeChannel().close()
+
+    from kombu.transport.redis import Channel
+
+    assert getattr(Channel.close, "_sk_guarded", False)
