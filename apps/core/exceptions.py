@@ -144,7 +144,7 @@ def _translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | No
         # transient outage, not a bug. 503 tells clients and load balancers to retry; the pool
         # reconnects by itself once PostgreSQL is back (measured in bench/README.md).
         logger.error("database unavailable: %s", exc)
-        return 503, "server_error", DATABASE_UNAVAILABLE, None, {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        return 503, "service_unavailable", DATABASE_UNAVAILABLE, None, {"Retry-After": str(DATABASE_RETRY_AFTER)}
     if not isinstance(exc, drf.APIException):
         return None
 

@@ -360,6 +360,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Success Kid <noreply@suc
 EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="mandatory")
 
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Readiness (/api/health/ready) answers 503 only when one of these fails; the others ("cache",
+# "broker") are reported and make the status "degraded".
+HEALTH_REQUIRED_CHECKS = env.list("HEALTH_REQUIRED_CHECKS", default=["database"])
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 ANALYTICS_SINKS = env.list("ANALYTICS_SINKS", default=["apps.core.analytics.log_sink"])
 SENTRY_DSN = env("SENTRY_DSN", default="")

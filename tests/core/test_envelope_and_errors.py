@@ -170,7 +170,7 @@ def test_unhandled_error_is_bare_500(api_client):
 def test_database_outage_is_503_with_retry_after(api_client):
     # PostgreSQL restarting (bench/load, fault "postgres"): a clean, retryable answer, no internals.
     r = api_client.get("/api/t/db-down")
-    err = assert_error(r, 503, "server_error")
+    err = assert_error(r, 503, "service_unavailable")  # the code readiness uses for the same state
     assert r["Retry-After"] == "5"
     assert "connection" not in err["message"]
     assert "details" not in err
