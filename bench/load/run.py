@@ -277,6 +277,9 @@ def fault_figures(j, fault) -> dict:
             first_ws_after = min(j.ws_post_created[pid])
             break
     during_max = max((ms for _t, _s, ms in during), default=0)
+    before = [ms for t, _k, s, ms in j.samples if t < start and 200 <= s < 300]
+    during_ok = [ms for _t, s, ms in during if 200 <= s < 300]
+    first_ws_event = next((sec for sec in sorted(j.timeline) if sec >= end and j.timeline[sec][2]), None)
     return {
         "kind": fault["kind"],
         "window_s": round(end - start, 1),
@@ -284,6 +287,9 @@ def fault_figures(j, fault) -> dict:
         "errors_during": errors_during,
         "statuses_during": statuses,
         "max_latency_during_ms": round(during_max, 1),
+        "p50_ms_before": round(percentile(before, 50), 1),
+        "p50_ms_during_ok": round(percentile(during_ok, 50), 1),
+        "ws_first_event_s_after_restore": round(first_ws_event - end, 1) if first_ws_event else None,
         "errors_after_restore": sum(1 for _t, s in after if not 200 <= s < 300),
         "http_recovered_s_after_restore": round(recovered_at - end, 2) if recovered_at else None,
         "ws_first_post_created_s_after_restore": round(first_ws_after - end, 2) if first_ws_after else None,
@@ -575,7 +581,7 @@ def main() -> None:
                     ["redis-cli", "-p", str(args.redis_port), "LLEN", queue], capture_output=True, text=True
                 )
                 depth += int(r.stdout.strip() or 0)
-            if depth == 0:
+            if depth == 0 or procs["worker"].poll() is not None:  # drained, or no worker left to drain it
                 break
             time.sleep(1)
         time.sleep(3)
