@@ -47,6 +47,8 @@ DATABASE_ROUTERS = ["apps.core.db_router.PrimaryReplicaRouter"]
 
 # --- Redis (optional) ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# The channel layer and presence may live on their own Redis at scale (README "Scale-out topology").
+REALTIME_REDIS_URL = env("REALTIME_REDIS_URL", default=REDIS_URL)
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -184,7 +186,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REALTIME_REDIS_URL]},
         }
     }
 else:

@@ -42,3 +42,16 @@ def test_pgbouncer_mode_disables_server_side_cursors():
         assert dbs[alias]["ssc"] is True
         # Prepared statements stay off (Django's default for psycopg 3: prepare_threshold None).
         assert dbs[alias]["prep"] == "unset"
+
+
+def test_realtime_redis_can_be_split_from_the_cache():
+    snippet = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'successkid.settings.base'; "
+        "from django.conf import settings; "
+        "print(settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0], settings.CACHES['default']['LOCATION'])"
+    )
+    env = {**os.environ, "REDIS_URL": "redis://cache-host:6379/0", "REALTIME_REDIS_URL": "redis://rt-host:6379/0"}
+    out = subprocess.run(
+        [sys.executable, "-c", snippet], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True
+    )
+    assert out.stdout.split()[-2:] == ["redis://rt-host:6379/0", "redis://cache-host:6379/0"], out.stderr[-500:]
