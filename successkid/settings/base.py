@@ -228,6 +228,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = timedelta(hours=6)
+# Nothing waits for a task's result (the probe `core.echo` opts back in). With results on, every
+# `.delay()` from a web request subscribes to the result channel first, and while Redis is down
+# that retried for ~20 s inside the request (bench/load, fault "redis").
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")

@@ -54,3 +54,36 @@ def test_a_lost_redis_broker_is_a_connection_error_not_a_crash():
     with pytest.raises(RedisConnectionError):
         channel._connparams()
     assert RedisConnectionError in Transport.connection_errors
+
+
+def test_sending_a_task_does_not_wait_for_an_unreachable_result_backend(tmp_path):
+    # A web request enqueues tasks (notifications) and never reads their results; with the result
+    # backend (Redis) down, `.delay()` used to retry subscribing for ~20 s inside the request.
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from django.conf import settings
+
+    code = (
+        "import django, time; django.setup()\n"
+        "from successkid.celery import app\n"
+        "app.conf.task_always_eager = False\n"
+        "app.conf.broker_url = 'memory://'\n"
+        "app.conf.result_backend = 'redis://127.0.0.1:1/0'\n"
+        "from apps.notifications.tasks import handle_event\n"
+        "t = time.time(); handle_event.delay('PostCreated', {}); print(round(time.time() - t, 2))\n"
+    )
+    started = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert float(out.stdout.strip().splitlines()[-1]) < 3, out.stdout
+    assert time.time() - started < 60
