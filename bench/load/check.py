@@ -126,6 +126,7 @@ def main() -> None:
     uncertain_keys = 0
     exp_awards = exp_reversals = 0  # transitions into / out of +1 (certain sequences only)
     awards_lo = awards_hi = 0
+    kinds = Counter()  # acknowledged votes by what they did to the previous state
     for key, seq in seqs.items():
         allowed = {0}
         known = 0
@@ -133,6 +134,8 @@ def main() -> None:
         ups = downs_from_up = 0
         prev = 0
         for value, ok in seq:
+            if ok and prev is not None:
+                kinds["retract" if value == 0 else "flip" if prev == -value else "new" if prev == 0 else "same"] += 1
             if ok:
                 if value == 1 and prev != 1:
                     ups += 1
@@ -164,6 +167,7 @@ def main() -> None:
         "acknowledged": sum(1 for v in j["votes"] if v[4]),
         "voter_target_pairs": len(seqs),
         "pairs_with_unknown_outcome": uncertain_keys,
+        "acknowledged_by_effect": dict(kinds),
         "rows_in_database": len(db_votes),
     }
 

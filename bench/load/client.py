@@ -70,6 +70,8 @@ class State:
         self.pair = Counter()  # (voter, author) -> upvotes attempted
         self.posts_by = Counter()
         self.comments_by = Counter()
+        self.voted_by: dict[int, list] = {}  # user -> [(type, id, author)] voted on at least once
+        self.voted_keys: set = set()
 
 
 def _ok(status: int) -> bool:
@@ -188,7 +190,11 @@ async def http_worker(wid, users, base, state: State, journal: Journal, deadline
 
 
 async def _vote(rng, client, uid, headers, state: State, journal: Journal):
-    if state.comments and rng.random() < 0.35:
+    mine = state.voted_by.get(uid)
+    if mine and rng.random() < 0.4:
+        # Change one of my earlier votes (flip, retract, re-upvote): the totals must follow.
+        ttype, tid, author = rng.choice(mine)
+    elif state.comments and rng.random() < 0.35:
         cid, _, author = rng.choice(state.comments)
         ttype, tid = "comment", cid
     else:
@@ -218,6 +224,9 @@ async def _vote(rng, client, uid, headers, state: State, journal: Journal):
         client, journal, f"vote_{ttype}", "POST", path, json={"value": value}, headers=headers
     )
     journal.votes.append([uid, ttype, tid, value, _ok(status), status])
+    if key not in state.voted_keys:
+        state.voted_keys.add(key)
+        state.voted_by.setdefault(uid, []).append((ttype, tid, author))
     state.vote[key] = value if _ok(status) else None
 
 
