@@ -232,6 +232,9 @@ CELERY_RESULT_EXPIRES = timedelta(hours=6)
 # `.delay()` from a web request subscribes to the result channel first, and while Redis is down
 # that retried for ~20 s inside the request (bench/load, fault "redis").
 CELERY_TASK_IGNORE_RESULT = True
+# A receiver that met a database outage after its write committed runs again through Celery.
+EVENTS_REDELIVERY_DELAY_SECONDS = env.int("EVENTS_REDELIVERY_DELAY_SECONDS", default=5)
+EVENTS_REDELIVERY_MAX_RETRIES = env.int("EVENTS_REDELIVERY_MAX_RETRIES", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
@@ -249,6 +252,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_NAMES]
 CELERY_TASK_ROUTES = {
     "notifications.handle_event": {"queue": "interactive"},
+    "core.redeliver_event": {"queue": "interactive"},
     "notifications.send_email": {"queue": "interactive"},
     "apps.gamification.tasks.rebuild_redis_board": {"queue": "interactive"},
     "apps.market.tasks.poll_market": {"queue": "outside"},
