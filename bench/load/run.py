@@ -343,6 +343,13 @@ def markdown(name: str, s: dict, check: dict) -> str:
         f"relative to the POST's response p50 {w['post_created_lag_ms_p50']} ms, p95 "
         f"{w['post_created_lag_ms_p95']} ms (negative: the broadcast beat the HTTP response).",
     ]
+    cpu = m["app_cpu_pct_median"]
+    if cpu and s["requests"]:
+        lines += [
+            "",
+            f"Server CPU per request: about {cpu / 100 * s['duration_s'] / s['requests'] * 1000:.0f} ms "
+            "(median server-side CPU × duration ÷ requests).",
+        ]
     if "fault" in s:
         f = s["fault"]
         lines += ["", "Fault: " + json.dumps(f)]
