@@ -10,6 +10,7 @@ from apps.core.views import ApiNotFoundView
 
 APPS_WITH_API = ["core", "accounts", "forum", "wallet", "market", "gamification", "notifications", "realtime", "search"]
 APPS_WITH_API += ["moderation", "media"]  # issue 5: moderation and media live in their own apps
+APPS_WITH_API += ["privacy"]  # issue 10: export my data
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
