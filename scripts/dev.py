@@ -57,10 +57,11 @@ def cmd_run() -> int:
     env = dict(os.environ)
     manager.add_process(
         "web",
-        f"{VENV_BIN}/uvicorn successkid.asgi:application --host {host} --port {port} --ws websockets-sansio --lifespan off --no-access-log",
+        f"{VENV_BIN}/uvicorn successkid.asgi:application --host {host} --port {port} --ws websockets-sansio --lifespan on --no-access-log",
         env=env,
     )
-    manager.add_process("worker", f"{VENV_BIN}/celery -A successkid worker -l INFO --concurrency 2 -Q celery", env=env)
+    # No -Q: one worker consumes every queue (CELERY_TASK_QUEUES); at scale each queue gets its own.
+    manager.add_process("worker", f"{VENV_BIN}/celery -A successkid worker -l INFO --concurrency 2", env=env)
     manager.add_process(
         "beat", f"{VENV_BIN}/celery -A successkid beat -l INFO -s {ROOT / 'var' / 'celerybeat-schedule'}", env=env
     )

@@ -11,6 +11,7 @@ from apps.core.views import ApiNotFoundView
 
 APPS_WITH_API = ["core", "accounts", "forum", "wallet", "market", "gamification", "notifications", "realtime", "search"]
 APPS_WITH_API += ["moderation", "media"]  # issue 5: moderation and media live in their own apps
+APPS_WITH_API += ["privacy"]  # issue 10: export my data
 
 urlpatterns = [
     # Static documents: no request transaction (ATOMIC_REQUESTS), so no database connection.

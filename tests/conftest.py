@@ -78,12 +78,17 @@ def _uses_db(request) -> bool:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters and cached reads must not leak from one test into the next."""
+    """Rate-limit counters and cached reads must not leak from one test into the next (nor the
+    per-process reference data: every test's rows roll back)."""
     from django.core.cache import caches
+
+    from apps.core import refcache
 
     for alias in ("default", "local"):
         caches[alias].clear()
+    refcache.clear_local()
     yield
+    refcache.clear_local()
 
 
 @pytest.fixture(autouse=True)

@@ -485,34 +485,6 @@ def identity_unlink(*, user: User, kind: str, uid: str) -> None:
     SocialAccount.objects.filter(user=user, provider=provider, uid=uid).delete()
 
 
-# --- account deletion ------------------------------------------------------------------------
-@transaction.atomic
-def account_delete(*, user: User, password: str | None) -> None:
-    """Close the account: every token stops, personal data is scrubbed, ways in are removed.
-    The row stays (deactivated, renamed) so other apps' content keeps its author reference.
-    Needs the password; an account without one needs a sign-in from the last 10 minutes."""
-    from allauth.account.models import EmailAddress
-    from allauth.socialaccount.models import SocialAccount
-
-    sid = getattr(user, "auth_session_id", None)
-    user = User.objects.select_for_update().get(pk=user.pk)
-    _confirm_identity(user=user, password=password, session_id=sid, action="close this account")
-    user.is_active = False
-    user.username = f"deleted_{user.pk}"
-    user.email = ""
-    user.email_verified = False
-    user.first_name = user.last_name = ""
-    user.set_unusable_password()
-    user.token_version += 1
-    user.save()
-    revoke_sessions(user=user, reason="account_deleted")
-    EmailAddress.objects.filter(user=user).delete()
-    SocialAccount.objects.filter(user=user).delete()
-    Profile.objects.filter(user=user).update(
-        display_name="", bio="", links=[], avatar_url="", settings={}, visibility="nobody", show_wallets=False
-    )
-
-
 # --- profiles and settings -------------------------------------------------------------------
 @transaction.atomic
 def profile_update(*, user: User, data: dict[str, Any]) -> Profile:

@@ -8,6 +8,8 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -15,6 +17,9 @@ from rest_framework.response import Response
 from apps.core.request_context import current_request_id
 
 logger = logging.getLogger("successkid.errors")
+
+DATABASE_UNAVAILABLE = "The service is temporarily unavailable. Try again in a few seconds."
+DATABASE_RETRY_AFTER = 5
 
 
 class ApplicationError(Exception):
@@ -142,6 +147,12 @@ def _translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | No
         return 400, "validation_error", _first_message(details), details, {}
     if isinstance(exc, SuspiciousOperation):
         return 400, "bad_request", "The request was malformed.", None, {}
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        # The database is unreachable or restarting (pool timeout, connection refused or cut): a
+        # transient outage, not a bug. 503 tells clients and load balancers to retry; the pool
+        # reconnects by itself once PostgreSQL is back (measured in bench/README.md).
+        logger.error("database unavailable: %s", exc)
+        return 503, "service_unavailable", DATABASE_UNAVAILABLE, None, {"Retry-After": str(DATABASE_RETRY_AFTER)}
     if not isinstance(exc, drf.APIException):
         return None
 
@@ -196,6 +207,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         set_rollback()
         return Response(error_body("server_error", "Something went wrong on our side."), status=500)
     status, code, message, details, headers = translated
+    from apps.core.throttling import record_failure  # late: throttling reads settings at import
+
+    record_failure(context.get("request"), status)  # clients that keep failing get a smaller budget
     if status == 401:
         # RFC 7235: a 401 names the scheme it wants.
         headers = {**headers, "WWW-Authenticate": 'Bearer realm="api"'}

@@ -37,16 +37,16 @@ SOURCE_UP = Gauge("sk_source_up", "Outside source health (1 healthy, 0 failing)"
 class CeleryQueueCollector:
     """Queue depth read from the broker at scrape time (cheap: one call per queue)."""
 
-    queues = ("celery",)
-
     def collect(self):
+        from django.conf import settings
+
         family = GaugeMetricFamily("sk_celery_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
         try:
             from successkid.celery import app
 
             with app.connection_for_read() as conn:
                 channel = conn.default_channel
-                for queue in self.queues:
+                for queue in getattr(settings, "CELERY_QUEUE_NAMES", ("celery",)):
                     try:
                         _, depth, _ = channel.queue_declare(queue=queue, passive=True)
                     except Exception:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
 ERROR_STATUSES = {
     "400": "Bad input (`validation_error` with per-field `details`, or `bad_request`).",
@@ -19,6 +20,26 @@ ERROR_STATUSES = {
 
 
 class EnvelopeAutoSchema(AutoSchema):
+    def get_override_parameters(self):
+        params = list(super().get_override_parameters())
+        from apps.core.sparse import PARAM, SparseFieldsetMixin
+
+        if isinstance(self.view, SparseFieldsetMixin) and self.method.upper() == "GET":
+            allowed = self.view.sparse_allowed(None)
+            always = [f for f in self.view.sparse_always if f in allowed]
+            params.append(
+                OpenApiParameter(
+                    PARAM,
+                    str,
+                    description=(
+                        "Sparse fieldset: comma-separated top-level fields to return "
+                        f"({', '.join(always)} always included). Allowed: {', '.join(allowed)}. "
+                        "An unknown name is a 400 `validation_error` listing them."
+                    ),
+                )
+            )
+        return params
+
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
         if not str(status_code).startswith("2"):

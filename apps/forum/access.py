@@ -69,8 +69,10 @@ def can_post_in_category(user, category: Category) -> bool:
 def unreadable_category_ids(user) -> list[int]:
     """Ids of the categories `user` may not read (usually none): feeds exclude them, which keeps
     the feed query on its ranking index instead of an IN list."""
-    categories = {c.id: c for c in Category.objects.all()}
-    return [c.id for c in categories.values() if not can_read_category(user, c, categories.get(c.parent_id))]
+    from apps.forum.reference import categories as category_tree  # per-process cache: no query
+
+    by_id = category_tree().by_id
+    return [c.id for c in by_id.values() if not can_read_category(user, c, by_id.get(c.parent_id))]
 
 
 def can_see_content(user, *, status: str, author_id: int) -> bool:

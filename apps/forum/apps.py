@@ -7,11 +7,15 @@ class ForumConfig(AppConfig):
     label = "forum"
 
     def ready(self) -> None:
-        from apps.core import seeding
+        from apps.core import events, seeding
+        from apps.forum import feed_cache, reference
         from apps.forum.seed import load_categories, load_tags, make_demo_forum
         from apps.forum.topics import register_topics
 
         register_topics()
+        reference.register()
+        for event_type, receiver in feed_cache.SUBSCRIPTIONS:
+            events.subscribe(event_type, receiver)
         seeding.register_fixture_loader("forum.categories", load_categories, order=20)
         seeding.register_fixture_loader("forum.tags", load_tags, order=21)
         seeding.register_demo("forum.content", make_demo_forum, order=30)

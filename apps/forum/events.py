@@ -27,6 +27,13 @@ class PostDeleted(DomainEvent):
 
 
 @dataclass(frozen=True)
+class PostChanged(DomainEvent):
+    """A moderator changed a post's status (hidden, pending, restored…) or its pinned/locked flags."""
+
+    post_id: int
+
+
+@dataclass(frozen=True)
 class CommentCreated(DomainEvent):
     comment_id: int
     post_id: int

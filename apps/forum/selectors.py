@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.core.pagination import decode_cursor, encode_cursor
+from apps.forum import reference
 from apps.forum.access import can_read_category, can_see_content, is_moderator, unreadable_category_ids
 from apps.forum.models import (
     PLACEHOLDER_STATUSES,
@@ -84,11 +85,11 @@ def _validate_choice(value: str | None, choices, name: str, default: str) -> str
 
 def feed_categories(*, viewer, slug: str) -> list[Category]:
     """The category named by `slug` and its readable subcategories; 404 when unknown or unreadable."""
-    rows = list(Category.objects.select_related("parent").filter(Q(slug=slug) | Q(parent__slug=slug)))
-    main = next((c for c in rows if c.slug == slug), None)
+    tree = reference.categories()  # per-process cache: no query
+    main = tree.by_slug.get(slug)
     if main is None or not can_read_category(viewer, main):
         raise NotFound("Category not found.")
-    return [main] + [c for c in rows if c.pk != main.pk and can_read_category(viewer, c, main)]
+    return [main] + [c for c in tree.children(main.pk) if can_read_category(viewer, c, main)]
 
 
 def post_feed(
@@ -115,10 +116,10 @@ def post_feed(
         if hidden:
             qs = qs.exclude(category_id__in=hidden)
     if tag:
-        tag_obj = Tag.objects.filter(slug=tag.strip().lower()).only("id").first()
-        if tag_obj is None:
+        tag_pk = reference.tag_id(tag.strip().lower())
+        if tag_pk is None:
             raise NotFound("Tag not found.")
-        qs = qs.filter(posttag__tag_id=tag_obj.pk)
+        qs = qs.filter(posttag__tag_id=tag_pk)
     if author_id not in (None, ""):
         try:
             qs = qs.filter(author_id=int(author_id))

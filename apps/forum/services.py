@@ -31,6 +31,7 @@ from apps.forum.access import (
 from apps.forum.events import (
     CommentCreated,
     CommentDeleted,
+    PostChanged,
     PostCreated,
     PostDeleted,
     PostEdited,
@@ -375,6 +376,7 @@ def post_set_status(*, post_id: int, actor: User | None, status: str, reason: st
         return post
     previous = post.status
     _move_post_status(post, status, actor=actor, reason=reason)
+    emit(PostChanged(post_id=post.id))
     if status in PLACEHOLDER_STATUSES and previous not in PLACEHOLDER_STATUSES:
         emit(PostDeleted(post_id=post.id, author_id=post.author_id, by_moderator=True))
     if previous == ContentStatus.PENDING and status == ContentStatus.PUBLISHED:
@@ -403,6 +405,7 @@ def post_set_flags(
         post.is_locked, fields = is_locked, [*fields, "is_locked"]
     if fields:
         post.save(update_fields=[*fields, "updated_at"])
+        emit(PostChanged(post_id=post.id))
         broadcasts.post_updated(post)
     return post
 

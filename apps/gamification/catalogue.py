@@ -1,35 +1,56 @@
-"""Process-local caches of the small, rarely changing tables (activities, levels, achievements).
-Cleared on every save/delete of those rows (signals in apps.py) and by the fixture loaders."""
+"""Process-local caches of the small, rarely changing tables (activities, levels, achievements),
+held by apps.core.refcache: a save/delete of those rows (or a fixture load) invalidates them in
+every process, not only in the one that wrote."""
 
 from __future__ import annotations
 
 import bisect
-from functools import cache
 
 from django.conf import settings
 
+from apps.core import refcache
 from apps.gamification.models import Achievement, Activity, Level
 
+ACTIVITIES = "gamification.activities"
+LEVELS = "gamification.levels"
+ACHIEVEMENTS = "gamification.achievements"
 
-@cache
-def activities() -> dict[str, Activity]:
+
+def _load_activities() -> dict[str, Activity]:
     return {a.code: a for a in Activity.objects.all()}
 
 
-@cache
-def levels() -> list[Level]:
+def _load_levels() -> list[Level]:
     return list(Level.objects.order_by("min_points"))
 
 
-@cache
-def active_achievements() -> list[Achievement]:
+def _load_achievements() -> list[Achievement]:
     return list(Achievement.objects.filter(is_active=True).order_by("sort_order", "code"))
 
 
+def register() -> None:
+    """Saves and deletes of these models invalidate them everywhere (apps.py calls this)."""
+    refcache.register(ACTIVITIES, _load_activities, models=[Activity])
+    refcache.register(LEVELS, _load_levels, models=[Level])
+    refcache.register(ACHIEVEMENTS, _load_achievements, models=[Achievement])
+
+
+def activities() -> dict[str, Activity]:
+    return refcache.get(ACTIVITIES)
+
+
+def levels() -> list[Level]:
+    return refcache.get(LEVELS)
+
+
+def active_achievements() -> list[Achievement]:
+    return refcache.get(ACHIEVEMENTS)
+
+
 def clear() -> None:
-    activities.cache_clear()
-    levels.cache_clear()
-    active_achievements.cache_clear()
+    """After a bulk change (fixture loaders, backfills): invalidate in every process."""
+    for name in (ACTIVITIES, LEVELS, ACHIEVEMENTS):
+        refcache.invalidate(name)
 
 
 def capped_activity_codes() -> list[str]:

@@ -195,6 +195,54 @@ class LeaderboardEntry(models.Model):
         return f"{self.period}:{self.period_start}:{self.category_id}:{self.user_id}"
 
 
+# Score histograms: how many users stand in each score bucket of a board, so that a rank from the
+# database is a sum over a few thousand buckets plus a count inside one bucket, not a count over
+# every standing ahead (up to 100,000 per board). A bucket is its lowest score: exact below 1,000,
+# then three significant digits (1000-1009, 1010-1019, ..., 123000-123999). Kept by statement
+# triggers on `leaderboards` (so every write path counts, cascades included) as append-only
+# deltas, which never contend for a row; `compact_leaderboard_counts` folds them into the counts.
+
+
+class LeaderboardScoreCount(models.Model):
+    period = models.CharField(max_length=8, choices=LeaderboardPeriod.choices)
+    period_start = models.DateField()
+    category_id = models.BigIntegerField(default=0)
+    bucket = models.BigIntegerField()
+    users = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "leaderboard_score_counts"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["period", "period_start", "category_id", "bucket"],
+                include=["users"],
+                name="leaderboard_score_count_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period}:{self.period_start}:{self.category_id}:{self.bucket}={self.users}"
+
+
+class LeaderboardScoreDelta(models.Model):
+    period = models.CharField(max_length=8, choices=LeaderboardPeriod.choices)
+    period_start = models.DateField()
+    category_id = models.BigIntegerField(default=0)
+    bucket = models.BigIntegerField()
+    delta = models.IntegerField()
+
+    class Meta:
+        db_table = "leaderboard_score_deltas"
+        indexes = [
+            models.Index(
+                fields=["period", "period_start", "category_id", "bucket"], name="leaderboard_score_delta_board"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period}:{self.period_start}:{self.category_id}:{self.bucket}{self.delta:+d}"
+
+
 class ActivityLog(models.Model):
     """What users did (type, object, time): streaks, counters and moderation. Pruned by retention."""
 

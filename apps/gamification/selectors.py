@@ -92,20 +92,110 @@ def db_top(*, period: str, start: dt.date, category_id: int, limit: int, offset:
     )
 
 
+# Ranks from the database use the score histograms (models.LeaderboardScoreCount): the users
+# ahead of a standing are those in higher buckets (a sum over the board's buckets, compacted
+# counts plus pending deltas, read in the same statement so it is one consistent snapshot) plus
+# those ahead of it inside its own bucket (a short range of the rank index).
+_BOARD = "period = %(period)s AND period_start = %(start)s AND category_id = %(category)s"
+RANK_SQL = f"""
+WITH counts AS (
+    SELECT bucket, users AS n FROM leaderboard_score_counts WHERE {_BOARD}
+    UNION ALL
+    SELECT bucket, delta FROM leaderboard_score_deltas WHERE {_BOARD}
+), me AS (
+    SELECT points, reached_at, user_id FROM leaderboards WHERE {_BOARD} AND user_id = %(user)s AND points > 0
+)
+SELECT (SELECT COALESCE(SUM(n), 0) FROM counts), me.points, me.reached_at,
+       (SELECT COALESCE(SUM(n), 0) FROM counts WHERE bucket > leaderboard_score_bucket(me.points))
+       + (SELECT COUNT(*) FROM leaderboards o WHERE o.period = %(period)s AND o.period_start = %(start)s
+          AND o.category_id = %(category)s AND o.points > 0
+          AND o.points >= me.points AND o.points < leaderboard_score_bucket_end(me.points)
+          AND (o.points > me.points OR (o.reached_at, o.user_id) < (me.reached_at, me.user_id)))
+       + 1
+FROM (SELECT 1) AS one LEFT JOIN me ON true
+"""  # noqa: S608 (constants only; every value is a parameter)
+TOTAL_SQL = f"""
+SELECT COALESCE(SUM(n), 0) FROM (
+    SELECT users AS n FROM leaderboard_score_counts WHERE {_BOARD}
+    UNION ALL
+    SELECT delta FROM leaderboard_score_deltas WHERE {_BOARD}
+) AS counts
+"""  # noqa: S608
+# Neighbours by keyset from the caller's own standing (an OFFSET of rank - 5 would walk the index
+# from the top): the nearest rows ahead (same score, then higher scores; the rank index read
+# backwards) and the rows from the caller on (same score, then lower scores).
+_ROWS = "SELECT user_id, points, reached_at FROM leaderboards WHERE " + _BOARD  # noqa: S608
+NEIGHBOURS_SQL = f"""
+(({_ROWS} AND points = %(points)s AND (reached_at, user_id) < (%(reached)s, %(user)s)
+  ORDER BY reached_at DESC, user_id DESC LIMIT %(above)s)
+ UNION ALL
+ ({_ROWS} AND points > %(points)s ORDER BY points, reached_at DESC, user_id DESC LIMIT %(above)s))
+UNION ALL
+(({_ROWS} AND points = %(points)s AND (reached_at, user_id) >= (%(reached)s, %(user)s)
+  ORDER BY reached_at, user_id LIMIT %(below)s)
+ UNION ALL
+ ({_ROWS} AND points < %(points)s AND points > 0 ORDER BY points DESC, reached_at, user_id LIMIT %(below)s))
+"""
+
+
+def _board_params(period: str, start: dt.date, category_id: int) -> dict:
+    return {"period": period, "start": start, "category": category_id}
+
+
+def db_standing(*, period: str, start: dt.date, category_id: int, user_id: int) -> tuple[int, tuple | None]:
+    """(users on the board, (rank, points, reached_at) or None if the user has no points on it)."""
+    with connection.cursor() as cur:
+        cur.execute(RANK_SQL, {**_board_params(period, start, category_id), "user": user_id})
+        total, points, reached_at, rank = cur.fetchone()
+    return int(total), (None if points is None else (int(rank), int(points), reached_at))
+
+
 def db_rank(*, period: str, start: dt.date, category_id: int, user_id: int) -> tuple[int, int] | None:
     """(rank, points) from PostgreSQL, or None if the user has no points on this board."""
+    _, found = db_standing(period=period, start=start, category_id=category_id, user_id=user_id)
+    return None if found is None else found[:2]
+
+
+def db_total(*, period: str, start: dt.date, category_id: int) -> int:
+    """Users with points on a board (a sum over its score buckets, not a count of its standings)."""
     with connection.cursor() as cur:
-        cur.execute(
-            "SELECT e.points, (SELECT COUNT(*) FROM leaderboards o WHERE o.period = e.period"
-            " AND o.period_start = e.period_start AND o.category_id = e.category_id AND o.points > 0"
-            " AND (o.points > e.points OR (o.points = e.points AND (o.reached_at < e.reached_at"
-            " OR (o.reached_at = e.reached_at AND o.user_id < e.user_id))))) + 1"
-            " FROM leaderboards e WHERE e.period = %s AND e.period_start = %s AND e.category_id = %s"
-            " AND e.user_id = %s AND e.points > 0",
-            [period, start, category_id, user_id],
-        )
-        row = cur.fetchone()
-    return None if row is None else (int(row[1]), int(row[0]))
+        cur.execute(TOTAL_SQL, _board_params(period, start, category_id))
+        return int(cur.fetchone()[0])
+
+
+def _rank_key(row: tuple) -> tuple:
+    user_id, points, reached_at = row
+    return (-points, reached_at, user_id)
+
+
+def db_neighbours(
+    *,
+    period: str,
+    start: dt.date,
+    category_id: int,
+    user_id: int,
+    points: int,
+    reached_at: dt.datetime,
+    above: int,
+    below: int,
+) -> list[tuple[int, int]]:
+    """(user_id, points) of the `above` standings just ahead of the given one, then it and the
+    `below - 1` after it, in rank order."""
+    params = {
+        **_board_params(period, start, category_id),
+        "user": user_id,
+        "points": points,
+        "reached": reached_at,
+        "above": above,
+        "below": below,
+    }
+    with connection.cursor() as cur:
+        cur.execute(NEIGHBOURS_SQL, params)
+        rows = sorted(cur.fetchall(), key=_rank_key)
+    mine = (-points, reached_at, user_id)
+    ahead = [r for r in rows if _rank_key(r) < mine][-above:] if above else []
+    behind = [r for r in rows if _rank_key(r) >= mine][:below]
+    return [(uid, pts) for uid, pts, _ in ahead + behind]
 
 
 def _queue_rebuild(period: str, start: dt.date, category_id: int) -> None:
@@ -160,8 +250,7 @@ def leaderboard(
         return Board(period, start, category_id, total, rows, "redis")
     if use_redis and redis_store.client() is not None:
         _queue_rebuild(period, start, category_id)
-    qs = _board_filter(period, start, category_id)
-    total = qs.count()
+    total = db_total(period=period, start=start, category_id=category_id)
     items = db_top(period=period, start=start, category_id=category_id, limit=limit, offset=offset)
     users = _users([uid for uid, _ in items])
     rows = [(offset + i + 1, users[uid], pts) for i, (uid, pts) in enumerate(items) if uid in users]
@@ -181,18 +270,43 @@ def leaderboard_around(
     *, period: str, start: dt.date, category_id: int, user_id: int, limit: int, use_redis: bool = True
 ) -> Board:
     """The caller's own rank with neighbours: `limit` rows centred on them."""
-    rank = rank_of(period=period, start=start, category_id=category_id, user_id=user_id, use_redis=use_redis)
-    if rank is None:
-        board = leaderboard(period=period, start=start, category_id=category_id, offset=0, limit=0, use_redis=use_redis)
-        board.me = None
-        return board
-    offset = max(0, rank - 1 - limit // 2)
-    board = leaderboard(
-        period=period, start=start, category_id=category_id, offset=offset, limit=limit, use_redis=use_redis
+    if use_redis:
+        ready, rank = redis_store.read_rank(period, start, category_id, user_id)
+        if ready:
+            offset = 0 if rank is None else max(0, rank - 1 - limit // 2)
+            board = leaderboard(
+                period=period,
+                start=start,
+                category_id=category_id,
+                offset=offset,
+                limit=limit if rank is not None else 0,
+                use_redis=True,
+            )
+            if board.source == "redis":  # else the set vanished in between: the database answers below
+                points = next((p for r, _, p in board.rows if r == rank), None)
+                board.me = None if rank is None else {"rank": rank, "points": points}
+                return board
+        if redis_store.client() is not None:
+            _queue_rebuild(period, start, category_id)
+    total, found = db_standing(period=period, start=start, category_id=category_id, user_id=user_id)
+    if found is None:
+        return Board(period, start, category_id, total, [], "database", None)
+    rank, points, reached_at = found
+    above = min(rank - 1, limit // 2)
+    items = db_neighbours(
+        period=period,
+        start=start,
+        category_id=category_id,
+        user_id=user_id,
+        points=points,
+        reached_at=reached_at,
+        above=above,
+        below=limit - above,
     )
-    points = next((p for r, _, p in board.rows if r == rank), None)
-    board.me = {"rank": rank, "points": points}
-    return board
+    users = _users([uid for uid, _ in items])
+    first = rank - above
+    rows = [(first + i, users[uid], pts) for i, (uid, pts) in enumerate(items) if uid in users]
+    return Board(period, start, category_id, total, rows, "database", {"rank": rank, "points": points})
 
 
 # --- points history, achievements ----------------------------------------------------------------

@@ -42,13 +42,21 @@ VOTE_ACTIVITIES = {"post": "post_upvoted", "comment": "comment_upvoted"}
 # --- ledger -----------------------------------------------------------------------------------
 
 
-def _lock_profile(user_id: int) -> tuple[int, int]:
+def _lock_profile(user_id: int, *, active_only: bool = False) -> tuple[int, int] | None:
+    """Lock the profile row; (points, level). With active_only, None for an inactive account
+    (read in the same query, so the award's query budget does not grow)."""
     with connection.cursor() as cur:
-        cur.execute("SELECT points, level FROM profiles WHERE user_id = %s FOR UPDATE", [user_id])
+        cur.execute(
+            "SELECT p.points, p.level, u.is_active FROM profiles p JOIN users u ON u.id = p.user_id"
+            " WHERE p.user_id = %s FOR UPDATE OF p",
+            [user_id],
+        )
         row = cur.fetchone()
     if row is None:
         Profile.objects.get_or_create(user_id=user_id)
-        return _lock_profile(user_id)
+        return _lock_profile(user_id, active_only=active_only)
+    if active_only and not row[2]:
+        return None
     return int(row[0]), int(row[1])
 
 
@@ -182,7 +190,10 @@ def award_points(
     if amount <= 0:
         return None
     now = now or timezone.now()
-    old_points, old_level = _lock_profile(user_id)  # serialises every award for this user
+    locked = _lock_profile(user_id, active_only=True)  # serialises every award for this user
+    if locked is None:
+        return None  # closed accounts (and the deleted-user account holding their posts) earn nothing
+    old_points, old_level = locked
     with connection.cursor() as cur:
         cur.execute(
             "SELECT EXISTS (SELECT 1 FROM point_transactions WHERE idempotency_key = %s),"
@@ -794,6 +805,11 @@ CROSS JOIN LATERAL (VALUES (0::bigint), (t.category_id)) AS c(category_id)
 WHERE c.category_id IS NOT NULL
 GROUP BY 2, c.category_id, t.user_id
 """
+REBUILD_COUNTS_SQL = """
+INSERT INTO leaderboard_score_counts (period, period_start, category_id, bucket, users)
+SELECT period, period_start, category_id, leaderboard_score_bucket(points), COUNT(*)
+FROM leaderboards WHERE points > 0 GROUP BY 1, 2, 3, 4
+"""
 START_EXPR = {
     "day": "(t.earned_at AT TIME ZONE 'UTC')::date",
     "week": "date_trunc('week', t.earned_at AT TIME ZONE 'UTC')::date",
@@ -804,7 +820,8 @@ START_EXPR = {
 
 @transaction.atomic
 def rebuild_leaderboard_table() -> int:
-    """Recompute the materialised standings from the ledger (the ledger is the truth).
+    """Recompute the materialised standings and their score histogram from the ledger (the ledger
+    is the truth).
 
     Bulk load: the table's secondary indexes and unique constraint are dropped, the four periods
     inserted, then rebuilt once (inside the transaction, so a failure changes nothing). The table is
@@ -812,6 +829,9 @@ def rebuild_leaderboard_table() -> int:
     with connection.cursor() as cur:
         cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred FK checks pending at TRUNCATE/CREATE INDEX
         cur.execute("LOCK TABLE leaderboards IN ACCESS EXCLUSIVE MODE")
+        # The score histogram is counted once at the end, not by the trigger (which would collect
+        # every new row of these statements first); a setting, not DISABLE TRIGGER, needs no owner.
+        cur.execute("SELECT set_config('app.leaderboard_rebuild', 'on', true)")
         cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
         cur.execute("SET LOCAL work_mem = '256MB'")
         cur.execute(
@@ -833,7 +853,12 @@ def rebuild_leaderboard_table() -> int:
         owner = bool(cur.fetchone()[0])
         if not owner:
             uniques, indexes = [], []
-        cur.execute("TRUNCATE leaderboards" if owner else "DELETE FROM leaderboards")
+        if owner:
+            cur.execute("TRUNCATE leaderboards, leaderboard_score_counts, leaderboard_score_deltas")
+        else:  # the histogram trigger stands aside (app.leaderboard_rebuild), so no deltas pile up
+            cur.execute("DELETE FROM leaderboards")
+            cur.execute("DELETE FROM leaderboard_score_counts")
+            cur.execute("DELETE FROM leaderboard_score_deltas")
         for name, _ in uniques:
             cur.execute(f'ALTER TABLE leaderboards DROP CONSTRAINT "{name}"')
         for name, _ in indexes:
@@ -842,12 +867,45 @@ def rebuild_leaderboard_table() -> int:
         for period, expr in START_EXPR.items():
             cur.execute(REBUILD_SQL.format(start_expr=expr), {"period": period})
             total += cur.rowcount
+        cur.execute("SELECT set_config('app.leaderboard_rebuild', 'off', true)")
+        cur.execute(REBUILD_COUNTS_SQL)
         for name, definition in uniques:
             cur.execute(f'ALTER TABLE leaderboards ADD CONSTRAINT "{name}" {definition}')
         for _, definition in indexes:
             cur.execute(definition)
     transaction.on_commit(_pages_stale)
     return total
+
+
+COMPACT_SQL = """
+WITH moved AS (
+    DELETE FROM leaderboard_score_deltas RETURNING period, period_start, category_id, bucket, delta
+)
+INSERT INTO leaderboard_score_counts AS c (period, period_start, category_id, bucket, users)
+SELECT period, period_start, category_id, bucket, SUM(delta) FROM moved
+GROUP BY 1, 2, 3, 4 HAVING SUM(delta) <> 0
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (period, period_start, category_id, bucket) DO UPDATE SET users = c.users + EXCLUDED.users
+RETURNING c.id, c.users
+"""
+
+
+@transaction.atomic
+def compact_leaderboard_counts() -> int:
+    """Fold the score-count deltas (appended by the `leaderboards` triggers) into the counts.
+
+    Readers sum counts and deltas in one statement, so a rank is exact before and after; this only
+    keeps the deltas few. One run at a time (others return at once). Returns the buckets changed."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_try_advisory_xact_lock(hashtext('leaderboard_score_counts'))")
+        if not cur.fetchone()[0]:
+            return 0
+        cur.execute(COMPACT_SQL)
+        folded = cur.fetchall()
+        emptied = [pk for pk, users in folded if users == 0]
+        if emptied:
+            cur.execute("DELETE FROM leaderboard_score_counts WHERE id = ANY(%s) AND users = 0", [emptied])
+    return len(folded)
 
 
 def rebuild_redis_board(*, period: str, start: dt.date, category_id: int) -> int:

@@ -37,3 +37,8 @@ def rebuild_redis_leaderboards() -> int:
 @shared_task
 def rebuild_redis_board(period: str, start: str, category_id: int) -> int:
     return services.rebuild_redis_board(period=period, start=dt.date.fromisoformat(start), category_id=category_id)
+
+
+@shared_task
+def compact_leaderboard_counts() -> int:
+    return services.compact_leaderboard_counts()

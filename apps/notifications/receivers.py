@@ -17,7 +17,7 @@ from django.apps import apps as django_apps
 from django.conf import settings
 
 from apps.core import events
-from apps.notifications import services
+from apps.notifications import access, services
 from apps.notifications.models import TargetType
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,8 @@ def on_post_created(post_id: int, author_id: int, category_id: int) -> None:
     info = post_info(post_id)
     ctx = {"post_id": post_id, "category_id": category_id, "category": category_name(category_id), **info}
     ctx.pop("post_author_id", None)
-    for user_id in services.watchers(target_type=TargetType.CATEGORY, target_id=category_id, exclude=[author_id]):
+    watchers = services.watchers(target_type=TargetType.CATEGORY, target_id=category_id, exclude=[author_id])
+    for user_id in access.readers_of_post(watchers, post_id):
         services.notify(
             user_id,
             "watched_post",
@@ -150,20 +151,22 @@ def on_comment_created(
     }
     scope = {"category": category_id, "thread": post_id}
     told = {author_id}
-    if parent_id:
-        parent_author = comment_info(parent_id).get("author_id")
-        if parent_author and parent_author not in told:
-            services.notify(
-                parent_author,
-                "reply_to_comment",
-                context={**ctx, "parent_id": parent_id},
-                actor_id=author_id,
-                dedupe_key=f"comment:{comment_id}",
-                scope=scope,
-            )
-            told.add(parent_author)
+    parent_author = comment_info(parent_id).get("author_id") if parent_id else None
     post_author = info.get("post_author_id")
-    if post_author and post_author not in told:
+    watchers = services.watchers(target_type=TargetType.THREAD, target_id=post_id, exclude=told)
+    # Only those who may read the thread now hear of it: access can have shrunk since they watched.
+    readers = access.readers_of_post({parent_author, post_author, *watchers} - {None}, post_id)
+    if parent_author in readers and parent_author not in told:
+        services.notify(
+            parent_author,
+            "reply_to_comment",
+            context={**ctx, "parent_id": parent_id},
+            actor_id=author_id,
+            dedupe_key=f"comment:{comment_id}",
+            scope=scope,
+        )
+        told.add(parent_author)
+    if post_author in readers and post_author not in told:
         services.notify(
             post_author,
             "reply_to_post",
@@ -173,10 +176,11 @@ def on_comment_created(
             scope=scope,
         )
         told.add(post_author)
-    for user_id in services.watchers(target_type=TargetType.THREAD, target_id=post_id, exclude=told):
-        services.notify(
-            user_id, "watched_reply", context=ctx, actor_id=author_id, group_key=f"thread:{post_id}", scope=scope
-        )
+    for user_id in watchers:
+        if user_id in readers and user_id not in told:
+            services.notify(
+                user_id, "watched_reply", context=ctx, actor_id=author_id, group_key=f"thread:{post_id}", scope=scope
+            )
 
 
 def on_user_mentioned(mentioned_user_id: int, author_id: int, post_id: int, comment_id: int | None = None) -> None:

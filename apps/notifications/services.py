@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from apps.core import realtime
 from apps.core.exceptions import NotFound, ValidationFailed
-from apps.notifications import types
+from apps.notifications import access, types
 from apps.notifications.models import (
     EmailFrequency,
     Level,
@@ -104,6 +104,8 @@ def notify(
         raise ValueError(f"unknown notification type {type!r}") from None
     if actor_id is not None and actor_id == user_id:
         return None  # nobody is told about their own doing
+    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        return None  # closed accounts (and the deleted-user account holding their posts) get nothing
     prefs = settings_for(user_id)
     want_in_app, want_email = channels_for(prefs, kind)
     want_email = want_email and prefs.email_frequency != EmailFrequency.OFF
@@ -348,6 +350,8 @@ def subscription_set(*, user, target_type: str, target_id: int, level: str | Non
         raise ValidationFailed("You cannot subscribe to yourself.", details={"target_id": ["That is you."]})
     if target_type == TargetType.USER and not get_user_model().objects.filter(pk=target_id).exists():
         raise NotFound("No such user.")
+    if level not in (None, "normal") and not access.can_subscribe(user, target_type, target_id):
+        raise NotFound(f"No such {target_type}.")  # unreadable answers like absent: ids cannot be probed
     if level in (None, "normal"):
         Subscription.objects.filter(user=user, target_type=target_type, target_id=target_id).delete()
         return None

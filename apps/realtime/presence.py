@@ -289,12 +289,10 @@ _stores: dict[tuple, PresenceStore] = {}
 
 def get_store() -> PresenceStore:
     backend = settings.REALTIME_PRESENCE_BACKEND
-    key = (backend, settings.REDIS_URL)
+    url = getattr(settings, "REALTIME_REDIS_URL", "") or settings.REDIS_URL
+    key = (backend, url)
     store = _stores.get(key)
     if store is None:
-        if backend == "redis" and settings.REDIS_URL:
-            store = RedisPresenceStore(settings.REDIS_URL)
-        else:
-            store = DatabasePresenceStore()
+        store = RedisPresenceStore(url) if backend == "redis" and url else DatabasePresenceStore()
         _stores[key] = store
     return store

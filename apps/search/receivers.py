@@ -21,5 +21,10 @@ def on_content_changed(event: events.DomainEvent) -> None:
 
 
 def connect() -> None:
+    from apps.privacy.events import AccountDeleted
+
     for event_type in CONTENT_EVENTS:
         events.subscribe(event_type, on_content_changed)
+    # A closed account's posts now show the deleted-user account, and its name must stop being
+    # suggested: cached pages and suggestions go stale at once.
+    events.subscribe(AccountDeleted, on_content_changed)

@@ -43,7 +43,10 @@ def env() -> dict[str, str]:
         "REDIS_URL": "",
         "LOG_LEVEL": "WARNING",
         # One client sends thousands of requests: measure the stack, not the rate limiter's refusals.
-        **{f"THROTTLE_{scope}": "1000000/min" for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")},
+        **{
+            f"THROTTLE_{scope}": "1000000/min"
+            for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")
+        },
     }
 
 

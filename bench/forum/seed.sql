@@ -11,9 +11,9 @@ INSERT INTO users (password, is_superuser, first_name, last_name, is_staff, is_a
 SELECT '!', false, '', '', false, true, now() - interval '400 days' + g * interval '1 hour',
        'bench_' || g, 'bench_' || g || '@bench.local', true, 'user', '', 0
 FROM generate_series(1, :users) g;
-INSERT INTO profiles (user_id, display_name, bio, links, avatar_url, visibility, show_wallets, points, level,
-                      holder_tier, settings, updated_at)
-SELECT id, 'Bench ' || id, '', '[]', '', 'everyone', false, (random() * 5000)::int, 1 + (random() * 9)::int,
+INSERT INTO profiles (user_id, display_name, bio, links, avatar_url, visibility, show_wallets, show_holdings,
+                      points, level, holder_tier, settings, updated_at)
+SELECT id, 'Bench ' || id, '', '[]', '', 'everyone', false, false, (random() * 5000)::int, 1 + (random() * 9)::int,
        CASE WHEN random() < 0.1 THEN 'holder' ELSE 'none' END, '{}', now()
 FROM users WHERE username LIKE 'bench\_%';
 

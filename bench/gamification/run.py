@@ -42,7 +42,10 @@ def server_env(mode: str) -> dict:
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
         # One client sends thousands of requests: measure the stack, not the rate limiter's refusals.
-        **{f"THROTTLE_{scope}": "1000000/min" for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")},
+        **{
+            f"THROTTLE_{scope}": "1000000/min"
+            for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")
+        },
     }
 
 
@@ -133,6 +136,11 @@ def run_mode(mode: str, n: int, tokens: list[tuple[int, str]]) -> list[str]:
                     print(lines[-1], flush=True)
             for period in PERIODS:
                 samples = []
+                first = client.get(
+                    f"/api/leaderboard?period={period}&around=me&limit=11",
+                    headers={"Authorization": f"Bearer {tokens[0][1]}"},
+                )
+                source = first.json()["meta"]["leaderboard"]["source"]
                 for i in range(n):
                     _, token = tokens[i % len(tokens)]
                     samples.append(
@@ -172,18 +180,71 @@ def award_cost(n: int) -> list[str]:
             )
             samples.append((time.perf_counter() - t) * 1000)
         queries.append(len(ctx.captured_queries))
-    return [f"award_points in-process: {stats(samples)}, {statistics.median(queries):.0f} queries (incl. savepoint)"]
+    t = time.perf_counter()
+    folded = services.compact_leaderboard_counts()
+    compact_ms = (time.perf_counter() - t) * 1000
+    return [
+        f"award_points in-process: {stats(samples)}, {statistics.median(queries):.0f} queries (incl. savepoint)",
+        f"compact_leaderboard_counts after them: {compact_ms:.0f} ms ({folded} buckets changed)",
+    ]
+
+
+class _Rollback(Exception):
+    pass
+
+
+def trigger_overhead(n: int, rounds: int = 4) -> list[str]:
+    """The histogram triggers' share of an award: the same awards with and without them, each
+    block inside a transaction that is rolled back (so neither side times a commit), the order
+    alternating between rounds (the second block of a round finds the same rows cached)."""
+    from django.db import connection, transaction
+
+    from apps.gamification import services
+    from apps.gamification.models import LeaderboardEntry
+
+    ids = list(LeaderboardEntry.objects.filter(period="all", category_id=0).values_list("user_id", flat=True)[:5000])
+    results: dict[bool, list[float]] = {True: [], False: []}
+    for r in range(rounds):
+        for enabled in (True, False) if r % 2 == 0 else (False, True):
+            rng = random.Random(r)
+            try:
+                with transaction.atomic():
+                    if not enabled:
+                        with connection.cursor() as cur:
+                            for event in ("insert", "update", "delete"):
+                                cur.execute(
+                                    f"ALTER TABLE leaderboards DISABLE TRIGGER leaderboards_score_counts_{event}"
+                                )
+                    for i in range(n):
+                        t = time.perf_counter()
+                        services.award_points(
+                            user_id=rng.choice(ids),
+                            activity="comment_created",
+                            idempotency_key=f"bench-trigger:{r}:{i}",
+                            category_id=rng.randint(1, 12),
+                        )
+                        results[enabled].append((time.perf_counter() - t) * 1000)
+                    raise _Rollback
+            except _Rollback:
+                pass
+    return [
+        f"award_points with the histogram triggers    (rolled back): {stats(results[True])}",
+        f"award_points without the histogram triggers (rolled back): {stats(results[False])}",
+    ]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--modes", default="database,redis")
+    parser.add_argument("--modes", default="database,redis", help="'' for the award measurements alone")
     args = parser.parse_args()
-    for mode in args.modes.split(","):
+    if not args.modes:
+        tokens_for_ranked_users(1)  # sets Django up against the benchmark database
+    for mode in filter(None, args.modes.split(",")):
         tokens = tokens_for_ranked_users(200)  # fresh: access tokens are short-lived
         print("\n".join(run_mode(mode, args.requests, tokens)), flush=True)
     print("\n".join(award_cost(300)), flush=True)
+    print("\n".join(trigger_overhead(200)), flush=True)
     return 0
 
 

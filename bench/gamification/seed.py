@@ -6,7 +6,8 @@
 
 Creates the database if missing, migrates it, fills users/profiles/point_transactions with
 generate_series (points skewed: a few users earn most), sets profile balances, then builds the
-`leaderboards` table from the ledger exactly as `manage.py rebuild_leaderboards` does.
+`leaderboards` table (and its score histogram) from the ledger exactly as `manage.py
+rebuild_leaderboards` does.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/sk_gamification_bench"
+# The ledger uses forum categories 1..12 (`?category=3` must resolve).
+CATEGORIES = """
+from django.db import connection
+from apps.forum.models import Category
+for pk in range(1, 13):
+    Category.objects.get_or_create(pk=pk, defaults={"name": f"Bench {pk}", "slug": f"bench-{pk}"})
+with connection.cursor() as cur:
+    cur.execute("SELECT setval(pg_get_serial_sequence('categories', 'id'), (SELECT MAX(id) FROM categories))")
+"""
 
 
 def main() -> int:
@@ -45,6 +55,7 @@ def main() -> int:
         env=env,
         check=True,
     )
+    subprocess.run([sys.executable, "manage.py", "shell", "-c", CATEGORIES], cwd=ROOT, env=env, check=True)
 
     t0 = time.monotonic()
     with psycopg.connect(url, autocommit=True) as conn:
@@ -66,8 +77,8 @@ def main() -> int:
         conn.execute(
             """
             INSERT INTO profiles (user_id, display_name, bio, links, avatar_url, visibility, show_wallets, points,
-                                  level, holder_tier, settings, updated_at)
-            SELECT id, username, '', '[]', '', 'everyone', false, 0, 1, 'none', '{}', now()
+                                  level, holder_tier, settings, updated_at, show_holdings)
+            SELECT id, username, '', '[]', '', 'everyone', false, 0, 1, 'none', '{}', now(), false
             FROM users WHERE username LIKE 'bench_%%'
             """
         )
@@ -130,8 +141,10 @@ def main() -> int:
     )
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE leaderboards")
+        conn.execute("VACUUM ANALYZE leaderboard_score_counts")
         count = conn.execute("SELECT count(*) FROM leaderboards").fetchone()[0]
-    print(f"leaderboards table: {count} standings in {time.monotonic() - t4:.0f}s", flush=True)
+        buckets = conn.execute("SELECT count(*) FROM leaderboard_score_counts").fetchone()[0]
+    print(f"leaderboards table: {count} standings, {buckets} score buckets in {time.monotonic() - t4:.0f}s", flush=True)
     return 0
 
 

@@ -91,7 +91,10 @@ def run_pass(label: str, extra_env: dict[str, str]) -> dict[str, list[float]]:
         "SECURE_SSL_REDIRECT": "false",
         "LOG_LEVEL": "WARNING",
         # One client sends thousands of requests: measure the stack, not the rate limiter's refusals.
-        **{f"THROTTLE_{scope}": "1000000/min" for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")},
+        **{
+            f"THROTTLE_{scope}": "1000000/min"
+            for scope in ("ANON_READ", "ANON_WRITE", "USER_READ", "USER_WRITE", "NEW_USER_WRITE")
+        },
         **extra_env,
     }
     if "REDIS_URL" not in extra_env:

@@ -60,6 +60,8 @@ for _db in DATABASES.values():
 
 # --- Redis (optional) ------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
+# The channel layer and presence may live on their own Redis at scale (README "Scale-out topology").
+REALTIME_REDIS_URL = env("REALTIME_REDIS_URL", default=REDIS_URL)
 
 # --- Applications ----------------------------------------------------------------------------
 INSTALLED_APPS = [
@@ -197,7 +199,7 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": [REALTIME_REDIS_URL]},
         }
     }
 else:
@@ -239,11 +241,47 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = timedelta(hours=6)
+# Nothing waits for a task's result (the probe `core.echo` opts back in). With results on, every
+# `.delay()` from a web request subscribes to the result channel first, and while Redis is down
+# that retried for ~20 s inside the request (bench/load, fault "redis").
+CELERY_TASK_IGNORE_RESULT = True
+# A receiver that met a database outage after its write committed runs again through Celery.
+EVENTS_REDELIVERY_DELAY_SECONDS = env.int("EVENTS_REDELIVERY_DELAY_SECONDS", default=5)
+EVENTS_REDELIVERY_MAX_RETRIES = env.int("EVENTS_REDELIVERY_MAX_RETRIES", default=120)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 # Each app adds its periodic jobs here (see apps/*/tasks.py); beat reads this dict.
 CELERY_BEAT_SCHEDULE: dict = {}
+# Queues by kind of work, so a slow kind cannot starve another (README "Scale-out topology"):
+# `interactive` follows a user's action (notifications, emails) and should run within seconds;
+# `outside` waits on outside APIs (market poll, wallet balances); `media` is CPU-heavy image work;
+# `batch` is periodic maintenance. A worker started without -Q consumes every queue below (one
+# worker is enough on one machine); at scale each kind gets its own workers with `-Q <queue>`.
+from kombu import Queue
+
+CELERY_QUEUE_NAMES = ("celery", "interactive", "outside", "media", "batch")
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_ROUTES = {
+    "notifications.handle_event": {"queue": "interactive"},
+    "core.redeliver_event": {"queue": "interactive"},
+    "notifications.send_email": {"queue": "interactive"},
+    "apps.gamification.tasks.rebuild_redis_board": {"queue": "interactive"},
+    "apps.market.tasks.poll_market": {"queue": "outside"},
+    "wallet.*": {"queue": "outside"},
+    "apps.media.tasks.generate_variants": {"queue": "media"},
+    "apps.media.tasks.cleanup_orphan_media": {"queue": "media"},
+    "notifications.send_digest": {"queue": "batch"},
+    "notifications.send_digests": {"queue": "batch"},
+    "notifications.purge": {"queue": "batch"},
+    "accounts.*": {"queue": "batch"},
+    "apps.forum.tasks.*": {"queue": "batch"},
+    "apps.search.tasks.*": {"queue": "batch"},
+    "apps.moderation.tasks.*": {"queue": "batch"},
+    "apps.market.tasks.enforce_market_retention": {"queue": "batch"},
+    "apps.gamification.tasks.*": {"queue": "batch"},
+}
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -345,6 +383,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Success Kid <noreply@suc
 EMAIL_VERIFICATION = env("EMAIL_VERIFICATION", default="mandatory")
 
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
+# Readiness (/api/health/ready) answers 503 only when one of these fails; the others ("cache",
+# "broker") are reported and make the status "degraded".
+HEALTH_REQUIRED_CHECKS = env.list("HEALTH_REQUIRED_CHECKS", default=["database"])
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 ANALYTICS_SINKS = env.list("ANALYTICS_SINKS", default=["apps.core.analytics.log_sink"])
 SENTRY_DSN = env("SENTRY_DSN", default="")
@@ -412,6 +453,8 @@ COMPONENTS = [
     "search",
     "moderation",
     "security",
+    "caching",
+    "privacy",
 ]
 for _component in COMPONENTS:
     try:
@@ -435,10 +478,18 @@ for _component in COMPONENTS:
 # Under ASGI Django opens a connection per request unless pooled; psycopg's pool keeps a few open
 # per process (measured by the search benchmark: a cached suggestion went from 25 ms to 10 ms).
 # The channel layer and Celery broker have their own connections (their settings were copied above).
-if env.bool("DB_POOL", default=True):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"]["pool"] = {
-        "min_size": env.int("DB_POOL_MIN", default=2),
-        "max_size": env.int("DB_POOL_MAX", default=10),
-        "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-    }
+# Replicas get the same pool as the primary.
+# Behind PgBouncer in transaction mode (DB_PGBOUNCER=true) a server connection is only ours for one
+# transaction: no server-side cursors (`.iterator()` would open one outside a transaction). Django
+# already binds parameters client-side and leaves psycopg's prepared statements off.
+for _alias, _db in DATABASES.items():
+    _db.setdefault("OPTIONS", {})
+    if env.bool("DB_POOL", default=True):
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.int("DB_POOL_MIN", default=2),
+            "max_size": env.int("DB_POOL_MAX", default=10),
+            "timeout": env.int("DB_POOL_TIMEOUT", default=10),
+        }
+    if env.bool("DB_PGBOUNCER", default=False):
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True

@@ -23,6 +23,7 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,
     "DEFAULT_THROTTLE_RATES": {scope: "100000/min" for scope in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
 }
+THROTTLE_PENALTY_RATE = "100000/min"  # the failing-client penalty too (tests set their own)
 
 # Tests run each in a transaction on one connection; the pool is exercised by `make run` and CI's
 # deploy check, not inside the test transactions.

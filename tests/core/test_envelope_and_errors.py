@@ -31,6 +31,13 @@ class BoomView(APIView):
         raise RuntimeError("secret internal detail: SELECT * FROM users")
 
 
+class DatabaseDownView(APIView):
+    def get(self, request):
+        from django.db import OperationalError
+
+        raise OperationalError("couldn't get a connection after 10.00 sec")
+
+
 class ConflictView(APIView):
     def get(self, request):
         raise Conflict("That username is taken.")
@@ -73,6 +80,7 @@ urlpatterns = [
     path("api/t/echo", EchoView.as_view()),
     path("api/t/boom", BoomView.as_view()),
     path("api/t/conflict", ConflictView.as_view()),
+    path("api/t/db-down", DatabaseDownView.as_view()),
     path("api/t/throttled", ThrottledView.as_view()),
     path("api/t/protected", ProtectedView.as_view()),
     *__import__("successkid.urls", fromlist=["urlpatterns"]).urlpatterns,
@@ -156,6 +164,15 @@ def test_unhandled_error_is_bare_500(api_client):
     err = assert_error(r, 500, "server_error")
     assert "SELECT" not in r.content.decode()
     assert "RuntimeError" not in r.content.decode()
+    assert "details" not in err
+
+
+def test_database_outage_is_503_with_retry_after(api_client):
+    # PostgreSQL restarting (bench/load, fault "postgres"): a clean, retryable answer, no internals.
+    r = api_client.get("/api/t/db-down")
+    err = assert_error(r, 503, "service_unavailable")  # the code readiness uses for the same state
+    assert r["Retry-After"] == "5"
+    assert "connection" not in err["message"]
     assert "details" not in err
 
 

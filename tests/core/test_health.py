@@ -31,14 +31,30 @@ def test_readiness_503_when_database_is_down(api_client, monkeypatch):
 
 
 def test_readiness_checks_cache_and_broker_when_redis_is_configured(api_client, settings, monkeypatch):
+    # Redis down is a degraded mode, not an outage: the node stays in rotation (200, "degraded").
     from apps.core import health
 
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     monkeypatch.setattr(health, "check_cache", lambda: "unavailable")
     monkeypatch.setattr(health, "check_broker", lambda: "ok")
     r = api_client.get("/api/health/ready")
+    assert r.status_code == 200
+    assert r.json()["data"] == {
+        "status": "degraded",
+        "checks": {"database": "ok", "cache": "unavailable", "broker": "ok"},
+    }
+
+
+def test_readiness_can_require_redis(api_client, settings, monkeypatch):
+    from apps.core import health
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.HEALTH_REQUIRED_CHECKS = ["database", "cache", "broker"]
+    monkeypatch.setattr(health, "check_cache", lambda: "unavailable")
+    monkeypatch.setattr(health, "check_broker", lambda: "ok")
+    r = api_client.get("/api/health/ready")
     assert r.status_code == 503
-    assert r.json()["error"]["details"]["checks"] == {"database": "ok", "cache": "unavailable", "broker": "ok"}
+    assert r.json()["error"]["details"]["checks"]["cache"] == "unavailable"
 
 
 def test_broker_check_reports_an_unreachable_broker():

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apps.notifications.models import Notification, Subscription
 from tests.factories import UserFactory
+from tests.forum.factories import CategoryFactory, PostFactory
 from tests.notifications.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,15 +142,19 @@ def test_settings_get_and_put(auth_client):
 
 def test_subscriptions_list_and_change(auth_client, user):
     other = UserFactory()
+    category = CategoryFactory()
+    post = PostFactory(category=category)
     for payload in (
-        {"target_type": "category", "target_id": 3, "level": "watch"},
-        {"target_type": "thread", "target_id": 42, "level": "mute"},
+        {"target_type": "category", "target_id": category.pk, "level": "watch"},
+        {"target_type": "thread", "target_id": post.pk, "level": "mute"},
         {"target_type": "user", "target_id": other.pk, "level": "mute"},
     ):
         response = auth_client.put("/api/notifications/subscriptions", payload, format="json")
         assert response.status_code == 200 and response.json()["data"]["level"] == payload["level"]
     response = auth_client.put(
-        "/api/notifications/subscriptions", {"target_type": "category", "target_id": 3, "level": "track"}, format="json"
+        "/api/notifications/subscriptions",
+        {"target_type": "category", "target_id": category.pk, "level": "track"},
+        format="json",
     )
     assert response.json()["data"]["level"] == "track"
     listed = auth_client.get("/api/notifications/subscriptions").json()
@@ -158,7 +163,9 @@ def test_subscriptions_list_and_change(auth_client, user):
     assert {s["target_type"] for s in muted} == {"thread", "user"}
 
     response = auth_client.put(
-        "/api/notifications/subscriptions", {"target_type": "thread", "target_id": 42, "level": "normal"}, format="json"
+        "/api/notifications/subscriptions",
+        {"target_type": "thread", "target_id": post.pk, "level": "normal"},
+        format="json",
     )
     assert response.status_code == 204
     assert auth_client.delete(f"/api/notifications/subscriptions/user/{other.pk}").status_code == 204
@@ -178,3 +185,27 @@ def test_subscriptions_list_and_change(auth_client, user):
     )
     assert response.status_code == 404
     assert auth_client.get("/api/notifications/subscriptions?target_type=planet").status_code == 400
+
+
+def test_nobody_subscribes_to_what_they_may_not_read(auth_client, user, make_client):
+    """Watching a staff-only category or a hidden thread would deliver its titles and excerpts to
+    someone who may not read them; an unknown id answers the same 404, so ids cannot be probed."""
+    staff_only = CategoryFactory(read_access="moderator")
+    hidden = PostFactory(status="hidden")
+    in_staff_only = PostFactory(category=staff_only)
+    targets = [("category", staff_only.pk), ("thread", hidden.pk), ("thread", in_staff_only.pk), ("category", 10**9)]
+    for target_type, target_id in targets:
+        for level in ("watch", "track", "mute"):
+            payload = {"target_type": target_type, "target_id": target_id, "level": level}
+            response = auth_client.put("/api/notifications/subscriptions", payload, format="json")
+            assert response.status_code == 404, payload
+            assert response.json()["error"]["code"] == "not_found"
+    assert not Subscription.objects.filter(user=user).exists()
+    # going back to the default is always allowed (it only deletes the caller's own row)
+    payload = {"target_type": "category", "target_id": staff_only.pk, "level": "normal"}
+    assert auth_client.put("/api/notifications/subscriptions", payload, format="json").status_code == 204
+
+    moderator = make_client(UserFactory(role="moderator"))
+    for target_type, target_id in targets[:3]:
+        payload = {"target_type": target_type, "target_id": target_id, "level": "watch"}
+        assert moderator.put("/api/notifications/subscriptions", payload, format="json").status_code == 200

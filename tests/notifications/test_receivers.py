@@ -224,3 +224,29 @@ def test_moderation_actions_tell_the_author_once():
     assert "removed your post" in notices[0].body + notices[0].title
     assert "hid your comment" in notices[1].body + notices[1].title
     assert not Notification.objects.filter(user=mod).exists()
+
+
+def test_watchers_who_may_no_longer_read_hear_nothing():
+    """Access can shrink after someone subscribed (a category turned staff-only, a post hidden):
+    from then on neither new posts nor replies reach them; moderators still hear of both."""
+    from tests.forum.factories import CategoryFactory, PostFactory
+
+    author, replier, watcher = UserFactory(), UserFactory(), UserFactory()
+    moderator = UserFactory(role="moderator")
+    category = CategoryFactory(read_access="moderator")
+    post = PostFactory(author=author, category=category)
+    for who in (watcher, moderator):
+        SubscriptionFactory(user=who, target_type="category", target_id=category.pk, level="watch")
+    emit(PostCreated(post_id=post.pk, author_id=author.pk, category_id=category.pk))
+    assert not Notification.objects.filter(user=watcher).exists()
+    assert Notification.objects.get(user=moderator, type="watched_post").data["post_id"] == post.pk
+
+    open_category = CategoryFactory()
+    hidden = PostFactory(author=author, category=open_category, status="hidden")
+    for who in (watcher, moderator):
+        SubscriptionFactory(user=who, target_type="thread", target_id=hidden.pk, level="watch")
+    emit(CommentCreated(comment_id=77, post_id=hidden.pk, author_id=replier.pk, category_id=open_category.pk))
+    assert not Notification.objects.filter(user=watcher).exists()
+    assert Notification.objects.filter(user=moderator, type="watched_reply").count() == 1
+    # its author still sees their hidden post, and so still hears of replies to it
+    assert Notification.objects.filter(user=author, type="reply_to_post").count() == 1

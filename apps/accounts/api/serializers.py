@@ -253,12 +253,6 @@ SETTINGS_DEFAULTS = {
 }
 
 
-class AccountDeleteSerializer(serializers.Serializer):
-    password = serializers.CharField(
-        max_length=128, trim_whitespace=False, write_only=True, required=False, help_text="Required if set."
-    )
-
-
 class AvatarSerializer(serializers.Serializer):
     file = serializers.FileField()
 

@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 from apps.accounts import identity, selectors, services
 from apps.accounts.api.serializers import (
     SETTINGS_DEFAULTS,
-    AccountDeleteSerializer,
     AuditEntrySerializer,
     AuthPairSerializer,
     AvatarSerializer,
@@ -47,6 +46,7 @@ from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
 from apps.accounts.tokens import issue_token_pair, rotate_refresh_token
 from apps.core.exceptions import ApplicationError, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
+from apps.privacy.api.serializers import AccountDeleteSerializer as PrivacyDeleteSerializer
 
 OK = inline_serializer("Ok", {"ok": serializers.BooleanField()})
 
@@ -377,11 +377,19 @@ class UserDetailView(APIView):
 
     @extend_schema(
         tags=["users"],
-        request=AccountDeleteSerializer,
+        request=PrivacyDeleteSerializer,
         responses={204: None},
-        summary="Close my account (password again; every token stops; personal data scrubbed)",
+        summary="Delete my account (re-authenticate; content anonymised, private data erased)",
+        description=(
+            "Send `password` (accounts with one) or `confirm` = your username (accounts without a password, "
+            "signed in within the last 10 minutes). In one transaction: posts and comments are kept but handed "
+            "to the shared deleted-user account; private data of every area is deleted; every token stops "
+            'working. See README, "Your data". Safe to retry.'
+        ),
     )
     def delete(self, request, user_id: str):
+        from apps.privacy.api.views import delete_me
+
         user = _resolve_user(request, user_id)
         if not request.user.is_authenticated:
             raise ApplicationError(
@@ -389,10 +397,7 @@ class UserDetailView(APIView):
             )
         if request.user.pk != user.pk:
             raise PermissionDeniedError("You can only close your own account.")
-        s = AccountDeleteSerializer(data=request.data)
-        s.is_valid(raise_exception=True)
-        services.account_delete(user=request.user, password=s.validated_data.get("password"))
-        return Response(status=204)
+        return delete_me(request)
 
 
 class UserSettingsView(APIView):

@@ -13,7 +13,11 @@ _datetime_field = serializers.DateTimeField()
 
 
 def _author(serializer, instance) -> dict:
-    """The public user, through PublicUserSerializer, once per distinct author per response."""
+    """The public user, through PublicUserSerializer, once per distinct author per response; not
+    rendered at all when a sparse fieldset (`context["fields"]`) leaves it out."""
+    fields = serializer.context.get("fields")
+    if fields and "author" not in fields:
+        return None
     cache = serializer.__dict__.setdefault("_author_cache", {})
     data = cache.get(instance.author_id)
     if data is None:

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 
 from apps.core.exceptions import NotFound
 from apps.core.pagination import parse_limit
-from apps.forum import selectors, services
+from apps.core.sparse import SparseFieldsetMixin
+from apps.forum import feed_cache, selectors, services
 from apps.forum.api import serializers as s
 from apps.forum.models import Category, Comment, Draft, Post, PostRevision, Tag, Vote
 from apps.forum.pagination import SeekKeysetPagination
@@ -94,12 +95,20 @@ class TagListView(ForumView):
 # --- posts -----------------------------------------------------------------------------------------
 
 
-class PostListView(ForumView):
+class PostListView(SparseFieldsetMixin, ForumView):
     queryset = Post.objects.none()  # for the schema generator only
     serializer_class = s.PostSerializer
+    sparse_serializer = s.PostSerializer
 
     @extend_schema(tags=TAG, summary="Post feed", parameters=_POST_LIST_PARAMS, responses=s.PostSerializer(many=True))
     def get(self, request):
+        # Anonymous pages come from the shared feed cache (apps.forum.feed_cache): never a signed-in one.
+        key = version = None
+        if feed_cache.applies_to(request):
+            key = feed_cache.page_key(request.query_params)
+            body, version = feed_cache.get(key)
+            if body is not None:
+                return Response(body, headers={"X-Feed-Cache": "hit"})
         q = request.query_params
         qs, ordering = selectors.post_feed(
             viewer=request.user,
@@ -109,7 +118,13 @@ class PostListView(ForumView):
             tag=q.get("tag"),
             author_id=q.get("author"),
         )
-        return self.page(qs, s.PostSerializer, ordering)
+        # A page going into the shared cache is rendered whole (it is trimmed on the way out).
+        context = {"fields": self.requested_fields} if key is None else {}
+        response = self.page(qs, s.PostSerializer, ordering, context)
+        if key is not None:
+            feed_cache.put(key, version, {"data": list(response.data["data"]), "meta": response.data["meta"]})
+            response["X-Feed-Cache"] = "miss"
+        return response
 
     @extend_schema(tags=TAG, summary="Create a post", request=s.PostCreateInput, responses={201: s.PostSerializer})
     def post(self, request):
@@ -246,9 +261,10 @@ class VoteHistoryView(ForumView):
 # --- comments --------------------------------------------------------------------------------------
 
 
-class PostCommentsView(ForumView):
+class PostCommentsView(SparseFieldsetMixin, ForumView):
     queryset = Comment.objects.none()  # for the schema generator only
     serializer_class = s.CommentSerializer
+    sparse_serializer = s.CommentSerializer
 
     @extend_schema(
         tags=TAG,
@@ -267,7 +283,7 @@ class PostCommentsView(ForumView):
             limit=limit,
             cursor=request.query_params.get("cursor"),
         )
-        data = s.CommentSerializer(page.comments, many=True).data
+        data = s.CommentSerializer(page.comments, many=True, context={"fields": self.requested_fields}).data
         meta = {"pagination": {"limit": limit, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}}
         return Response({"data": data, "meta": meta})
 

@@ -8,8 +8,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import NotAuthenticated
 from apps.core.pagination import KeysetPagination, PagePagination, parse_limit
+from apps.core.sparse import SparseFieldsetMixin
 from apps.gamification import selectors
 from apps.gamification.api.serializers import (
     AchievementSerializer,
@@ -155,7 +157,7 @@ class UserPointsView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class LeaderboardView(ListAPIView):
+class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
     """Standings for a UTC period, global or per category (points earned in that category).
     `?around=me` centres the page on the caller (meta.me holds their rank)."""
 
@@ -163,6 +165,9 @@ class LeaderboardView(ListAPIView):
     serializer_class = LeaderboardRowSerializer
     pagination_class = ListPagePagination
     queryset = LeaderboardEntry.objects.none()  # rows come from selectors (Redis or SQL)
+    concurrency_scope = "leaderboard"  # a cold page may rebuild a period from the ledger
+    sparse_serializer = LeaderboardRowSerializer
+    sparse_always = ("rank",)
 
     @extend_schema(
         operation_id="leaderboard",

@@ -11,8 +11,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.core.pagination import KeysetPagination
+from apps.core.sparse import SparseFieldsetMixin
 from apps.market import selectors, services
 from apps.market.cards import milestone_card
 from apps.market.models import SourceHealth
@@ -74,8 +76,11 @@ class PriceView(APIView):
         return Response(selectors.price_current())
 
 
-class HistoryView(APIView):
+class HistoryView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
     permission_classes = [AllowAny]
+    concurrency_scope = "history"
+    sparse_serializer = HistoryPointSerializer
+    sparse_always = ("t",)
 
     @extend_schema(
         summary="Price history (OHLCV candles)",

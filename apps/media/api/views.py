@@ -11,14 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import require
+from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.media import images, services
 from apps.media.api.serializers import MediaAssetSerializer, MediaUploadSerializer
 from apps.media.models import MediaAsset
 
 
-class MediaUploadView(APIView):
+class MediaUploadView(ConcurrencyLimitMixin, APIView):
     permission_classes = [require("content.create")]
+    concurrency_scope = "upload"  # decoding and re-encoding images is CPU-heavy
     parser_classes = [MultiPartParser]
 
     @extend_schema(

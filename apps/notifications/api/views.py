@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from apps.core.exceptions import ValidationFailed
 from apps.core.pagination import KeysetPagination
+from apps.core.sparse import SparseFieldsetMixin
 from apps.notifications import selectors, services, types
 from apps.notifications.api.serializers import (
     MarkReadResultSerializer,
@@ -37,8 +38,9 @@ def _bool_param(request, name: str) -> bool | None:
     raise ValidationFailed(f"{name} must be true or false.", details={name: ["Must be true or false."]})
 
 
-class NotificationListView(APIView):
+class NotificationListView(SparseFieldsetMixin, APIView):
     permission_classes = [IsAuthenticated]
+    sparse_serializer = NotificationSerializer
     pagination_class = KeysetPagination
     ordering = ("-created_at", "-id")
 
@@ -61,7 +63,7 @@ class NotificationListView(APIView):
         paginator = KeysetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         services.record_visit(user=request.user)
-        return paginator.get_paginated_response(NotificationSerializer(page, many=True).data)
+        return paginator.get_paginated_response(self.trim_serializer(NotificationSerializer(page, many=True)).data)
 
 
 class NotificationDetailView(APIView):

@@ -7,8 +7,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import ValidationFailed
 from apps.core.pagination import PagePagination, parse_limit
+from apps.core.sparse import SparseFieldsetMixin, serializer_fields
 from apps.search import cache as search_cache
 from apps.search import selectors, services
 from apps.search.api import serializers as s
@@ -32,9 +34,19 @@ def _client_address(request: Request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-class SearchView(APIView):
+class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
     permission_classes = [AllowAny]
     pagination_class = PagePagination  # documents the ranked-list envelope; paging happens in SQL
+    concurrency_scope = "search"
+
+    def sparse_allowed(self, request) -> list[str]:
+        """The fields of the hit type asked for (every type's, for the schema)."""
+        kind = request.query_params.get("type") if request is not None else None
+        if kind in HIT_SERIALIZERS:
+            return serializer_fields(HIT_SERIALIZERS[kind])
+        if request is not None:
+            return serializer_fields(HIT_SERIALIZERS["post"])
+        return list(dict.fromkeys(f for ser in HIT_SERIALIZERS.values() for f in serializer_fields(ser)))
 
     @extend_schema(
         summary="Full-text search",

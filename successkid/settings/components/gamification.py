@@ -42,6 +42,12 @@ BEAT_SCHEDULE = {
         "task": "apps.gamification.tasks.grant_standing_achievements",
         "schedule": crontab(hour=0, minute=15),
     },
+    # Fold the leaderboards' score-count deltas into the counts (ranks are exact either way; this
+    # keeps the deltas a reader sums few).
+    "gamification-compact-leaderboard-counts": {
+        "task": "apps.gamification.tasks.compact_leaderboard_counts",
+        "schedule": 60.0,
+    },
     "gamification-rebuild-redis-leaderboards": {
         "task": "apps.gamification.tasks.rebuild_redis_leaderboards",
         "schedule": crontab(hour=2, minute=30),

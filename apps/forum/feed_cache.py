@@ -1,0 +1,110 @@
+"""Shared cache of anonymous feed pages (GET /api/posts without credentials).
+
+Only anonymous requests read or fill it: an anonymous page carries no personal field (`my_vote` is
+0, no private category is readable), so it is the same for every anonymous caller; a signed-in
+caller always gets a freshly computed page with their own votes.
+
+One read per request: `get_many` of the feed version and the page, stored as (version, body); the
+page is used only if it was stored under the current version. The version is bumped (a
+nanosecond timestamp, so a Redis that lost it never resurrects an old page) by the domain events
+that change what a page lists or shows: a post created, edited, deleted, moderated, pinned or
+locked, and any change of the categories (their access rules decide what anonymous callers see).
+Votes and comments do not bump it (under load that would empty the cache on every click): scores,
+comment counts and the score- or activity-driven orders (hot, top, controversial, active) of a
+cached page are at most FEED_CACHE_SECONDS old.
+
+Redis when present, else the default cache; any cache error is a miss, so a lost cache serves
+from the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from apps.core.refcache import ReferenceDataChanged
+from apps.forum import events as forum_events
+from apps.forum.reference import CATEGORIES
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "feed:version"
+# Query parameters that select a page. `fields` is applied to the cached body on the way out.
+PARAMS = ("sort", "period", "category", "tag", "author", "cursor", "limit")
+
+
+def _cache():
+    return caches[settings.FEED_CACHE_ALIAS]
+
+
+def applies_to(request) -> bool:
+    user = getattr(request, "user", None)
+    return settings.FEED_CACHE_SECONDS > 0 and not (user and user.is_authenticated)
+
+
+def page_key(query_params) -> str:
+    parts = {name: query_params.get(name, "") for name in PARAMS}
+    digest = hashlib.sha1(json.dumps(parts, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+    return f"feed:page:{digest}"
+
+
+def get(key: str) -> tuple[dict | None, int | None]:
+    """(cached body or None, the current version to store a fresh page under)."""
+    try:
+        found = _cache().get_many([VERSION_KEY, key])
+    except Exception:
+        logger.warning("feed cache unreachable; serving from the database", exc_info=True)
+        return None, None
+    version = found.get(VERSION_KEY)
+    if version is None:
+        version = _new_version(only_if_missing=True)
+        return None, version
+    entry = found.get(key)
+    if entry and entry.get("v") == version:
+        return entry["body"], version
+    return None, version
+
+
+def put(key: str, version: int | None, body: dict[str, Any]) -> None:
+    if version is None:
+        return
+    try:
+        _cache().set(key, {"v": version, "body": body}, settings.FEED_CACHE_SECONDS)
+    except Exception:
+        logger.warning("feed cache unreachable; page not stored", exc_info=True)
+
+
+def _new_version(*, only_if_missing: bool = False) -> int | None:
+    version = time.time_ns()
+    try:
+        if only_if_missing:
+            if not _cache().add(VERSION_KEY, version, None):
+                return _cache().get(VERSION_KEY)
+        else:
+            _cache().set(VERSION_KEY, version, None)
+    except Exception:
+        logger.warning("feed cache unreachable; could not store its version", exc_info=True)
+        return None
+    return version
+
+
+def invalidate(event=None) -> None:
+    """Receiver of the events listed in SUBSCRIPTIONS (run after commit)."""
+    if isinstance(event, ReferenceDataChanged) and event.name != CATEGORIES:
+        return
+    _new_version()
+
+
+SUBSCRIPTIONS = [
+    (forum_events.PostCreated, invalidate),
+    (forum_events.PostEdited, invalidate),
+    (forum_events.PostDeleted, invalidate),
+    (forum_events.PostChanged, invalidate),
+    (ReferenceDataChanged, invalidate),
+]

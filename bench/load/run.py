@@ -1,0 +1,633 @@
+"""Load and fault runs against the production topology on this machine (bench/README.md
+"Load and fault runs").
+
+    .venv/bin/python bench/load/run.py --fault none     --duration 180
+    .venv/bin/python bench/load/run.py --fault redis    --duration 180   # Redis killed, back later
+    .venv/bin/python bench/load/run.py --fault postgres --duration 180   # PostgreSQL stopped, started
+    .venv/bin/python bench/load/run.py --fault outside  --duration 180   # every outside API down
+    .venv/bin/python bench/load/run.py --fault none --duration 30        # smoke run
+
+It starts its OWN PostgreSQL (the system's initdb/pg_ctl, data in --pg-dir, port --pg-port) and
+its OWN Redis (--redis-port), never the machine's shared ones; a fresh database per run, migrated
+and seeded (bench/load/seed.py); then the app exactly as deployed: `uvicorn --workers N` with
+successkid.settings.production (DEBUG off), a Celery worker and Celery beat, plus a stand-in for
+the outside market APIs (bench/load/stub_outside.py). The load (bench/load/client.py) runs for
+--duration seconds; the fault starts at 35 % of it and lasts --fault-seconds. Afterwards Celery
+drains, the app stops and bench/load/check.py compares the database with what the client sent.
+Everything lands in var/load/<fault>-<time>/ (summary.json, summary.md, journal, logs).
+
+Runtime vs migration role: migrations, the seed and the checks use --owner-db-user (the
+superuser by default); the app processes connect as --app-db-user (password from
+LOAD_APP_DB_PASSWORD) when given, after --setup-cmd (manage.py arguments, run as the owner, e.g.
+the command that creates the application role) has run.
+
+Rate limits: the app's own throttles would answer 429 to a few hundred users sharing one IP, so
+THROTTLE_* are raised for these runs (the environment below); nothing else is tuned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+PY = sys.executable
+sys.path.insert(0, str(HERE))
+
+
+import client as load_client  # noqa: E402
+
+
+def wait_port(port: int, timeout: float = 60) -> bool:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def port_closed(port: int, timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            time.sleep(0.2)
+        except OSError:
+            return
+
+
+def stop(proc: subprocess.Popen | None, sig=signal.SIGTERM, timeout=20) -> None:
+    """Stop a process we started, and its children (uvicorn's and Celery's workers), by pid."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    os.kill(proc.pid, sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+
+
+class Postgres:
+    """A private PostgreSQL cluster (system binaries; as the `postgres` user when we are root)."""
+
+    def __init__(self, datadir: Path, port: int, log: Path):
+        self.datadir, self.port, self.log = datadir, port, log
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *args, check=True):
+        return subprocess.run([*self.as_user, *args], check=check, capture_output=True, text=True)
+
+    def init(self) -> None:
+        if (self.datadir / "PG_VERSION").exists():
+            return
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        if self.as_user:
+            shutil.chown(self.datadir, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        self.log.touch()
+        if self.as_user:
+            shutil.chown(self.log, "postgres", "postgres")
+        opts = f"-p {self.port} -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on"
+        self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.log), "-o", opts, "-w", "start")
+
+    def stop(self, mode="fast") -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", mode, "-w", "stop", check=False)
+
+    def url(self, user="postgres", password="", db="postgres") -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"postgres://{auth}@127.0.0.1:{self.port}/{db}"
+
+
+def sql(url: str, statement: str) -> list:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(statement)
+        return cur.fetchall() if cur.description else []
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(q / 100 * (len(values) - 1))))
+    return values[k]
+
+
+async def machine_monitor(samples, pids_of, stop_at):
+    """Load average and CPU use (machine-wide, and of the app's processes: uvicorn and Celery with
+    their children, in % of one core) every 5 seconds."""
+    tracked: dict[int, psutil.Process] = {}
+
+    def app_cpu() -> float:
+        for pid in pids_of():
+            try:
+                root = psutil.Process(pid)
+                for pr in [root, *root.children(recursive=True)]:
+                    if pr.pid not in tracked:
+                        tracked[pr.pid] = pr
+                        pr.cpu_percent(None)
+            except (psutil.NoSuchProcess, ValueError):
+                pass
+        total = 0.0
+        for pid, pr in list(tracked.items()):
+            try:
+                total += pr.cpu_percent(None)
+            except psutil.NoSuchProcess:
+                del tracked[pid]
+        return total
+
+    psutil.cpu_percent(None)
+    app_cpu()
+    while time.time() < stop_at:
+        await asyncio.sleep(5)
+        samples.append(
+            {
+                "t": time.time(),
+                "load1": os.getloadavg()[0],
+                "cpu_pct": psutil.cpu_percent(None),
+                "app_cpu_pct": app_cpu(),
+            }
+        )
+
+
+def summarise(j: load_client.Journal, duration: float, fault: dict, machine: list) -> dict:
+    by_kind: dict[str, list] = {}
+    for _t, kind, status, ms in j.samples:
+        by_kind.setdefault(kind, []).append((status, ms))
+    kinds = {}
+    for kind, vals in sorted(by_kind.items()):
+        lat = [ms for s, ms in vals if 200 <= s < 300]
+        errs: dict[str, int] = {}
+        for s, _ in vals:
+            if not 200 <= s < 300:
+                errs[str(s)] = errs.get(str(s), 0) + 1
+        kinds[kind] = {
+            "count": len(vals),
+            "rps": round(len(vals) / duration, 2),
+            "p50_ms": round(percentile(lat, 50), 1),
+            "p95_ms": round(percentile(lat, 95), 1),
+            "p99_ms": round(percentile(lat, 99), 1),
+            "max_ms": round(max((ms for _, ms in vals), default=0), 1),
+            "errors": errs,
+        }
+    all_lat = [ms for _t, _k, s, ms in j.samples if 200 <= s < 300]
+    errors = sum(1 for _t, _k, s, _ in j.samples if not 200 <= s < 300)
+    slow = sum(1 for *_x, ms in j.samples if ms > 10_000)
+    # Real time: how many of the sockets saw each acknowledged post's post.created, and how late.
+    lags, seen, expected = [], 0, 0
+    fault_from, fault_to = fault.get("start", 1e20), fault.get("recovered", fault.get("end", 1e20))
+    for pid, (_sent, acked) in j.post_ack_times.items():
+        if fault_from - 2 <= acked <= fault_to + 10:
+            continue  # during a fault (and just after) delivery is measured separately
+        connected = sum(1 for a, b in j.ws_windows if a <= acked - 1 and (b is None or b >= acked + 5))
+        got = j.ws_post_created.get(pid, [])
+        expected += connected
+        seen += min(len(got), connected)
+        lags += [(t - acked) * 1000 for t in got]
+    ws = {
+        "connects": j.ws["connects"],
+        "disconnects_and_failed_connects": j.ws["disconnects"],
+        "error_frames": j.ws["errors"],
+        "events": dict(j.ws["events"]),
+        "events_total": sum(j.ws["events"].values()),
+        "post_created_delivery_outside_fault": f"{seen}/{expected}",
+        "post_created_lag_ms_p50": round(percentile(lags, 50), 1),
+        "post_created_lag_ms_p95": round(percentile(lags, 95), 1),
+    }
+    loads = [m["load1"] for m in machine]
+    out = {
+        "duration_s": round(duration, 1),
+        "requests": len(j.samples),
+        "throughput_rps": round(len(j.samples) / duration, 1),
+        "errors": errors,
+        "requests_over_10s": slow,
+        "latency_all_ok_ms": {
+            "p50": round(percentile(all_lat, 50), 1),
+            "p95": round(percentile(all_lat, 95), 1),
+            "p99": round(percentile(all_lat, 99), 1),
+        },
+        "kinds": kinds,
+        "ws": ws,
+        "machine": {
+            "load1_min": round(min(loads), 2) if loads else None,
+            "load1_median": round(statistics.median(loads), 2) if loads else None,
+            "load1_max": round(max(loads), 2) if loads else None,
+            "cpu_pct_median": round(statistics.median([m["cpu_pct"] for m in machine]), 1) if machine else None,
+            "app_cpu_pct_median": round(statistics.median([m["app_cpu_pct"] for m in machine]), 1) if machine else None,
+        },
+        "error_examples": getattr(j, "error_examples", [])[:15],
+    }
+    if fault.get("kind") not in (None, "none"):
+        out["fault"] = fault_figures(j, fault)
+    if j.price_samples:
+        out["price"] = price_figures(j, fault)
+    return out
+
+
+def fault_figures(j, fault) -> dict:
+    start, end = fault["start"], fault["end"]
+    during = [(t, s, ms) for t, _k, s, ms in j.samples if start <= t < end]
+    errors_during = sum(1 for _t, s, _ in during if not 200 <= s < 300)
+    statuses: dict[str, int] = {}
+    for _t, s, _ in during:
+        statuses[str(s)] = statuses.get(str(s), 0) + 1
+    # Recovery: from the moment the dependency is back until the first second after which every
+    # request succeeds (checked over the rest of the run, 1-second buckets).
+    after = sorted((t, s) for t, _k, s, _ in j.samples if t >= end)
+    last_error = max((t for t, s in after if not 200 <= s < 300), default=None)
+    recovered_at = None
+    if last_error is None:
+        recovered_at = end
+    else:
+        later = [t for t, s in after if t > last_error and 200 <= s < 300]
+        recovered_at = later[0] if later else None
+    first_ws_after = None
+    for pid, (_sent, acked) in sorted(j.post_ack_times.items(), key=lambda kv: kv[1][1]):
+        if acked >= end and j.ws_post_created.get(pid):
+            first_ws_after = min(j.ws_post_created[pid])
+            break
+    during_max = max((ms for _t, _s, ms in during), default=0)
+    before = [ms for t, _k, s, ms in j.samples if t < start and 200 <= s < 300]
+    during_ok = [ms for _t, s, ms in during if 200 <= s < 300]
+    first_ws_event = next((sec for sec in sorted(j.timeline) if sec >= end and j.timeline[sec][2]), None)
+    return {
+        "kind": fault["kind"],
+        "window_s": round(end - start, 1),
+        "requests_during": len(during),
+        "errors_during": errors_during,
+        "statuses_during": statuses,
+        "max_latency_during_ms": round(during_max, 1),
+        "p50_ms_before": round(percentile(before, 50), 1),
+        "p50_ms_during_ok": round(percentile(during_ok, 50), 1),
+        "ws_first_event_s_after_restore": round(first_ws_event - end, 1) if first_ws_event else None,
+        "errors_after_restore": sum(1 for _t, s in after if not 200 <= s < 300),
+        "http_recovered_s_after_restore": round(recovered_at - end, 2) if recovered_at else None,
+        "ws_first_post_created_s_after_restore": round(first_ws_after - end, 2) if first_ws_after else None,
+        "ws_events_during": sum(j.timeline[s][2] for s in range(int(start), int(end))),
+    }
+
+
+def price_figures(j, fault) -> dict:
+    start, end = fault.get("start", 1e20), fault.get("end", 1e20)
+    out = {}
+    for name, sel in (
+        ("before", lambda t: t < start),
+        ("during", lambda t: start <= t < end),
+        ("after", lambda t: t >= end + 15),
+    ):
+        vals = [(s, stale) for t, s, stale in j.price_samples if sel(t)]
+        out[name] = {
+            "requests": len(vals),
+            "ok": sum(1 for s, _ in vals if s == 200),
+            "stale_true": sum(1 for s, st in vals if st is True),
+        }
+    return out
+
+
+def markdown(name: str, s: dict, check: dict) -> str:
+    lines = [f"### {name}", ""]
+    m = s["machine"]
+    lines.append(
+        f"{s['duration_s']} s, {s['requests']} requests, **{s['throughput_rps']} req/s**, "
+        f"**errors {s['errors']}**, requests over 10 s: {s['requests_over_10s']}. Load average "
+        f"{m['load1_min']}–{m['load1_max']} (median {m['load1_median']}) on 2 cores; machine CPU median "
+        f"{m['cpu_pct_median']} %, the server side (uvicorn, Celery, Redis, PostgreSQL) {m['app_cpu_pct_median']} % "
+        "of one core (200 % = both cores)."
+    )
+    lines += [
+        "",
+        "| request | count | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for kind, k in s["kinds"].items():
+        errs = ", ".join(f"{c}×{n}" for c, n in k["errors"].items()) or "0"
+        lines.append(
+            f"| {kind} | {k['count']} | {k['rps']} | {k['p50_ms']} | {k['p95_ms']} | {k['p99_ms']} | {k['max_ms']} | {errs} |"
+        )
+    w = s["ws"]
+    lines += [
+        "",
+        f"WebSocket: {w['connects']} connects, {w['events_total']} events received "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(w['events'].items()))}); `post.created` delivered "
+        f"{w['post_created_delivery_outside_fault']} (socket × post, outside the fault window); arrival "
+        f"relative to the POST's response p50 {w['post_created_lag_ms_p50']} ms, p95 "
+        f"{w['post_created_lag_ms_p95']} ms (negative: the broadcast beat the HTTP response).",
+    ]
+    cpu = m["app_cpu_pct_median"]
+    if cpu and s["requests"]:
+        lines += [
+            "",
+            f"Server CPU per request: about {cpu / 100 * s['duration_s'] / s['requests'] * 1000:.0f} ms "
+            "(median server-side CPU × duration ÷ requests).",
+        ]
+    if "fault" in s:
+        f = s["fault"]
+        lines += ["", "Fault: " + json.dumps(f)]
+    if "price" in s:
+        lines += ["", "Price endpoint: " + json.dumps(s["price"])]
+    if "celery_after_run" in s:
+        lines += ["", "Celery after the run: " + json.dumps(s["celery_after_run"])]
+    lines += [
+        "",
+        "Exact checks: " + ("**all passed**" if check.get("ok") else f"**FAILED** ({check.get('failure_count')})"),
+        "```",
+        json.dumps({k: v for k, v in check.items() if k not in ("failures",)}, indent=1),
+        "```",
+    ]
+    if check.get("failures"):
+        lines += ["Failures:", "```", "\n".join(check["failures"][:20]), "```"]
+    return "\n".join(lines)
+
+
+async def run_faults(args, fault, pg: Postgres, procs: dict, redis_cmd, stub_cmd, t0):
+    if args.fault == "none":
+        return
+    await asyncio.sleep(args.duration * 0.35)
+    fault["start"] = time.time()
+    print(f"[fault] {args.fault} down at {fault['start'] - t0:.1f}s", flush=True)
+    if args.fault == "redis":
+        stop(procs["redis"], signal.SIGKILL)
+    elif args.fault == "postgres":
+        await asyncio.to_thread(pg.stop, "fast")
+    elif args.fault == "outside":
+        stop(procs["stub"], signal.SIGKILL)
+    await asyncio.sleep(args.fault_seconds)
+    if args.fault == "redis":
+        procs["redis"] = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await asyncio.to_thread(wait_port, args.redis_port)
+    elif args.fault == "postgres":
+        await asyncio.to_thread(pg.start)
+    elif args.fault == "outside":
+        procs["stub"] = subprocess.Popen(stub_cmd)
+        await asyncio.to_thread(wait_port, args.stub_port)
+    fault["end"] = time.time()
+    print(f"[fault] {args.fault} back at {fault['end'] - t0:.1f}s", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fault", choices=["none", "redis", "postgres", "outside"], default="none")
+    ap.add_argument("--duration", type=float, default=180)
+    ap.add_argument("--fault-seconds", type=float, default=20)
+    ap.add_argument("--workers", type=int, default=3, help="uvicorn worker processes")
+    ap.add_argument("--celery-concurrency", type=int, default=2)
+    ap.add_argument("--concurrency", type=int, default=24, help="HTTP client workers (one request each at a time)")
+    ap.add_argument("--sockets", type=int, default=60, help="WebSocket listeners")
+    ap.add_argument("--think", type=float, default=0.1, help="mean pause between a worker's requests (s)")
+    ap.add_argument("--users", type=int, default=200)
+    ap.add_argument("--port", type=int, default=8790)
+    ap.add_argument("--pg-port", type=int, default=55432)
+    ap.add_argument("--pg-dir", default="/tmp/sk-load-pg")
+    ap.add_argument("--redis-port", type=int, default=6390)
+    ap.add_argument("--stub-port", type=int, default=8799)
+    ap.add_argument("--db-name", default="sk_loadrun")
+    ap.add_argument("--owner-db-user", default="postgres")
+    ap.add_argument("--app-db-user", default="", help="role the app processes connect as (default: the owner)")
+    ap.add_argument("--setup-cmd", default="", help="manage.py arguments run as the owner after migrate")
+    ap.add_argument("--keep-servers", action="store_true", help="leave the private PostgreSQL/Redis running")
+    args = ap.parse_args()
+
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "var" / "load" / f"{args.fault}-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    logs = {n: open(out / f"{n}.log", "w") for n in ("web", "worker", "beat", "stub", "setup")}  # noqa: SIM115
+
+    pg = Postgres(Path(args.pg_dir), args.pg_port, Path(args.pg_dir + ".log"))
+    pg.init()
+    if not wait_port(args.pg_port, timeout=0.5):
+        pg.start()
+    redis_cmd = [
+        "redis-server",
+        "--port",
+        str(args.redis_port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    procs: dict = {"redis": subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)}
+    assert wait_port(args.redis_port), "redis did not start"
+
+    owner_url = pg.url(args.owner_db_user, os.environ.get("LOAD_OWNER_DB_PASSWORD", ""), args.db_name)
+    app_url = (
+        pg.url(args.app_db_user, os.environ.get("LOAD_APP_DB_PASSWORD", ""), args.db_name)
+        if args.app_db_user
+        else owner_url
+    )
+    # A migrated template per set of migrations: later runs clone it instead of migrating again.
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(ROOT.glob("apps/*/migrations/*.py")):
+        digest.update(f.name.encode() + f.read_bytes())
+    template = f"sk_load_tpl_{digest.hexdigest()[:12]}"
+    sql(pg.url(), f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
+    if sql(pg.url(), f"SELECT 1 FROM pg_database WHERE datname = '{template}'"):
+        sql(pg.url(), f'CREATE DATABASE "{args.db_name}" TEMPLATE "{template}" OWNER "{args.owner_db_user}"')
+        template = ""
+    else:
+        sql(pg.url(), f'CREATE DATABASE "{args.db_name}" OWNER "{args.owner_db_user}"')
+    subprocess.run(["redis-cli", "-p", str(args.redis_port), "FLUSHALL"], check=True, capture_output=True)
+
+    mint = os.environ.get("TOKEN_MINT", "4dEsUqET9sdYoVXzFWkM3cMJbKMESZkHxPjK17imbuPW")  # settings' default
+    base_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "successkid.settings.production",
+        "SECRET_KEY": "load-run-secret-key-not-for-production-0123456789abcdef",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's job
+        "REDIS_URL": f"redis://127.0.0.1:{args.redis_port}/0",
+        "THROTTLE_ANON_READ": "1000000/min",
+        "THROTTLE_ANON_WRITE": "1000000/min",
+        "THROTTLE_USER_READ": "1000000/min",
+        "THROTTLE_USER_WRITE": "1000000/min",
+        "THROTTLE_NEW_USER_WRITE": "1000000/min",
+        "JWT_ACCESS_MINUTES": "240",
+        "LOG_LEVEL": "WARNING",
+        "MARKET_POLL_SECONDS": "5",
+        "DEXSCREENER_BASE_URL": f"http://127.0.0.1:{args.stub_port}",
+        "COINGECKO_BASE_URL": f"http://127.0.0.1:{args.stub_port}/coingecko",
+        "SOLSCAN_BASE_URL": f"http://127.0.0.1:{args.stub_port}/solscan",
+        "SOLANA_RPC_URLS": f"http://127.0.0.1:{args.stub_port}/rpc",
+        "MARKET_HTTP_TIMEOUT_SECONDS": "2",
+        "PROMETHEUS_MULTIPROC_DIR": str(out / "prom"),
+        "CELERY_BEAT_SCHEDULE_FILENAME": str(out / "celerybeat-schedule"),
+    }
+    (out / "prom").mkdir(exist_ok=True)
+    owner_env = {**base_env, "DATABASE_URL": owner_url}
+    app_env = {**base_env, "DATABASE_URL": app_url}
+
+    def manage(*cmd, env=owner_env):
+        subprocess.run(
+            [PY, "manage.py", *cmd], cwd=ROOT, env=env, check=True, stdout=logs["setup"], stderr=logs["setup"]
+        )
+
+    t_setup = time.time()
+    manage("migrate", "--noinput", "-v", "0")
+    if template:  # first run with these migrations: keep a copy
+        sql(pg.url(), f'CREATE DATABASE "{template}" TEMPLATE "{args.db_name}"')
+    if args.setup_cmd:
+        manage(*shlex.split(args.setup_cmd))
+    subprocess.run(
+        [PY, str(HERE / "seed.py"), "--users", str(args.users), "--out", str(out / "seed.json")],
+        cwd=ROOT,
+        env=owner_env,
+        check=True,
+    )
+    seed = json.loads((out / "seed.json").read_text())
+    print(f"[setup] migrated and seeded in {time.time() - t_setup:.0f}s", flush=True)
+
+    stub_cmd = [PY, str(HERE / "stub_outside.py"), "--port", str(args.stub_port), "--mint", mint]
+    procs["stub"] = subprocess.Popen(stub_cmd, stdout=logs["stub"], stderr=logs["stub"])
+    procs["web"] = subprocess.Popen(
+        [
+            PY, "-m", "uvicorn", "successkid.asgi:application", "--host", "127.0.0.1", "--port", str(args.port),
+            "--workers", str(args.workers), "--ws", "websockets-sansio", "--no-access-log", "--timeout-graceful-shutdown", "5",
+        ],
+        cwd=ROOT, env=app_env, stdout=logs["web"], stderr=logs["web"],
+    )  # fmt: skip
+    procs["worker"] = subprocess.Popen(
+        [PY, "-m", "celery", "-A", "successkid", "worker", "-l", "WARNING", "--concurrency", str(args.celery_concurrency)],
+        cwd=ROOT, env=app_env, stdout=logs["worker"], stderr=logs["worker"],
+    )  # fmt: skip
+    procs["beat"] = subprocess.Popen(
+        [PY, "-m", "celery", "-A", "successkid", "beat", "-l", "WARNING", "-s", str(out / "celerybeat-schedule")],
+        cwd=ROOT, env=app_env, stdout=logs["beat"], stderr=logs["beat"],
+    )  # fmt: skip
+    try:
+        import httpx
+
+        assert wait_port(args.port, 90), "uvicorn did not start"
+        for _ in range(60):
+            try:
+                if httpx.get(f"http://127.0.0.1:{args.port}/api/health/ready", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        time.sleep(3)  # every worker up
+        fault: dict = {"kind": args.fault}
+
+        def app_pids() -> list[int]:
+            """uvicorn, Celery, Redis and our PostgreSQL (the whole server side of the run)."""
+            pids = [procs[n].pid for n in ("web", "worker", "beat", "redis") if procs[n].poll() is None]
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pids.append(int((Path(args.pg_dir) / "postmaster.pid").read_text().split()[0]))
+            return pids
+
+        machine: list = []
+        t0 = time.time()
+
+        async def go():
+            mon = asyncio.create_task(machine_monitor(machine, app_pids, t0 + args.duration))
+            faults = asyncio.create_task(run_faults(args, fault, pg, procs, redis_cmd, stub_cmd + [], t0))
+            journal = await load_client.run_load(
+                base=f"http://127.0.0.1:{args.port}",
+                seed=seed,
+                duration=args.duration,
+                concurrency=args.concurrency,
+                sockets=args.sockets,
+                think=args.think,
+                run_id=stamp.replace("-", ""),
+            )
+            await faults
+            await mon
+            return journal
+
+        journal = asyncio.run(go())
+        duration = time.time() - t0 - 5  # the sockets listen 5 s past the HTTP load
+        # Is the Celery worker still alive and working after the fault? One task, round trip.
+        t_echo = time.time()
+        r = subprocess.run(
+            [PY, "-c", "from successkid.celery import app; print(app.send_task('core.echo', args=['ok']).get(timeout=60))"],
+            cwd=ROOT, env=app_env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        celery_after = {
+            "worker_process_alive": procs["worker"].poll() is None,
+            "beat_process_alive": procs["beat"].poll() is None,
+            "echo_task_ok": r.stdout.strip().endswith("ok"),
+            "echo_task_s": round(time.time() - t_echo, 2),
+        }
+        # Let Celery finish what the load enqueued before the checks.
+        for _ in range(120):
+            depth = 0
+            for queue in ("celery", "interactive", "outside", "media", "batch"):
+                r = subprocess.run(
+                    ["redis-cli", "-p", str(args.redis_port), "LLEN", queue], capture_output=True, text=True
+                )
+                depth += int(r.stdout.strip() or 0)
+            if depth == 0 or procs["worker"].poll() is not None:  # drained, or no worker left to drain it
+                break
+            time.sleep(1)
+        time.sleep(3)
+    finally:
+        for name in ("web", "worker", "beat", "stub"):
+            stop(procs.get(name))
+
+    (out / "journal.json").write_text(
+        json.dumps(
+            {
+                "run_id": journal.run_id,
+                "posts": journal.posts,
+                "comments": journal.comments,
+                "votes": journal.votes,
+            }
+        )
+    )
+    summary = summarise(journal, duration, fault, machine)
+    summary["config"] = {k: v for k, v in vars(args).items()}
+    summary["celery_after_run"] = celery_after
+    r = subprocess.run(
+        [PY, str(HERE / "check.py"), "--journal", str(out / "journal.json"), "--seed", str(out / "seed.json")],
+        cwd=ROOT, env=owner_env, capture_output=True, text=True,
+    )  # fmt: skip
+    try:
+        check = json.loads(r.stdout)
+    except ValueError:
+        check = {"ok": False, "failure_count": 1, "failures": [r.stdout[-2000:] + r.stderr[-3000:]]}
+    summary["check"] = check
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    md = markdown(f"{args.fault} ({stamp})", summary, check)
+    (out / "summary.md").write_text(md)
+    print(md)
+    print(f"\nresults in {out}")
+    if not args.keep_servers:
+        stop(procs.get("redis"))
+        pg.stop()
+    sys.exit(0 if check.get("ok") and (summary["errors"] == 0 or args.fault != "none") else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Caching and the stricter throttles of issue 10 (see README "Caching strategy" and "Throttling").
+Every name can be overridden from the environment."""
+
+from successkid.settings.env import env
+
+# --- Per-process reference data (apps.core.refcache) ----------------------------------------------
+# Where the shared versions live (Redis when REDIS_URL is set, else the database cache).
+REFERENCE_CACHE_ALIAS = env("REFERENCE_CACHE_ALIAS", default="default")
+# How often a process compares its loaded versions with the shared ones (the cross-process staleness).
+REFERENCE_CACHE_CHECK_SECONDS = env.float("REFERENCE_CACHE_CHECK_SECONDS", default=1.0)
+# Reload at least this often even without a version change (bounds staleness while Redis is down).
+REFERENCE_CACHE_MAX_AGE = env.int("REFERENCE_CACHE_MAX_AGE", default=300)
+
+# --- Anonymous feed pages (apps.forum.feed_cache) -------------------------------------------------
+# Pages are keyed by a version every post/comment change bumps, so new content shows at once; votes
+# do not bump it (one per vote would empty the cache under load): scores and score-driven orders
+# (hot, top, controversial) in a cached page are at most this many seconds old. 0 disables.
+FEED_CACHE_SECONDS = env.int("FEED_CACHE_SECONDS", default=15)
+FEED_CACHE_ALIAS = env("FEED_CACHE_ALIAS", default="default")
+
+# --- Throttling: clients that keep failing (apps.core.throttling) ---------------------------------
+# More than FAILURE_LIMIT answers of 401/403/404/429 within FAILURE_WINDOW seconds put the caller
+# (user, else IP) on the penalty budget PENALTY_RATE for every request until the window ends.
+THROTTLE_FAILURE_STATUSES = (401, 403, 404, 429)
+THROTTLE_FAILURE_LIMIT = env.int("THROTTLE_FAILURE_LIMIT", default=50)
+THROTTLE_FAILURE_WINDOW = env.int("THROTTLE_FAILURE_WINDOW", default=600)
+THROTTLE_PENALTY_RATE = env("THROTTLE_PENALTY_RATE", default="10/min")
+
+# --- Concurrency limits on heavy endpoints (apps.core.concurrency) --------------------------------
+# scope: (in flight per caller, in flight in total). Counted in THROTTLE_CACHE: Redis when present
+# (across every process), else per process. A slot is freed when the view returns or raises; a slot
+# a killed process never freed expires after CONCURRENCY_SLOT_SECONDS.
+CONCURRENCY_LIMITS = {
+    "search": (env.int("CONCURRENCY_SEARCH_PER_CALLER", default=2), env.int("CONCURRENCY_SEARCH_TOTAL", default=16)),
+    "export": (env.int("CONCURRENCY_EXPORT_PER_CALLER", default=1), env.int("CONCURRENCY_EXPORT_TOTAL", default=2)),
+    "history": (env.int("CONCURRENCY_HISTORY_PER_CALLER", default=2), env.int("CONCURRENCY_HISTORY_TOTAL", default=8)),
+    "leaderboard": (
+        env.int("CONCURRENCY_LEADERBOARD_PER_CALLER", default=2),
+        env.int("CONCURRENCY_LEADERBOARD_TOTAL", default=8),
+    ),
+    "upload": (env.int("CONCURRENCY_UPLOAD_PER_CALLER", default=2), env.int("CONCURRENCY_UPLOAD_TOTAL", default=4)),
+}
+CONCURRENCY_SLOT_SECONDS = env.int("CONCURRENCY_SLOT_SECONDS", default=120)
+CONCURRENCY_RETRY_AFTER = env.int("CONCURRENCY_RETRY_AFTER", default=2)
