@@ -124,6 +124,8 @@ PUBLIC_USER_TABLES: dict[str, str] = {
     "role_assignments": "role history read by moderators; holds no personal data",
     "socialaccount_socialaccount": "which account a provider uid belongs to, looked up before sign-in;"
     " the OAuth secrets are in socialaccount_socialtoken, which is private",
+    "privacy_account_erasures": "operators' record that an account was closed: its id and row counts, no personal"
+    " data; written by the system",
     "django_admin_log": "the Django admin's own log, only shown in the admin",
     "users_groups": "Django permissions plumbing",
     "users_user_permissions": "Django permissions plumbing",

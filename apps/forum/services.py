@@ -121,6 +121,11 @@ def resolve_tags(*, actor, raw: Sequence[str] | None) -> list[Tag]:
     return [found[s] for s in slugs]
 
 
+def post_slug(title: str) -> str:
+    """The URL slug of a title; a title of only emoji or punctuation still gets one."""
+    return slugify(title)[:120] or "post"
+
+
 def category_for_posting(*, user, slug: str | None) -> Category:
     """An unknown category, or one the user may not even read, is a 400 (no existence leak)."""
     category = Category.objects.select_related("parent").filter(slug=slug or "").first()
@@ -186,7 +191,7 @@ def post_create(*, author: User, category: Category, title: str, body: str, tags
         author=author,
         category=category,
         title=title,
-        slug=slugify(title)[:120],
+        slug=post_slug(title),
         body=body,
         body_html=rendered.html,
         excerpt=rendered.excerpt,
@@ -288,7 +293,7 @@ def post_update(
         )
     now = timezone.now()
     post.title, post.body, post.body_html, post.excerpt = new_title, new_body, rendered.html, rendered.excerpt
-    post.slug = slugify(new_title)[:120]
+    post.slug = post_slug(new_title)
     post.tag_slugs, post.category = new_slugs, new_category
     post.edited_at = now
     post.revision_count = F("revision_count") + 1

@@ -3,10 +3,10 @@
 Account deletion, in one transaction:
 1. re-authentication (password; or, for an account without one, the typed username plus a
    sign-in from the last 10 minutes),
-2. `detach_public_content`: public content handed to the shared "deleted user" account (the one
-   place that writes rows on behalf of someone else: wrap it in the system context under RLS),
+2. `detach_public_content`: public content handed to the shared "deleted user" account,
 3. every area's `erase` (private rows deleted, the user row anonymised last, tokens ended),
 4. an `AccountErasure` audit row (no personal data) and an `AccountDeleted` event on commit.
+Steps 2-4 run in the audited row-level-security system context (`privacy:account-erasure`).
 Retrying is safe: a tombstone (inactive, `deleted_<id>`) re-runs the erasers, which find nothing.
 """
 
@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from apps.accounts import ratelimit
 from apps.accounts.models import AuthSession, Profile, ProfileVisibility, User
+from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import PermissionDeniedError, ValidationFailed
 from apps.privacy.events import AccountDeleted
@@ -86,13 +87,13 @@ def _confirm(*, user: User, password: str | None, confirm: str | None, session_i
 # --- deletion --------------------------------------------------------------------------------------
 def detach_public_content(*, user: User) -> dict[str, dict]:
     """Cross-user writes of a deletion: every area's `detach` (content handed to the ghost
-    account). Under row-level security this is the part that needs the system context."""
+    account)."""
     ghost = ghost_user()
     return {area.section: area.detach(user, ghost) for area in registry.ordered() if area.detach is not None}
 
 
 def erase_user_data(*, user: User) -> dict[str, dict]:
-    """Every area's `erase`, in order (accounts last). Runs in the user's own context."""
+    """Every area's `erase`, in order (accounts last)."""
     return {area.section: area.erase(user) for area in registry.ordered()}
 
 
@@ -112,6 +113,13 @@ def account_delete(
 
 
 def _erase(user: User, *, method: str) -> AccountErasure:
+    # Closing an account is system work once the person has proven who they are: it hands content
+    # to the shared ghost account and deletes rows only the system writes (points, achievements).
+    with rls.system_context("privacy:account-erasure"):
+        return _erase_as_system(user, method=method)
+
+
+def _erase_as_system(user: User, *, method: str) -> AccountErasure:
     user_id = user.pk
     counts = detach_public_content(user=user)
     for section, part in erase_user_data(user=user).items():

@@ -48,6 +48,14 @@ def test_create_post_renders_and_counts(
     assert broadcasts[0][2]["id"] == data["id"] and broadcasts[0][2]["title"] == data["title"]
 
 
+def test_a_title_of_only_emoji_still_gets_a_slug(auth_client, category):
+    r = create(auth_client, title="\U0001f680\U0001f680\U0001f680 !!!", tags=[])
+    assert r.status_code == 201, r.json()
+    assert r.json()["data"]["slug"] == "post"  # the schema's slug pattern allows no empty string
+    r = auth_client.put(f"/api/posts/{r.json()['data']['id']}", {"title": "Back to words"}, format="json")
+    assert r.status_code == 200 and r.json()["data"]["slug"] == "back-to-words"
+
+
 def test_script_and_style_never_reach_body_html(auth_client, category):
     evil = (
         "<script>alert(1)</script><style>body{}</style>[x](javascript:alert(1)) <img src=x onerror=alert(1)> "

@@ -56,3 +56,10 @@ def test_every_forum_endpoint_is_in_the_schema(api_client):
     assert set(feed["properties"]) == {"data", "meta"}
     detail = paths["/api/posts/{post_id}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert "data" in detail["properties"]
+
+
+def test_a_top_level_category_lists_with_a_null_parent_as_the_schema_says(api_client, category):
+    schema = api_client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+    assert schema["components"]["schemas"]["Category"]["properties"]["parent"]["nullable"] is True
+    listed = {c["slug"]: c for c in api_client.get("/api/categories").json()["data"]}
+    assert listed[category.slug]["parent"] is None

@@ -61,7 +61,6 @@ import httpx
 import pytest
 import respx
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
 from drf_spectacular.generators import SchemaGenerator
 from PIL import Image
 from rest_framework.test import APIClient
@@ -69,6 +68,7 @@ from solders.keypair import Keypair
 
 from apps.accounts.models import AuthSession
 from apps.accounts.tokens import issue_token_pair
+from apps.core import rls
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 ACTORS = ("anon", "owner", "user", "mod", "admin")
@@ -746,14 +746,14 @@ def world(django_db_setup, django_db_blocker):
     """Built once and committed; each case runs inside its own transaction that is rolled back, so
     every case sees the same untouched objects (a DELETE in one case is gone for the next). Torn
     down afterwards, and checked: no table may hold a row more or less than before."""
-    with django_db_blocker.unblock():
+    # Outside any test, so the fixture acts as the system itself (row-level security: private
+    # rows of every user are built, counted and removed).
+    with django_db_blocker.unblock(), rls.system_context("test:authz-matrix-world"):
         before = _row_counts()
-        with transaction.atomic():
-            built = _build_world()
+        built = _build_world()
     yield built
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            _tear_down(built)
+    with django_db_blocker.unblock(), rls.system_context("test:authz-matrix-world"):
+        _tear_down(built)
         after = _row_counts()
     leaked = {table: (before.get(table), n) for table, n in after.items() if before.get(table) != n}
     assert not leaked, f"the matrix left rows behind (table: before, after): {leaked}"

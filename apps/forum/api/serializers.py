@@ -37,7 +37,7 @@ class CategoryRefSerializer(serializers.ModelSerializer):
 
 
 class CategorySerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # top level: null
     trending_tags = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:

@@ -2,63 +2,22 @@
 rebuild no longer needs `ALTER TABLE ... DISABLE TRIGGER`, which only the table's owner may run:
 the application role under row-level security is not the owner."""
 
+from importlib import import_module
+
 from django.db import migrations
 
-FUNCTION = """
-CREATE OR REPLACE FUNCTION leaderboards_track_score_counts() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    -- A rebuild recounts the histogram once at the end (see services.rebuild_leaderboard_table).
-    IF current_setting('app.leaderboard_rebuild', true) = 'on' THEN
-        RETURN NULL;
-    END IF;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO leaderboard_score_deltas (period, period_start, category_id, bucket, delta)
-        SELECT period, period_start, category_id, leaderboard_score_bucket(points), count(*)
-        FROM new_rows WHERE points > 0 GROUP BY 1, 2, 3, 4;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO leaderboard_score_deltas (period, period_start, category_id, bucket, delta)
-        SELECT period, period_start, category_id, bucket, sum(n) FROM (
-            SELECT period, period_start, category_id, leaderboard_score_bucket(points) AS bucket, 1 AS n
-            FROM new_rows WHERE points > 0
-            UNION ALL
-            SELECT period, period_start, category_id, leaderboard_score_bucket(points), -1
-            FROM old_rows WHERE points > 0
-        ) AS changes GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0;
-    ELSE
-        INSERT INTO leaderboard_score_deltas (period, period_start, category_id, bucket, delta)
-        SELECT period, period_start, category_id, leaderboard_score_bucket(points), -count(*)
-        FROM old_rows WHERE points > 0 GROUP BY 1, 2, 3, 4;
-    END IF;
-    RETURN NULL;
-END $$;
-"""
-
-PREVIOUS = """
-CREATE OR REPLACE FUNCTION leaderboards_track_score_counts() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO leaderboard_score_deltas (period, period_start, category_id, bucket, delta)
-        SELECT period, period_start, category_id, leaderboard_score_bucket(points), count(*)
-        FROM new_rows WHERE points > 0 GROUP BY 1, 2, 3, 4;
-    ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO leaderboard_score_deltas (period, period_start, category_id, bucket, delta)
-        SELECT period, period_start, category_id, bucket, sum(n) FROM (
-            SELECT period, period_start, category_id, leaderboard_score_bucket(points) AS bucket, 1 AS n
-            FROM new_rows WHERE points > 0
-            UNION ALL
-            SELECT period, period_start, category_id, leaderboard_score_bucket(points), -1
-            FROM old_rows WHERE points > 0
-        ) AS changes GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0;
-    ELSE
-        INSERT INTO leaderboard_score_deltas (period, period_start, category_id, bucket, delta)
-        SELECT period, period_start, category_id, leaderboard_score_bucket(points), -count(*)
-        FROM old_rows WHERE points > 0 GROUP BY 1, 2, 3, 4;
-    END IF;
-    RETURN NULL;
-END $$;
-"""
+_functions = import_module("apps.gamification.migrations.0002_score_histograms").FUNCTIONS
+_start = _functions.index("CREATE OR REPLACE FUNCTION leaderboards_track_score_counts()")
+PREVIOUS = _functions[_start : _functions.index("END $$;", _start) + len("END $$;")]
+FUNCTION = PREVIOUS.replace(
+    "BEGIN\n",
+    "BEGIN\n"
+    "    -- A rebuild recounts the histogram once at the end (services.rebuild_leaderboard_table).\n"
+    "    IF current_setting('app.leaderboard_rebuild', true) = 'on' THEN\n"
+    "        RETURN NULL;\n"
+    "    END IF;\n",
+    1,
+)
 
 
 class Migration(migrations.Migration):
