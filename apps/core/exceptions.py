@@ -132,7 +132,7 @@ def auth_failure_code(exc: drf.AuthenticationFailed) -> str:
     return str(codes if isinstance(codes, str) else "token_invalid")
 
 
-def _translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | None:
+def translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | None:
     """Map any known exception to (status, code, message, details, headers)."""
     if isinstance(exc, ApplicationError):
         return exc.status, exc.code, exc.message, exc.details, exc.headers
@@ -201,7 +201,7 @@ def _non_atomic(context: dict[str, Any]) -> bool:
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     from rest_framework.views import set_rollback  # late: rest_framework.views imports our parser
 
-    translated = _translate(exc)
+    translated = translate(exc)
     if translated is None:
         logger.exception("unhandled error", exc_info=exc)
         set_rollback()

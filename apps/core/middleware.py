@@ -9,9 +9,11 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from apps.core.exceptions import error_body
+from apps.core.exceptions import error_body, translate
 from apps.core.request_context import reset_request_id, set_request_id
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
@@ -95,6 +97,17 @@ class ApiPathMiddleware(BaseMiddleware):
                 error_body("payload_too_large", f"The request body is larger than the limit of {limit} bytes."),
                 status=413,
             )
+        return None
+
+    def process_exception(self, request, exception):
+        """A database outage that escapes DRF's handler (the request transaction's own BEGIN or
+        COMMIT under ATOMIC_REQUESTS) is the same transient 503 as inside a view, not a 500."""
+        if isinstance(exception, DatabaseOperationalError | DatabaseInterfaceError) and is_api_path(request.path):
+            status, code, message, _, headers = translate(exception)
+            response = JsonResponse(error_body(code, message), status=status)
+            for name, value in headers.items():
+                response[name] = value
+            return response
         return None
 
 

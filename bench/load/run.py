@@ -17,12 +17,13 @@ drains, the app stops and bench/load/check.py compares the database with what th
 Everything lands in var/load/<fault>-<time>/ (summary.json, summary.md, journal, logs).
 
 Runtime vs migration role: migrations, the seed and the checks use --owner-db-user (the
-superuser by default); the app processes connect as --app-db-user (password from
-LOAD_APP_DB_PASSWORD) when given, after --setup-cmd (manage.py arguments, run as the owner, e.g.
-the command that creates the application role) has run.
+superuser by default: the checks must see every row); the app processes connect as --app-db-user
+(`successkid_app`, password from LOAD_APP_DB_PASSWORD), so row-level security applies as in
+production, after --setup-cmd (`create_db_roles`, run as the owner) has made that role.
 
 Rate limits: the app's own throttles would answer 429 to a few hundred users sharing one IP, so
-THROTTLE_* are raised for these runs (the environment below); nothing else is tuned.
+THROTTLE_* and the concurrency totals of heavy endpoints are raised for these runs (the
+environment below); nothing else is tuned.
 """
 
 from __future__ import annotations
@@ -412,8 +413,12 @@ def main() -> None:
     ap.add_argument("--stub-port", type=int, default=8799)
     ap.add_argument("--db-name", default="sk_loadrun")
     ap.add_argument("--owner-db-user", default="postgres")
-    ap.add_argument("--app-db-user", default="", help="role the app processes connect as (default: the owner)")
-    ap.add_argument("--setup-cmd", default="", help="manage.py arguments run as the owner after migrate")
+    ap.add_argument(
+        "--app-db-user",
+        default="successkid_app",
+        help="role the app processes connect as (row-level security applies; created by create_db_roles)",
+    )
+    ap.add_argument("--setup-cmd", default="create_db_roles", help="manage.py arguments run as the owner after migrate")
     ap.add_argument("--keep-servers", action="store_true", help="leave the private PostgreSQL/Redis running")
     args = ap.parse_args()
 
@@ -441,11 +446,6 @@ def main() -> None:
     assert wait_port(args.redis_port), "redis did not start"
 
     owner_url = pg.url(args.owner_db_user, os.environ.get("LOAD_OWNER_DB_PASSWORD", ""), args.db_name)
-    app_url = (
-        pg.url(args.app_db_user, os.environ.get("LOAD_APP_DB_PASSWORD", ""), args.db_name)
-        if args.app_db_user
-        else owner_url
-    )
     # A migrated template per set of migrations: later runs clone it instead of migrating again.
     import hashlib
 
@@ -474,6 +474,12 @@ def main() -> None:
         "THROTTLE_USER_READ": "1000000/min",
         "THROTTLE_USER_WRITE": "1000000/min",
         "THROTTLE_NEW_USER_WRITE": "1000000/min",
+        # The per-scope totals of in-flight heavy requests (apps/core/concurrency.py) are sized for
+        # fast answers; on this saturated 2-core machine a leaderboard takes ~0.5 s, so 16 workers
+        # exceed 8 at once now and then (a 429 by design, seen in a run). Per-caller limits stay.
+        "CONCURRENCY_LEADERBOARD_TOTAL": "1000",
+        "CONCURRENCY_HISTORY_TOTAL": "1000",
+        "CONCURRENCY_SEARCH_TOTAL": "1000",
         "JWT_ACCESS_MINUTES": "240",
         "LOG_LEVEL": "WARNING",
         "MARKET_POLL_SECONDS": "5",
@@ -486,8 +492,11 @@ def main() -> None:
         "CELERY_BEAT_SCHEDULE_FILENAME": str(out / "celerybeat-schedule"),
     }
     (out / "prom").mkdir(exist_ok=True)
-    owner_env = {**base_env, "DATABASE_URL": owner_url}
-    app_env = {**base_env, "DATABASE_URL": app_url}
+    # Row-level security: the app processes connect as DATABASE_APP_USER (settings swap the user of
+    # DATABASE_URL); migrations, the seed and the checks stay on the owner (DATABASE_AS_OWNER=1).
+    role = {"DATABASE_APP_USER": args.app_db_user, "DATABASE_APP_PASSWORD": os.environ.get("LOAD_APP_DB_PASSWORD", "")}
+    owner_env = {**base_env, "DATABASE_URL": owner_url, **(role if args.app_db_user else {}), "DATABASE_AS_OWNER": "1"}
+    app_env = {**base_env, "DATABASE_URL": owner_url, **(role if args.app_db_user else {})}
 
     def manage(*cmd, env=owner_env):
         subprocess.run(
