@@ -63,57 +63,42 @@ def main() -> None:
             failures.append(msg)
         report["failure_count"] = report.get("failure_count", 0) + 1
 
+    def exactly_once(kind: str, sent: dict, in_db: dict, id_key: str) -> dict:
+        """Every acknowledged one exactly once with the id the API returned; an unacknowledged one
+        at most once; nothing in the database that the client did not send."""
+        for marker in in_db:
+            if marker not in sent:
+                fail(f"{kind} {marker} in the database was never sent")
+        acked = unacked_present = 0
+        for marker, rec in sent.items():
+            found = in_db.get(marker, [])
+            if len(found) > 1:
+                fail(f"{kind} {marker} duplicated: {found}")
+            if rec["acked"]:
+                acked += 1
+                if [pk for pk, _ in found] != [rec[id_key]]:
+                    fail(f"acknowledged {kind} {marker} (id {rec[id_key]}) found as {found}")
+            elif found:
+                unacked_present += 1
+        return {
+            "sent": len(sent),
+            "acknowledged": acked,
+            "unacknowledged_but_persisted": unacked_present,
+            "in_database": sum(len(v) for v in in_db.values()),
+        }
+
     # --- posts ---------------------------------------------------------------------------------
     db_posts = defaultdict(list)
     for pid, title, author in rows("SELECT id, title, author_id FROM posts WHERE title LIKE %s", [f"%{prefix}%"]):
         db_posts[title.split("Load post ", 1)[-1]].append((pid, author))
-    for marker in db_posts:
-        if marker not in j["posts"]:
-            fail(f"post {marker} in the database was never sent")
-    acked = unacked_present = 0
-    for marker, rec in j["posts"].items():
-        found = db_posts.get(marker, [])
-        if len(found) > 1:
-            fail(f"post {marker} duplicated: {found}")
-        if rec["acked"]:
-            acked += 1
-            if [p for p, _ in found] != [rec["post_id"]]:
-                fail(f"acknowledged post {marker} (id {rec['post_id']}) found as {found}")
-        elif found:
-            unacked_present += 1
-    report["posts"] = {
-        "sent": len(j["posts"]),
-        "acknowledged": acked,
-        "unacknowledged_but_persisted": unacked_present,
-        "in_database": sum(len(v) for v in db_posts.values()),
-        "seed_posts": len(seed["posts"]),
-    }
+    report["posts"] = {**exactly_once("post", j["posts"], db_posts, "post_id"), "seed_posts": len(seed["posts"])}
 
     # --- comments ------------------------------------------------------------------------------
     db_comments = defaultdict(list)
     for cid, body, post_id in rows("SELECT id, body, post_id FROM comments WHERE body LIKE %s", [f"%{prefix}%"]):
         marker = body.split("Comment ", 1)[1].split(":", 1)[0]
         db_comments[marker].append((cid, post_id))
-    for marker in db_comments:
-        if marker not in j["comments"]:
-            fail(f"comment {marker} in the database was never sent")
-    acked = unacked_present = 0
-    for marker, rec in j["comments"].items():
-        found = db_comments.get(marker, [])
-        if len(found) > 1:
-            fail(f"comment {marker} duplicated: {found}")
-        if rec["acked"]:
-            acked += 1
-            if [c for c, _ in found] != [rec["comment_id"]]:
-                fail(f"acknowledged comment {marker} (id {rec['comment_id']}) found as {found}")
-        elif found:
-            unacked_present += 1
-    report["comments"] = {
-        "sent": len(j["comments"]),
-        "acknowledged": acked,
-        "unacknowledged_but_persisted": unacked_present,
-        "in_database": sum(len(v) for v in db_comments.values()),
-    }
+    report["comments"] = exactly_once("comment", j["comments"], db_comments, "comment_id")
 
     # --- votes: final state per (voter, target) ------------------------------------------------
     db_votes = {}
