@@ -6,13 +6,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint fmt bench db-stop clean
+.PHONY: install run test lint fmt bench db-stop clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+# The virtualenv alone (CI needs it for migrations before the tests run).
+install: $(STAMP)
 
 run: $(STAMP)
 	$(PY) scripts/dev.py run
