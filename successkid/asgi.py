@@ -4,12 +4,30 @@ lifespan protocol, whose startup warms this worker's per-process caches (see app
 import logging
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "successkid.settings.dev")
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
 
-from asgiref.sync import sync_to_async  # noqa: E402
+
+class SyncChainASGIHandler(ASGIHandler):
+    """Django's ASGI handler with the middleware chain loaded in sync mode, behind one thread hop.
+
+    Every view here is synchronous. In async mode each `MiddlewareMixin` hook (process_request,
+    process_response) hops to the request's worker thread and back, and WhiteNoise, which is
+    sync-only, hops back to the event loop: about twenty hops a request, most of the cost of a
+    cached leaderboard page (bench/README.md, "Leaderboards through the HTTP stack"). Loaded in
+    sync mode, the middleware and the view run in one thread in one hop, as under WSGI."""
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
+
+django_asgi_app = SyncChainASGIHandler()
+
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from successkid.routing import websocket_application  # noqa: E402  (needs Django set up)

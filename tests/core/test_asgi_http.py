@@ -1,0 +1,101 @@
+"""HTTP through the ASGI application uvicorn serves (`successkid.asgi.application`), not the test
+client's handler: the middleware chain is loaded in sync mode and entered in one thread hop."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import threading
+
+import pytest
+
+from successkid import asgi
+
+
+def asgi_http(method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None):
+    target, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": target,
+        "raw_path": target.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver")] + [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[dict] = []
+
+    async def receive():
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.sleep(3600)  # no disconnect while the response is produced
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(asgi.application(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, payload
+
+
+def test_middleware_and_view_run_in_one_worker_thread_off_the_event_loop(monkeypatch):
+    from apps.core.middleware import SecurityHeadersMiddleware
+    from apps.core.views import HealthView
+
+    threads: dict[str, int] = {}
+    view_get, after = HealthView.get, SecurityHeadersMiddleware.after
+
+    def recording_get(self, request, *args, **kwargs):
+        threads["view"] = threading.get_ident()
+        return view_get(self, request, *args, **kwargs)
+
+    def recording_after(self, request, response):
+        threads["middleware"] = threading.get_ident()
+        return after(self, request, response)
+
+    monkeypatch.setattr(HealthView, "get", recording_get)
+    monkeypatch.setattr(SecurityHeadersMiddleware, "after", recording_after)
+    status, headers, body = asgi_http("GET", "/api/health")
+    assert status == 200
+    assert json.loads(body)["data"]["status"] == "ok"
+    assert headers["x-request-id"]
+    assert headers["content-security-policy"].startswith("default-src 'none'")
+    # asyncio.run drives the event loop on this (main) thread; the request ran on one other thread.
+    assert threads["view"] == threads["middleware"] != threading.get_ident()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unknown_api_path_gets_the_error_envelope_through_asgi():
+    status, headers, body = asgi_http("GET", "/api/no-such-thing")
+    assert status == 404
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(body)["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_json_body_reaches_the_view_and_errors_keep_the_envelope():
+    status, _, body = asgi_http(
+        "POST",
+        "/api/auth/login",
+        body=json.dumps({"email": "nobody@example.com", "password": "wrong-password-123"}).encode(),
+        headers={"content-type": "application/json"},
+    )
+    error = json.loads(body)["error"]
+    assert status in (400, 401)
+    assert error["code"] in ("invalid_credentials", "validation_error", "not_authenticated")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_large_answers_are_compressed_through_asgi():
+    status, headers, body = asgi_http("GET", "/api/schema/?format=json", headers={"accept-encoding": "gzip"})
+    assert status == 200
+    assert headers["content-encoding"] == "gzip"
+    assert json.loads(gzip.decompress(body))["openapi"].startswith("3.")
