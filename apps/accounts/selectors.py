@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -55,3 +59,46 @@ def session_list(*, user: User) -> QuerySet[AuthSession]:
 
 def audit_list(*, target: User) -> QuerySet[AccountAuditLog]:
     return AccountAuditLog.objects.filter(target=target).select_related("actor__profile")
+
+
+def public_user_fields(
+    user_id: int,
+    username: str,
+    date_joined: dt.datetime,
+    display_name: str,
+    avatar_url: str,
+    level: int,
+    points: int,
+    holder_tier: str,
+) -> dict:
+    """API.md "user (public)" from its columns (PublicUserSerializer renders through this)."""
+    joined = date_joined.astimezone(dt.UTC).isoformat()
+    return {
+        "id": user_id,
+        "username": username,
+        "display_name": display_name,
+        "avatar_url": avatar_url,
+        "level": level,
+        "points": points,
+        "holder_tier": holder_tier,
+        "created_at": joined[:-6] + "Z" if joined.endswith("+00:00") else joined,
+    }
+
+
+_PUBLIC_USERS_SQL = """
+    SELECT u.id, u.username, u.date_joined, p.display_name, p.avatar_url, p.level, p.points, p.holder_tier
+    FROM users u JOIN profiles p ON p.user_id = u.id
+    WHERE u.id = ANY(%s)
+"""
+
+
+def public_users(user_ids: Iterable[int]) -> dict[int, dict]:
+    """Public users by id, rendered, in one statement. For a page of a hundred (a leaderboard) the
+    ORM's model instances and its 100-placeholder IN list were a third of the request in a py-spy
+    profile; this reads the same columns as `PUBLIC_USER_COLUMNS` with one array parameter."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    with connections[router.db_for_read(User)].cursor() as cursor:
+        cursor.execute(_PUBLIC_USERS_SQL, [ids])
+        return {row[0]: public_user_fields(*row) for row in cursor.fetchall()}

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 
-from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
 
-from apps.accounts.api.serializers import PUBLIC_USER_COLUMNS
+from apps.accounts import selectors as account_selectors
 from apps.accounts.models import User
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.gamification import catalogue, redis_store
@@ -33,22 +34,17 @@ logger = logging.getLogger(__name__)
 
 
 def resolve_category(raw: str | None) -> int:
-    """`?category=` as a forum category slug (or id); 0 = global. Unknown: 404."""
+    """`?category=` as a forum category slug (or id); 0 = global. Unknown: 404. Resolved from the
+    forum's per-process category tree (apps.core.refcache): no query on the leaderboard's path."""
     if raw in (None, ""):
         return 0
-    try:
-        Category = django_apps.get_model("forum", "Category")
-    except LookupError:
-        Category = None
-    if Category is not None:
-        lookup = {"pk": int(raw)} if raw.isdigit() else {"slug": raw}
-        found = Category.objects.filter(**lookup).values_list("pk", flat=True).first()
-        if found is None:
-            raise NotFound("No such category.")
-        return int(found)
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    raise NotFound("No such category.")
+    from apps.forum import reference
+
+    tree = reference.categories()
+    found = tree.by_id.get(int(raw)) if raw.isdigit() else tree.by_slug.get(raw)
+    if found is None:
+        raise NotFound("No such category.")
+    return found.pk
 
 
 def resolve_period(raw: str | None, date_raw: str | None = None) -> tuple[str, dt.date]:
@@ -75,7 +71,7 @@ class Board:
     start: dt.date
     category_id: int
     total: int
-    rows: list[tuple[int, User, int]]  # (rank, user, points)
+    rows: list[tuple[int, dict, int]]  # (rank, public user as rendered, points)
     source: str
     me: dict | None = field(default=None)
 
@@ -213,29 +209,42 @@ def _queue_rebuild(period: str, start: dt.date, category_id: int) -> None:
 PAGE_CACHE_VERSION_KEY = "lb:pages:version"
 
 
-def page_cache_version() -> int:
+def cached_page(key: str) -> tuple[int, dict | None]:
+    """(the current page version, the page stored under `key` if it was rendered at that version):
+    one round trip for both. Version 0: no cache, so nothing is stored either. A lost version key
+    comes back as a new timestamp, never as a number an old page could still carry."""
     try:
-        version = cache.get(PAGE_CACHE_VERSION_KEY)
+        found = cache.get_many([PAGE_CACHE_VERSION_KEY, key])
+        version = found.get(PAGE_CACHE_VERSION_KEY)
         if version is None:
-            cache.add(PAGE_CACHE_VERSION_KEY, 1, None)
-            version = cache.get(PAGE_CACHE_VERSION_KEY) or 1
-        return int(version)
+            cache.add(PAGE_CACHE_VERSION_KEY, time.time_ns(), None)
+            return int(cache.get(PAGE_CACHE_VERSION_KEY) or 0), None
     except Exception:
-        return 0  # no cache: every read computes
+        return 0, None  # no cache: every read computes
+    stored = found.get(key)
+    if isinstance(stored, tuple) and stored[0] == version:
+        return int(version), stored[1]
+    return int(version), None
+
+
+def store_page(key: str, version: int, body: dict) -> None:
+    try:
+        cache.set(key, (version, body), settings.LEADERBOARD_PAGE_CACHE_SECONDS)
+    except Exception:
+        logger.warning("could not cache a leaderboard page", exc_info=True)
 
 
 def bump_page_cache_version() -> None:
     try:
         cache.incr(PAGE_CACHE_VERSION_KEY)
-    except ValueError:  # not set yet
-        cache.add(PAGE_CACHE_VERSION_KEY, 2, None)
+    except ValueError:  # not set yet: the next read creates it (cached_page)
+        pass
     except Exception:
         logger.warning("could not invalidate cached leaderboard pages", exc_info=True)
 
 
-def _users(ids: list[int]) -> dict[int, User]:
-    public = User.objects.select_related("profile").only(*PUBLIC_USER_COLUMNS)
-    return {u.id: u for u in public.filter(pk__in=ids)}
+def _users(ids: list[int]) -> dict[int, dict]:
+    return account_selectors.public_users(ids)  # rendered: the rows carry API-ready dicts
 
 
 def leaderboard(

@@ -2,7 +2,8 @@
 """Leaderboard latency through the HTTP stack (uvicorn + Django + DRF), with and without Redis.
 
     .venv/bin/python bench/gamification/seed.py      # once: 100k users, 5M ledger rows
-    .venv/bin/python bench/gamification/run.py [--requests 200] [--modes database,redis]
+    .venv/bin/python bench/gamification/run.py [--requests 200] [--modes database,redis] \
+        [--page-cache-seconds 0] [--no-award]
 
 For each mode it starts one uvicorn worker on 127.0.0.1:8765 against the benchmark database
 (BENCH_DATABASE_URL), then times sequential keep-alive requests from this process:
@@ -237,14 +238,23 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--modes", default="database,redis", help="'' for the award measurements alone")
+    parser.add_argument(
+        "--page-cache-seconds",
+        type=int,
+        help="LEADERBOARD_PAGE_CACHE_SECONDS for the server; 0 times every top-100 as a cache miss",
+    )
+    parser.add_argument("--no-award", action="store_true", help="skip the in-process award measurements")
     args = parser.parse_args()
+    if args.page_cache_seconds is not None:
+        os.environ["LEADERBOARD_PAGE_CACHE_SECONDS"] = str(args.page_cache_seconds)
     if not args.modes:
         tokens_for_ranked_users(1)  # sets Django up against the benchmark database
     for mode in filter(None, args.modes.split(",")):
         tokens = tokens_for_ranked_users(200)  # fresh: access tokens are short-lived
         print("\n".join(run_mode(mode, args.requests, tokens)), flush=True)
-    print("\n".join(award_cost(300)), flush=True)
-    print("\n".join(trigger_overhead(200)), flush=True)
+    if not args.no_award:
+        print("\n".join(award_cost(300)), flush=True)
+        print("\n".join(trigger_overhead(200)), flush=True)
     return 0
 
 

@@ -261,3 +261,21 @@ def test_a_cached_page_is_served_until_the_next_award(
         services.award_points(user_id=b.id, activity="comment_created", idempotency_key="c3")
     fresh = api_client.get("/api/leaderboard?period=all").json()
     assert [row["user"]["id"] for row in fresh["data"]] == [b.id, a.id]
+
+
+def test_a_lost_page_version_never_serves_an_older_page(api_client, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from apps.gamification import selectors, services
+    from tests.factories import UserFactory
+
+    def board_ids():
+        return [row["user"]["id"] for row in api_client.get("/api/leaderboard?period=all").json()["data"]]
+
+    a = UserFactory()
+    assert board_ids() == []  # cached at the first version
+    with django_capture_on_commit_callbacks(execute=True):
+        services.award_points(user_id=a.id, activity="post_created", idempotency_key="v1")
+    assert board_ids() == [a.id]  # cached at the next version
+    cache.delete(selectors.PAGE_CACHE_VERSION_KEY)  # evicted, or Redis restarted without it
+    assert board_ids() == [a.id]  # not the first page back from the dead

@@ -74,7 +74,7 @@ def assert_ranks_exact(now: dt.datetime, limits=(5, 4)) -> int:
                 around = selectors.leaderboard_around(**board, user_id=uid, limit=limit, use_redis=False)
                 first = max(0, rank - 1 - limit // 2)
                 want = [(first + i + 1, u, p) for i, (u, p) in enumerate(expected[first : first + limit])]
-                assert [(r, u.id, p) for r, u, p in around.rows] == want, (period, start, category, uid, limit)
+                assert [(r, u["id"], p) for r, u, p in around.rows] == want, (period, start, category, uid, limit)
                 assert around.me == {"rank": rank, "points": pts} and around.total == len(expected)
             checked += 1
     return checked

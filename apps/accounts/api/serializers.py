@@ -1,8 +1,7 @@
-import datetime as dt
-
 from rest_framework import serializers
 
 from apps.accounts.models import User
+from apps.accounts.selectors import public_user_fields
 
 # The columns PublicUserSerializer reads: `User.objects.select_related("profile").only(*PUBLIC_USER_COLUMNS)`
 # loads a list of users without their password hashes, settings and bios.
@@ -45,18 +44,10 @@ class PublicUserSerializer(serializers.ModelSerializer):
 
 
 def public_user_dict(user: User) -> dict:
-    profile = user.profile
-    joined = user.date_joined.astimezone(dt.UTC).isoformat()
-    return {
-        "id": user.pk,
-        "username": user.username,
-        "display_name": profile.display_name,
-        "avatar_url": profile.avatar_url,
-        "level": profile.level,
-        "points": profile.points,
-        "holder_tier": profile.holder_tier,
-        "created_at": joined[:-6] + "Z" if joined.endswith("+00:00") else joined,
-    }
+    p = user.profile
+    return public_user_fields(
+        user.pk, user.username, user.date_joined, p.display_name, p.avatar_url, p.level, p.points, p.holder_tier
+    )
 
 
 # --- what only the owner (and admins) see ----------------------------------------------------
