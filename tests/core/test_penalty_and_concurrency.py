@@ -16,6 +16,54 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(params=["memory", "redis"], autouse=True)
+def throttle_cache(request, settings):
+    """Every test here runs on the per-process memory cache (the portable path) and on a real
+    Redis (one Lua script per step, apps.core.redis_scripts)."""
+    if request.param == "memory":
+        yield settings.THROTTLE_CACHE
+        return
+    import uuid
+
+    import redis
+    from django.core.cache import caches
+
+    url = request.getfixturevalue("redis_url")
+    prefix = f"sk-test-throttle-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = {
+        **settings.CACHES,
+        "throttle_redis": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        },
+    }
+    settings.THROTTLE_CACHE = "throttle_redis"
+    assert type(caches["throttle_redis"]).__name__ == "RedisCache"
+    yield "throttle_redis"
+    client = redis.Redis.from_url(url)  # the test may have moved the cache to a dead port
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)
+
+
+def take_cache_down(settings, monkeypatch, *methods):
+    """The throttle cache stops answering: its Redis moves to a port nothing listens on (scripts
+    included), or the memory cache's methods raise."""
+    from django.core.cache import caches
+
+    if settings.THROTTLE_CACHE == "throttle_redis":
+        dead = {**settings.CACHES["throttle_redis"], "LOCATION": "redis://127.0.0.1:1/0"}
+        settings.CACHES = {**settings.CACHES, "throttle_redis": dead}
+        return
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is gone")
+
+    for method in methods:
+        monkeypatch.setattr(caches[settings.THROTTLE_CACHE], method, down)
+
+
 @pytest.fixture
 def penalty(settings):
     settings.THROTTLE_FAILURE_LIMIT = 3
@@ -85,17 +133,11 @@ def test_behind_a_trusted_proxy_failures_count_per_client(api_client, penalty, o
 
 
 def test_penalty_fails_open_when_the_cache_is_down(api_client, penalty, settings, monkeypatch):
-    from django.core.cache import caches
 
     for _ in range(4):
         api_client.get("/api/no-such-thing")
 
-    def down(*args, **kwargs):
-        raise ConnectionError("redis is gone")
-
-    store = caches[settings.THROTTLE_CACHE]
-    monkeypatch.setattr(store, "get", down)
-    monkeypatch.setattr(store, "add", down)
+    take_cache_down(settings, monkeypatch, "get", "add")
     assert [api_client.get("/api/health").status_code for _ in range(4)] == [200] * 4
 
 
@@ -178,12 +220,8 @@ def test_callers_behind_a_trusted_proxy_are_told_apart(api_client, heavy, one_tr
 
 
 def test_concurrency_fails_open_when_the_cache_is_down(api_client, heavy, settings, monkeypatch):
-    from django.core.cache import caches
 
-    def down(*args, **kwargs):
-        raise ConnectionError("redis is gone")
-
-    monkeypatch.setattr(caches[settings.THROTTLE_CACHE], "incr", down)
+    take_cache_down(settings, monkeypatch, "incr")
     body = api_client.get("/api/heavy?then=10.2.0.1", REMOTE_ADDR="10.2.0.1").json()
     assert body["data"]["inner"][0] == 200
 
@@ -203,3 +241,23 @@ def test_heavy_endpoints_are_limited(make_client, settings, method, url, scope):
     assert r.status_code == 429, r.json()
     assert r.json()["error"]["code"] == "rate_limited" and r["Retry-After"]
     assert r.json()["error"]["details"]["concurrency"] == scope
+
+
+def test_redis_counters_expire_with_their_window(api_client, heavy, settings, throttle_cache):
+    if throttle_cache != "throttle_redis":
+        pytest.skip("TTLs of the Redis scripts' keys; the memory cache sets them through add()")
+    from django.core.cache import caches
+
+    from apps.core import concurrency, throttling
+
+    store = caches[throttle_cache]
+    assert throttling._count("throttle:probe", 60) == 1
+    assert throttling._count("throttle:probe", 60) == 2
+    assert 0 < store.ttl("throttle:probe") <= 61
+    keys = concurrency.acquire("test", "ip10.9.9.9")
+    assert [store.get(k) for k in keys] == [1, 1]
+    assert all(0 < store.ttl(k) <= settings.CONCURRENCY_SLOT_SECONDS for k in keys)
+    store.delete(keys[0])  # expired while the request ran
+    concurrency.release(keys)
+    assert store.get(keys[0]) is None  # not brought back as -1
+    assert store.get(keys[1]) == 0
