@@ -243,9 +243,8 @@ def test_heavy_endpoints_are_limited(make_client, settings, method, url, scope):
     assert r.json()["error"]["details"]["concurrency"] == scope
 
 
+@pytest.mark.parametrize("throttle_cache", ["redis"], indirect=True)  # the scripts' TTLs
 def test_redis_counters_expire_with_their_window(api_client, heavy, settings, throttle_cache):
-    if throttle_cache != "throttle_redis":
-        pytest.skip("TTLs of the Redis scripts' keys; the memory cache sets them through add()")
     from django.core.cache import caches
 
     from apps.core import concurrency, throttling
