@@ -90,6 +90,7 @@ PRIVATE_TABLES: tuple[PrivateTable, ...] = (
         "(SELECT s.user_id FROM socialaccount_socialaccount s WHERE s.id = account_id)",
         "allauth: OAuth access/refresh tokens",
     ),
+    PrivateTable("idempotency_keys", "user_id", "a user's recent POSTs and the answers they got (replayed on retry)"),
     PrivateTable(
         "point_transactions",
         "user_id",

@@ -38,6 +38,22 @@ class EnvelopeAutoSchema(AutoSchema):
                     ),
                 )
             )
+        from apps.core.idempotency import HEADER, IdempotentPostMixin
+
+        if isinstance(self.view, IdempotentPostMixin) and self.method.upper() == "POST":
+            params.append(
+                OpenApiParameter(
+                    HEADER,
+                    str,
+                    location=OpenApiParameter.HEADER,
+                    pattern=r"^[\x21-\x7e]{1,255}$",
+                    description=(
+                        "Makes a retry safe: the same key with the same request replays the first "
+                        "answer (`Idempotent-Replayed: true`) instead of running again; with a "
+                        "different request it is a 409 `conflict`. Kept for IDEMPOTENCY_KEY_HOURS."
+                    ),
+                )
+            )
         return params
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):

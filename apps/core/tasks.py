@@ -37,3 +37,11 @@ def redeliver_event(self, receiver_path: str, event_path: str, fields: dict) -> 
         receiver(event)
     except (OperationalError, InterfaceError) as exc:
         raise self.retry(exc=exc) from exc
+
+
+@shared_task(name="core.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Forget Idempotency-Keys older than IDEMPOTENCY_KEY_HOURS (hourly, beat)."""
+    from apps.core import idempotency
+
+    return idempotency.purge()

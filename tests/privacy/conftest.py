@@ -14,6 +14,7 @@ from PIL import Image
 
 from apps.accounts.models import Profile, RoleAssignment, User
 from apps.accounts.tokens import issue_token_pair
+from apps.core.models import IdempotencyKey
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.forum.factories import CategoryFactory, PostFactory
 
@@ -128,6 +129,10 @@ def populate(user: User, *, other: User, tag: str, category=None) -> World:
     PresenceEntry.objects.create(
         room="lobby", user_id=user.pk, socket_id=f"{tag}-socket", expires_at=now + dt.timedelta(minutes=1)
     )
+    IdempotencyKey.objects.create(
+        user=user, key=f"{tag}-key", method="POST", path="/api/posts", fingerprint="0" * 64, status_code=201,
+        response=f'{{"title": "{tag} replayed answer"}}',
+    )  # fmt: skip
     return World(
         user=user,
         tokens=tokens,

@@ -27,6 +27,7 @@ def private_rows(user_id: int) -> dict[str, int]:
     from allauth.account.models import EmailAddress
     from allauth.socialaccount.models import SocialAccount, SocialToken
 
+    from apps.core.models import IdempotencyKey
     from apps.forum.models import Draft
     from apps.gamification.models import ActivityLog, LeaderboardEntry, PointTransaction, UserAchievement, UserStats
     from apps.market.models import PriceAlert
@@ -64,6 +65,7 @@ def private_rows(user_id: int) -> dict[str, int]:
         "subscriptions": Subscription.objects.filter(user_id=user_id).count(),
         "search_log": SearchLog.objects.filter(searcher=searcher_key(user_id=user_id, address=None)).count(),
         "presence": PresenceEntry.objects.filter(user_id=user_id).count(),
+        "idempotency_keys": IdempotencyKey.objects.filter(user_id=user_id).count(),
     }
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 SECTIONS = {
     "accounts", "forum", "moderation", "media", "wallet", "market", "gamification", "notifications", "search",
-    "realtime",
+    "realtime", "requests",
 }  # fmt: skip
 
 
@@ -74,6 +74,11 @@ def test_export_holds_the_callers_data_of_every_area(worlds, make_client):
     assert notes["settings"]["email_frequency"] == "weekly" and len(notes["subscriptions"]) == 1
     assert [q["query"] for q in s["search"]["search_log"]] == ["alice search"]
     assert [p["room"] for p in s["realtime"]["presence"]] == ["lobby"]
+    # Idempotency keys without their stored answers (copies of what the other sections hold).
+    assert [(k["key"], k["path"], k["status_code"]) for k in s["requests"]["idempotency_keys"]] == [
+        ("ALICE-key", "/api/posts", 201)
+    ]
+    assert "response" not in s["requests"]["idempotency_keys"][0]
 
 
 def test_export_has_nothing_of_another_user_and_no_secret(worlds, make_client):
@@ -104,6 +109,7 @@ def test_a_user_with_no_data_gets_every_section_empty(make_client):
     assert doc["sections"]["wallet"]["wallets"] == [] and doc["sections"]["wallet"]["holder_status"] is None
     assert doc["sections"]["market"] == {"price_alerts": []}
     assert doc["sections"]["search"] == {"search_log": []} and doc["sections"]["realtime"] == {"presence": []}
+    assert doc["sections"]["requests"] == {"idempotency_keys": []}
 
 
 def test_anonymous_gets_401(api_client):

@@ -9,6 +9,7 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 
 from apps.core.exceptions import NotFound
+from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import parse_limit
 from apps.core.sparse import SparseFieldsetMixin
 from apps.forum import feed_cache, selectors, services
@@ -95,7 +96,7 @@ class TagListView(ForumView):
 # --- posts -----------------------------------------------------------------------------------------
 
 
-class PostListView(SparseFieldsetMixin, ForumView):
+class PostListView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
     queryset = Post.objects.none()  # for the schema generator only
     serializer_class = s.PostSerializer
     sparse_serializer = s.PostSerializer
@@ -261,7 +262,7 @@ class VoteHistoryView(ForumView):
 # --- comments --------------------------------------------------------------------------------------
 
 
-class PostCommentsView(SparseFieldsetMixin, ForumView):
+class PostCommentsView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
     queryset = Comment.objects.none()  # for the schema generator only
     serializer_class = s.CommentSerializer
     sparse_serializer = s.CommentSerializer
@@ -324,7 +325,7 @@ class CommentDetailView(ForumView):
 # --- drafts ----------------------------------------------------------------------------------------
 
 
-class DraftListView(ForumView):
+class DraftListView(IdempotentPostMixin, ForumView):
     queryset = Draft.objects.none()  # for the schema generator only
     serializer_class = s.DraftSerializer
     permission_classes = [IsAuthenticated]
@@ -384,7 +385,7 @@ class DraftDetailView(ForumView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DraftPublishView(ForumView):
+class DraftPublishView(IdempotentPostMixin, ForumView):
     serializer_class = s.PostSerializer
     permission_classes = [IsAuthenticated]
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import NotFound, ValidationFailed
+from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import KeysetPagination
 from apps.core.sparse import SparseFieldsetMixin
 from apps.market import selectors, services
@@ -196,7 +197,7 @@ class MilestoneCardView(APIView):
         return response
 
 
-class PriceAlertListView(APIView):
+class PriceAlertListView(IdempotentPostMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import require
+from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import KeysetPagination
 from apps.moderation import selectors, services
 from apps.moderation.api.serializers import (
@@ -23,7 +24,7 @@ from apps.moderation.api.serializers import (
 from apps.moderation.models import ALL_REASONS, ReviewableStatus, TargetType, WatchedWord
 
 
-class ReportCreateView(APIView):
+class ReportCreateView(IdempotentPostMixin, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

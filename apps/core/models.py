@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.db import models
+
+
+class IdempotencyKey(models.Model):
+    """A signed-in caller's `Idempotency-Key` on a POST, written in the same transaction as what
+    the POST wrote, with the answer it got (apps.core.idempotency). Private to the caller (RLS)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=2000)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True)
+    # The answer's data as JSON text from DRF's own encoder (text, not jsonb, keeps the key order):
+    # a replay renders what the first answer rendered.
+    response = models.TextField(null=True)
+    location = models.CharField(max_length=2000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "idempotency_keys"
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} ({self.key})"

@@ -1,0 +1,12 @@
+"""Safe retries (apps/core/idempotency.py). Every value can be set from the environment."""
+
+from datetime import timedelta
+
+from successkid.settings.env import env
+
+# How long a POST's Idempotency-Key and its stored answer are kept (a retry after that is new).
+IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
+
+BEAT_SCHEDULE = {
+    "core-purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": timedelta(hours=1)},
+}
