@@ -56,6 +56,8 @@ class Journal:
     post_ack_times: dict = field(default_factory=dict)  # post_id -> (sent, acked)
     timeline: dict = field(default_factory=lambda: defaultdict(lambda: [0, 0, 0]))  # sec -> [ok, err, ws]
     price_samples: list = field(default_factory=list)  # (t, status, stale)
+    retries: Counter = field(default_factory=Counter)  # kind -> POSTs sent again with their Idempotency-Key
+    replayed: Counter = field(default_factory=Counter)  # kind -> answers marked Idempotent-Replayed
 
 
 class State:
@@ -83,6 +85,8 @@ async def _request(client, journal, kind, method, url, **kw):
     try:
         r = await client.request(method, url, **kw)
         status = r.status_code
+        if r.headers.get("Idempotent-Replayed") == "true":
+            journal.replayed[kind] += 1
         body = None
         if _ok(status) and (method != "GET" or kind == "price"):
             body = r.json().get("data")
@@ -99,6 +103,25 @@ async def _request(client, journal, kind, method, url, **kw):
     if not _ok(status) and len(journal.__dict__.setdefault("error_examples", [])) < 40:
         journal.error_examples.append({"t": round(t0, 1), "kind": kind, "status": status, "body": str(body)[:300]})
     return status, body
+
+
+RETRYABLE = {0, 502, 503, 504}  # no answer, or the server could not reach the database
+RETRY_GRACE_SECONDS = 30
+
+
+async def _create(client, journal, kind, url, *, json, headers, key, deadline):
+    """A POST that creates something, sent like a careful client: with an Idempotency-Key, and
+    again with the same key while it gets no answer or a 503 (the first attempt may have been
+    stored; the key makes the retry replay it instead of creating a second one)."""
+    headers = {**headers, "Idempotency-Key": key}
+    attempt = 0
+    while True:
+        status, data = await _request(client, journal, kind, "POST", url, json=json, headers=headers)
+        if status not in RETRYABLE or time.time() > deadline + RETRY_GRACE_SECONDS:
+            return status, data
+        attempt += 1
+        journal.retries[kind] += 1
+        await asyncio.sleep(min(5.0, 0.5 * attempt))
 
 
 async def http_worker(wid, users, base, state: State, journal: Journal, deadline, think):
@@ -143,11 +166,10 @@ async def http_worker(wid, users, base, state: State, journal: Journal, deadline
                 rec = {"author_id": uid, "post_id": None, "acked": False, "status": None}
                 journal.posts[marker] = rec
                 sent = time.time()
-                status, data = await _request(
+                status, data = await _create(
                     client,
                     journal,
                     "create_post",
-                    "POST",
                     "/api/posts",
                     json={
                         "title": f"Load post {marker}",
@@ -155,6 +177,8 @@ async def http_worker(wid, users, base, state: State, journal: Journal, deadline
                         "category": rng.choice(state.categories),
                     },
                     headers=headers,
+                    key=marker,
+                    deadline=deadline,
                 )
                 rec["status"] = status
                 if _ok(status):
@@ -176,8 +200,15 @@ async def http_worker(wid, users, base, state: State, journal: Journal, deadline
                 body = {"body": f"Comment {marker}: congrats!"}
                 if parent:
                     body["parent_id"] = parent
-                status, data = await _request(
-                    client, journal, "create_comment", "POST", f"/api/posts/{pid}/comments", json=body, headers=headers
+                status, data = await _create(
+                    client,
+                    journal,
+                    "create_comment",
+                    f"/api/posts/{pid}/comments",
+                    json=body,
+                    headers=headers,
+                    key=marker,
+                    deadline=deadline,
                 )
                 rec["status"] = status
                 if _ok(status):

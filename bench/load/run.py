@@ -247,6 +247,9 @@ def summarise(j: load_client.Journal, duration: float, fault: dict, machine: lis
             "app_cpu_pct_median": round(statistics.median([m["app_cpu_pct"] for m in machine]), 1) if machine else None,
         },
         "error_examples": getattr(j, "error_examples", [])[:15],
+        # POSTs sent again with their Idempotency-Key after no answer or a 503, and answers replayed.
+        "idempotent_retries": dict(getattr(j, "retries", {})),
+        "idempotent_replays": dict(getattr(j, "replayed", {})),
     }
     if fault.get("kind") not in (None, "none"):
         out["fault"] = fault_figures(j, fault)
@@ -358,6 +361,14 @@ def markdown(name: str, s: dict, check: dict) -> str:
         lines += ["", "Price endpoint: " + json.dumps(s["price"])]
     if "celery_after_run" in s:
         lines += ["", "Celery after the run: " + json.dumps(s["celery_after_run"])]
+    if s.get("idempotent_retries") or s.get("idempotent_replays"):
+        lines += [
+            "",
+            "Creates retried with their Idempotency-Key: "
+            + json.dumps(s.get("idempotent_retries", {}))
+            + "; answers replayed (the first attempt had been stored): "
+            + json.dumps(s.get("idempotent_replays", {})),
+        ]
     lines += [
         "",
         "Exact checks: " + ("**all passed**" if check.get("ok") else f"**FAILED** ({check.get('failure_count')})"),
