@@ -86,3 +86,42 @@ def broadcast(topic: str, event: str, data: Any, *, using: str | None = None) ->
     """Broadcast `event` on `topic` once the current transaction commits; nothing if it rolls back."""
     group_name(topic)  # fail fast on a bad topic, inside the caller's transaction
     transaction.on_commit(lambda: broadcast_now(topic, event, data), using=using)
+
+
+# -- per-user frames computed where the sockets are ---------------------------------------------
+# A bulk notification (an announcement, a milestone) is one row per user. Pushing each on its
+# `user:<id>` topic from the writer would be one layer message per user, connected or not (100,000
+# for an announcement). Instead the writer publishes ONE message to every process's hub; each hub
+# asks a registered builder for the frames of the users subscribed to `user:<id>` *on that
+# process* (one query for all of them) and pushes them locally. Nothing is sent for users offline.
+PER_USER_GROUP = "rt-internal.per-user"
+_per_user_builders: dict[str, Any] = {}
+
+
+def register_per_user_builder(name: str, builder) -> None:
+    """`builder(payload: dict, user_ids: list[int]) -> {user_id: (event, data)}`; runs in a worker
+    thread of each web process, in the audited system context (it reads several users' rows)."""
+    _per_user_builders[name] = builder
+
+
+def per_user_builder(name: str):
+    return _per_user_builders.get(name)
+
+
+def broadcast_per_user_now(builder: str, payload: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            PER_USER_GROUP, {"type": "realtime.per_user", "builder": builder, "payload": payload}
+        )
+    except Exception:
+        logger.warning("per-user broadcast %s failed", builder, exc_info=True)
+
+
+def broadcast_per_user(builder: str, payload: dict) -> None:
+    """Ask every process to push `builder`'s frames to its connected users, after commit."""
+    if builder not in _per_user_builders:
+        raise ValueError(f"no per-user builder {builder!r}")
+    transaction.on_commit(lambda: broadcast_per_user_now(builder, payload))

@@ -7,6 +7,8 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from apps.notifications import receivers
+        from apps.core import realtime
+        from apps.notifications import receivers, services
 
         receivers.connect()
+        realtime.register_per_user_builder(services.BULK_FRAMES, services.bulk_frames)

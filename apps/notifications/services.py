@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -210,9 +210,12 @@ def announce(*, title: str, body: str = "", link: str = "", key: str) -> int:
 
 @transaction.atomic
 def announce_type(*, type: str, context: dict[str, Any], key: str) -> int:
-    """One notification of `type` to every active user who has not turned it off, in bulk
-    (no per-user real-time push: clients see it on their next fetch). Idempotent per `key`."""
+    """One notification of `type` to every active user who has not turned it off, in bulk, pushed
+    after commit to whoever is connected (`bulk_frames`). Idempotent per `key`."""
     kind = types.get(type)
+    dedupe_key = f"{kind.key}:{key}"[:160]
+    if Notification.objects.filter(dedupe_key=dedupe_key).exists():
+        return 0  # sent before (a retried task or command): no second row, no second push
     now = timezone.now()
     ctx = dict(context)
     title, body, link = types.render(kind.title, ctx), types.render(kind.body, ctx), types.render(kind.link, ctx)
@@ -233,7 +236,7 @@ def announce_type(*, type: str, context: dict[str, Any], key: str) -> int:
             body=body[:2000],
             link=link[:500],
             data=ctx,
-            dedupe_key=f"{kind.key}:{key}"[:160],
+            dedupe_key=dedupe_key,
             in_app=uid not in disabled_in_app,
             # Users without a settings row take the type's defaults.
             email_wanted=(uid in email_on) if uid in has_row else kind.email,
@@ -244,7 +247,40 @@ def announce_type(*, type: str, context: dict[str, Any], key: str) -> int:
         if uid not in disabled_in_app or uid in email_on or (uid not in has_row and kind.email)
     ]
     created = Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    # Pushed to the users connected right now, by the processes holding their sockets.
+    realtime.broadcast_per_user(BULK_FRAMES, {"dedupe_key": dedupe_key})
     return len(created)
+
+
+BULK_FRAMES = "notifications.bulk"
+
+
+def bulk_frames(payload: dict, user_ids: list[int]) -> dict[int, tuple[str, dict]]:
+    """`notification.created` frames of one bulk notification for these (connected) users, as
+    `_deliver` would push them one by one: not to users in do-not-disturb, nor where it is not
+    in-app or already read. Three queries for any number of users."""
+    rows = list(
+        Notification.objects.filter(
+            dedupe_key=payload.get("dedupe_key"), user_id__in=user_ids, in_app=True, read_at__isnull=True
+        )
+    )
+    if not rows:
+        return {}
+    now = timezone.now()
+    quiet = set(
+        NotificationSettings.objects.filter(user_id__in=user_ids, dnd_until__gt=now).values_list("user_id", flat=True)
+    )
+    counts = dict(
+        Notification.objects.filter(user_id__in=[n.user_id for n in rows], read_at__isnull=True, in_app=True)
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values_list("user_id", "n")
+    )
+    return {
+        n.user_id: ("notification.created", {"notification": serialize(n), "unread_count": counts.get(n.user_id, 0)})
+        for n in rows
+        if n.user_id not in quiet
+    }
 
 
 # -- read state and deletion ---------------------------------------------------------------------

@@ -8,7 +8,8 @@ last one leaving removes it. A published event therefore reaches each process on
 PUBLISH, or one NOTIFY without Redis), and the hub hands the frame, JSON-encoded once by the
 publisher, to every local socket's ASGI `send` in one loop. Filters are evaluated once per
 distinct filter per event, with the frame decoded at most once. Nothing here touches the
-database.
+database, except per-user frames (core.realtime: one builder query per bulk event for the users
+connected to this process).
 
 Presence lives here too: the hub renews its sockets' presence entries every heartbeat, sweeps
 entries whose process died, and batches joins and leaves per room into one `presence.diff`.
@@ -23,10 +24,11 @@ import weakref
 from collections import deque
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from apps.core.realtime import abroadcast_now, group_name
+from apps.core.realtime import PER_USER_GROUP, abroadcast_now, event_message, group_name, per_user_builder
 from apps.realtime import topics
 from apps.realtime.presence import get_store
 
@@ -61,6 +63,7 @@ class Hub:
     async def _start(self) -> None:
         channel = await self.layer.new_channel("hub.")
         self.channel = channel
+        await self.layer.group_add(PER_USER_GROUP, channel)
         self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._heartbeat())]
 
     async def _read(self) -> None:
@@ -76,6 +79,8 @@ class Hub:
             try:
                 if message.get("type") == "realtime.event":
                     await self.fan_out(message)
+                elif message.get("type") == "realtime.per_user":
+                    await self.fan_out_per_user(message)
             except Exception:
                 logger.exception("realtime hub: fan-out failed")
 
@@ -90,6 +95,7 @@ class Hub:
                 await self.heartbeat_once()
                 if since_refresh >= refresh_every:
                     since_refresh = 0.0
+                    await self.layer.group_add(PER_USER_GROUP, self.channel)
                     for topic in list(self.subs):
                         await self.layer.group_add(group_name(topic), self.channel)
             except asyncio.CancelledError:
@@ -158,6 +164,22 @@ class Hub:
                 sent += 1
         return sent
 
+    async def fan_out_per_user(self, message: dict) -> int:
+        """Frames computed for the users with a `user:<id>` subscriber here (core.realtime
+        "per-user frames"): one builder call for all of them, then a local fan-out each."""
+        builder = per_user_builder(message.get("builder", ""))
+        user_ids = [int(t[5:]) for t in self.subs if t.startswith("user:") and t[5:].isdigit()]
+        if builder is None or not user_ids:
+            return 0
+        frames = await sync_to_async(_build_per_user, thread_sensitive=True)(
+            builder, message.get("payload", {}), user_ids
+        )
+        sent = 0
+        for user_id, (event, data) in frames.items():
+            topic = f"user:{user_id}"
+            sent += await self.fan_out(event_message(topic, event, data))
+        return sent
+
     # -- presence -------------------------------------------------------------------------------
     async def presence_join(self, room: str, socket, user_id: int, profile: dict) -> str:
         """Enter the room; returns the members as a JSON array (for the joiner's presence.state)."""
@@ -198,6 +220,18 @@ class Hub:
             "presence.diff",
             {"joins": list(pending["joins"].values()), "leaves": list(pending["leaves"].values())},
         )
+
+
+def _build_per_user(builder, payload: dict, user_ids: list[int]) -> dict:
+    from django.db import close_old_connections
+
+    from apps.core import rls
+
+    try:
+        with rls.system_context("realtime:per-user-frames"):
+            return builder(payload, user_ids)
+    finally:
+        close_old_connections()  # outside any request: give the connection back
 
 
 _UNSET = object()
