@@ -103,6 +103,24 @@ async def test_two_server_processes_share_topics_and_presence_over_redis(redis_u
             )
             for ws in (on_a, on_b):
                 assert (await _next(ws, "market.moved"))["data"] == {"change_pct": "5.0"}
+
+            # An announcement made by the operator's command (a third process) reaches each user on
+            # the server holding their socket, with their own notification row.
+            for ws, user in ((on_a, alice), (on_b, bob)):
+                await ws.send(json.dumps({"type": "subscribe", "topic": f"user:{user.pk}"}))
+            await asyncio.sleep(0.3)
+            command = ["notify_announce", "--key", f"two-{uuid.uuid4().hex[:8]}", "--title", "Two servers"]
+            done = await sync_to_async(subprocess.run)(
+                [sys.executable, "manage.py", *command], cwd=ROOT, env=env, capture_output=True, text=True
+            )
+            assert done.returncode == 0, done.stderr
+            ids = set()
+            for ws, user in ((on_a, alice), (on_b, bob)):
+                frame = await _next(ws, "notification.created")
+                assert frame["topic"] == f"user:{user.pk}"
+                assert frame["data"]["notification"]["title"] == "Two servers"
+                ids.add(frame["data"]["notification"]["id"])
+            assert len(ids) == 2  # each their own row
     finally:
         for proc in servers:
             proc.terminate()

@@ -5,6 +5,7 @@ manage.py notify_announce --key maint-2026-12 --title "Maintenance tonight" --bo
 
 from django.core.management.base import BaseCommand
 
+from apps.core import rls
 from apps.notifications.services import announce
 
 
@@ -18,5 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--link", default="")
 
     def handle(self, *args, key, title, body, link, **options):
-        count = announce(title=title, body=body, link=link, key=key)
+        # One row per user: written as the system (as the app role, RLS would refuse other users' rows).
+        with rls.system_context("notifications:announce-command"):
+            count = announce(title=title, body=body, link=link, key=key)
         self.stdout.write(self.style.SUCCESS(f"announcement {key!r} queued for {count} users"))
