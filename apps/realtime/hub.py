@@ -51,6 +51,7 @@ class Hub:
         self._flush_scheduled: set[str] = set()
         self._starting: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
+        self._background: set[asyncio.Task] = set()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def ensure_started(self) -> None:
@@ -80,7 +81,10 @@ class Hub:
                 if message.get("type") == "realtime.event":
                     await self.fan_out(message)
                 elif message.get("type") == "realtime.per_user":
-                    await self.fan_out_per_user(message)
+                    # Off the read loop: building thousands of frames must not hold up other events.
+                    task = asyncio.create_task(self._per_user_logged(message))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
             except Exception:
                 logger.exception("realtime hub: fan-out failed")
 
@@ -163,6 +167,12 @@ class Hub:
             if push(socket, out):
                 sent += 1
         return sent
+
+    async def _per_user_logged(self, message: dict) -> None:
+        try:
+            await self.fan_out_per_user(message)
+        except Exception:
+            logger.exception("realtime hub: per-user fan-out failed")
 
     async def fan_out_per_user(self, message: dict) -> int:
         """Frames computed for the users with a `user:<id>` subscriber here (core.realtime
