@@ -67,9 +67,9 @@ def acquire(scope: str, ident: str) -> list[str] | None:
     """Take a slot; returns the counter keys to release, None when not counted (cache down).
     Raises RateLimited when the caller or the scope is at its limit."""
     per_caller, total = settings.CONCURRENCY_LIMITS[scope]
-    cache = caches[settings.THROTTLE_CACHE]
     keys = [f"conc:{scope}:{ident}", f"conc:{scope}:*"]
     try:
+        cache = caches[settings.THROTTLE_CACHE]
         client = redis_client(cache)
         if client is not None:
             args = [per_caller, total, settings.CONCURRENCY_SLOT_SECONDS]
@@ -110,13 +110,14 @@ def _acquire_portable(cache, scope: str, keys: list[str], limits: tuple[int, int
 def release(keys: list[str] | None) -> None:
     if not keys:
         return
-    cache = caches[settings.THROTTLE_CACHE]
-    client = redis_client(cache)
-    if client is not None:
-        try:
+    try:
+        cache = caches[settings.THROTTLE_CACHE]
+        client = redis_client(cache)
+        if client is not None:
             _RELEASE(client, [cache.make_key(k) for k in keys], [])
-        except Exception:
-            logger.debug("could not release concurrency slots %s", keys, exc_info=True)
+            return
+    except Exception:  # the cache is down or gone: the slots expire with their counters
+        logger.debug("could not release concurrency slots %s", keys, exc_info=True)
         return
     for key in keys:
         try:

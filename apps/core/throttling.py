@@ -99,8 +99,8 @@ def _budget(scope: str, rate: str, ident: str, now: int) -> _Budget:
 
 def _count_unless_penalised(ident: str, now: int, usual: _Budget, penalty: _Budget) -> tuple[_Budget, int | None]:
     """Which budget applies (the penalty one past THROTTLE_FAILURE_LIMIT failures) and its count."""
-    cache = caches[settings.THROTTLE_CACHE]
     try:
+        cache = caches[settings.THROTTLE_CACHE]
         client = redis_client(cache)
         if client is not None:
             keys = [cache.make_key(k) for k in (_failure_key(ident, now), usual.key, penalty.key)]
