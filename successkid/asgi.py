@@ -18,8 +18,8 @@ class SyncChainASGIHandler(ASGIHandler):
     Every view here is synchronous. In async mode each `MiddlewareMixin` hook (process_request,
     process_response) hops to the request's worker thread and back, and WhiteNoise, which is
     sync-only, hops back to the event loop: about twenty hops a request, most of the cost of a
-    cached leaderboard page (bench/README.md, "Gamification leaderboards": where the time went). Loaded in
-    sync mode, the middleware and the view run in one thread in one hop, as under WSGI."""
+    cached leaderboard page (bench/README.md, "Gamification leaderboards", where the time went).
+    Loaded in sync mode, the middleware and the view run in one thread in one hop, as under WSGI."""
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
