@@ -95,7 +95,8 @@ _PUBLIC_USERS_SQL = """
 def public_users(user_ids: Iterable[int]) -> dict[int, dict]:
     """Public users by id, rendered, in one statement. For a page of a hundred (a leaderboard) the
     ORM's model instances and its 100-placeholder IN list were a third of the request in a py-spy
-    profile; this reads the same columns as `PUBLIC_USER_COLUMNS` with one array parameter."""
+    profile; this reads only the public columns (no password hash, settings or bio), with one
+    array parameter."""
     ids = list(user_ids)
     if not ids:
         return {}

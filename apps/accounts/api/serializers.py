@@ -3,20 +3,6 @@ from rest_framework import serializers
 from apps.accounts.models import User
 from apps.accounts.selectors import public_user_fields
 
-# The columns PublicUserSerializer reads: `User.objects.select_related("profile").only(*PUBLIC_USER_COLUMNS)`
-# loads a list of users without their password hashes, settings and bios.
-PUBLIC_USER_COLUMNS = (
-    "id",
-    "username",
-    "date_joined",
-    "profile__user",
-    "profile__display_name",
-    "profile__avatar_url",
-    "profile__level",
-    "profile__points",
-    "profile__holder_tier",
-)
-
 
 class PublicUserSerializer(serializers.ModelSerializer):
     """API.md "user (public)". Every app renders authors and members with this serializer;
