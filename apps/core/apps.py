@@ -14,3 +14,7 @@ class CoreConfig(AppConfig):
         from apps.core.rls import install_admin_system_context
 
         install_admin_system_context()
+
+        from apps.core import strict_json
+
+        strict_json.install()

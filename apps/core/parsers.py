@@ -2,6 +2,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from apps.core.exceptions import PayloadTooLarge
+from apps.core.strict_json import JSONBody
 
 
 class StrictJSONParser(JSONParser):
@@ -22,9 +23,11 @@ class StrictJSONParser(JSONParser):
         import json
 
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError("Malformed JSON: the body could not be parsed.") from exc
+        # Marked so serializers hold its values to their JSON types (apps.core.strict_json).
+        return JSONBody(data) if isinstance(data, dict) else data
 
 
 def _reject_constant(name: str):

@@ -287,11 +287,9 @@ CELERY_TASK_ROUTES = {
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.EnvelopeJSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "apps.core.parsers.StrictJSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
+    # API.md: JSON in, except uploads, whose views name MultiPartParser themselves. A form post
+    # is a 415: form fields carry no types (`show_holdings=0`), and no client of ours sends them.
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.StrictJSONParser"],
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_PAGINATION_CLASS": None,
@@ -344,6 +342,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.add_error_component",
+        "apps.core.schema.describe_query_conventions",
     ],
 }
 
