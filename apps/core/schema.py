@@ -30,7 +30,10 @@ class EnvelopeAutoSchema(AutoSchema):
             params.append(
                 OpenApiParameter(
                     PARAM,
-                    str,
+                    # A comma-separated list of known names: `?fields=id,title`.
+                    {"type": "array", "items": {"type": "string", "enum": allowed}},
+                    style="form",
+                    explode=False,
                     description=(
                         "Sparse fieldset: comma-separated top-level fields to return "
                         f"({', '.join(always)} always included). Allowed: {', '.join(allowed)}. "
@@ -55,6 +58,17 @@ class EnvelopeAutoSchema(AutoSchema):
                 )
             )
         return params
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        # drf-spectacular documents every PATCH body as partial; a view whose PATCH is its PUT
+        # (`patch = put`, the whole body validated) says `partial_patch = False`.
+        if self.method == "PATCH" and not getattr(self.view, "partial_patch", True):
+            self.method = "PUT"
+            try:
+                return super()._get_request_for_media_type(serializer, direction)
+            finally:
+                self.method = "PATCH"
+        return super()._get_request_for_media_type(serializer, direction)
 
     def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
         response = super()._get_response_for_code(serializer, status_code, media_types, direction)
@@ -90,6 +104,28 @@ class EnvelopeAutoSchema(AutoSchema):
 def exclude_versioned_aliases(endpoints, **kwargs):
     """/api/v1/ serves exactly what /api/ serves; document each operation once."""
     return [e for e in endpoints if not e[0].startswith("/api/v1/")]
+
+
+# Query parameters whose bounds hold on every endpoint that takes them (apps.core.pagination).
+PARAMETER_BOUNDS = {"limit": {"minimum": 1}, "page": {"minimum": 1, "maximum": 10_000}}
+
+
+def describe_query_conventions(result, generator, request, public):
+    """Rules every query parameter follows, said once instead of at each view, so the schema
+    accepts exactly what the server does (Schemathesis checks both directions):
+    `limit` and `page` below 1 are a 400 everywhere, and an optional parameter sent empty
+    (`?date=`) is the same as leaving it out (API.md)."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for param in operation.get("parameters", ()) if isinstance(operation, dict) else ():
+                if param.get("in") != "query":
+                    continue
+                bounds = PARAMETER_BOUNDS.get(param.get("name"))
+                if bounds and param.get("schema", {}).get("type") == "integer":
+                    param["schema"].update(bounds)
+                if not param.get("required"):
+                    param["allowEmptyValue"] = True
+    return result
 
 
 def add_error_component(result, generator, request, public):

@@ -8,6 +8,7 @@ Other areas add their own types with `register(...)` from their apps' ready().
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from string import Formatter
 from typing import Any
@@ -53,6 +54,19 @@ REGISTRY: dict[str, NotificationType] = {}
 def register(kind: NotificationType) -> NotificationType:
     REGISTRY[kind.key] = kind
     return kind
+
+
+class _RegisteredKeys(Sequence):
+    """Every registered type's key, read when used: areas register theirs in ready()."""
+
+    def __getitem__(self, index):
+        return list(REGISTRY)[index]
+
+    def __len__(self) -> int:
+        return len(REGISTRY)
+
+
+KEYS: Sequence[str] = _RegisteredKeys()
 
 
 def get(key: str) -> NotificationType:

@@ -1,6 +1,9 @@
+import zoneinfo
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.models import User
+from apps.accounts.models import USERNAME_RULE, User, username_validator
 from apps.accounts.selectors import public_user_fields
 
 
@@ -84,8 +87,13 @@ class AuthPairSerializer(serializers.Serializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
-    username = serializers.CharField(max_length=64)
+    email = serializers.EmailField(max_length=254)
+    username = serializers.RegexField(
+        username_validator.regex.pattern,
+        max_length=30,
+        error_messages={"invalid": USERNAME_RULE},
+        help_text=USERNAME_RULE,
+    )
     password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
 
 
@@ -114,7 +122,7 @@ class VerifyEmailSerializer(serializers.Serializer):
 
 
 class PasswordResetRequestSerializer(serializers.Serializer):
-    email = serializers.CharField(max_length=254)
+    email = serializers.EmailField(max_length=254)
 
 
 class PasswordResetConfirmSerializer(serializers.Serializer):
@@ -129,7 +137,7 @@ class PasswordChangeSerializer(serializers.Serializer):
 
 
 class EmailChangeSerializer(serializers.Serializer):
-    new_email = serializers.CharField(max_length=254)
+    new_email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         max_length=128,
         trim_whitespace=False,
@@ -173,24 +181,28 @@ def _no_controls(value: str) -> str:
     return value
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[^\x00-\x08\x0b-\x1f]*$"})
+class PlainTextField(serializers.CharField):
+    """Text without control characters (newlines and tabs are fine), checked before trimming."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            _no_controls(data)
+        return super().to_internal_value(data)
+
+
 class ProfileUpdateSerializer(serializers.Serializer):
     """Only these fields can change; anything else in the body (role, points, is_staff,
     email_verified...) is ignored."""
 
-    display_name = serializers.CharField(max_length=50, allow_blank=True, required=False)
-    bio = serializers.CharField(max_length=1000, allow_blank=True, required=False, trim_whitespace=False)
+    display_name = PlainTextField(max_length=50, allow_blank=True, required=False)
+    bio = PlainTextField(max_length=1000, allow_blank=True, required=False, trim_whitespace=False)
     links = serializers.ListField(
         child=serializers.URLField(max_length=300), max_length=5, required=False, allow_empty=True
     )
     visibility = serializers.ChoiceField(choices=["everyone", "members", "nobody"], required=False)
     show_wallets = serializers.BooleanField(required=False)
     show_holdings = serializers.BooleanField(required=False)
-
-    def validate_display_name(self, value: str) -> str:
-        return _no_controls(value.strip())
-
-    def validate_bio(self, value: str) -> str:
-        return _no_controls(value)
 
     def validate_links(self, value: list[str]) -> list[str]:
         for url in value:
@@ -206,19 +218,24 @@ class ContentPreferencesSerializer(serializers.Serializer):
     autoplay_media = serializers.BooleanField(default=True)
 
 
+# The IANA names this machine's zoneinfo knows; the schema lists them, so a client can offer them.
+TIME_ZONES = frozenset(zoneinfo.available_timezones())
+
+
+@extend_schema_field({"type": "string", "enum": sorted(TIME_ZONES), "example": "Europe/Berlin"})
+class TimeZoneField(serializers.CharField):
+    pass
+
+
 class UserSettingsSerializer(serializers.Serializer):
     locale = serializers.RegexField(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$", max_length=12, required=False)
-    timezone = serializers.CharField(max_length=64, required=False)
+    timezone = TimeZoneField(max_length=64, required=False)
     theme = serializers.ChoiceField(choices=["system", "light", "dark"], required=False)
     content = ContentPreferencesSerializer(required=False)
 
     def validate_timezone(self, value: str) -> str:
-        import zoneinfo
-
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise serializers.ValidationError("Unknown time zone.") from None
+        if value not in TIME_ZONES:
+            raise serializers.ValidationError("Unknown time zone.")
         return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
@@ -234,8 +235,13 @@ class CommentUpdateInput(serializers.Serializer):
     body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
 
 
+@extend_schema_field({"type": "integer", "enum": [1, -1, 0]})
+class VoteValueField(serializers.IntegerField):
+    pass
+
+
 class VoteInput(serializers.Serializer):
-    value = serializers.IntegerField(help_text="1 up, -1 down, 0 retracts.")
+    value = VoteValueField(help_text="1 up, -1 down, 0 retracts.")
 
     def validate_value(self, value: int) -> int:
         if value not in (-1, 0, 1):

@@ -301,6 +301,7 @@ class PostCommentsView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
 
 
 class CommentDetailView(ForumView):
+    partial_patch = False  # PATCH validates the whole body, like PUT (apps.core.schema)
     queryset = Comment.objects.none()  # for the schema generator only
     serializer_class = s.CommentSerializer
 

@@ -61,10 +61,25 @@ class TypeSettingSerializer(serializers.Serializer):
     email = serializers.BooleanField()
 
 
+class TypeChannelsField(serializers.DictField):
+    """`{"<type>": {"in_app": bool, "email": bool}}`; the schema names every registered type."""
+
+    @property
+    def _spectacular_annotation(self):  # read by drf-spectacular when it documents the field
+        channels = {"type": "object", "properties": {"in_app": {"type": "boolean"}, "email": {"type": "boolean"}}}
+        return {
+            "field": {
+                "type": "object",
+                "properties": {key: channels for key in types.KEYS},
+                "additionalProperties": False,
+            }
+        }
+
+
 class SettingsSerializer(serializers.Serializer):
     """Output: every type with its effective channels; input: a partial update."""
 
-    types = serializers.DictField(child=ChannelsSerializer(), required=False)
+    types = TypeChannelsField(child=ChannelsSerializer(), required=False)
     email_frequency = serializers.ChoiceField(choices=EmailFrequency.choices, required=False)
     dnd_until = serializers.DateTimeField(required=False, allow_null=True)
 

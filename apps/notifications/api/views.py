@@ -49,7 +49,7 @@ class NotificationListView(SparseFieldsetMixin, APIView):
         tags=TAGS,
         parameters=[
             OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or only read (false)."),
-            OpenApiParameter("type", OpenApiTypes.STR, description="One notification type."),
+            OpenApiParameter("type", OpenApiTypes.STR, enum=types.KEYS, description="One notification type."),
             OpenApiParameter("limit", OpenApiTypes.INT),
             OpenApiParameter("cursor", OpenApiTypes.STR),
         ],
@@ -67,6 +67,7 @@ class NotificationListView(SparseFieldsetMixin, APIView):
 
 
 class NotificationDetailView(APIView):
+    partial_patch = False  # PATCH validates the whole body, like PUT (apps.core.schema)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -120,6 +121,7 @@ class UnreadCountView(APIView):
 
 
 class SettingsView(APIView):
+    partial_patch = False  # PATCH validates the whole body, like PUT (apps.core.schema)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="My notification settings", tags=TAGS, responses=SettingsOutputSerializer)
@@ -198,7 +200,12 @@ class SubscriptionListView(APIView):
 class SubscriptionDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(summary="Back to the default level for one target", tags=TAGS, responses={204: None})
+    @extend_schema(
+        summary="Back to the default level for one target",
+        tags=TAGS,
+        parameters=[OpenApiParameter("target_type", OpenApiTypes.STR, OpenApiParameter.PATH, enum=TargetType.values)],
+        responses={204: None},
+    )
     def delete(self, request, target_type: str, target_id: int):
         if target_type not in TargetType.values:
             raise ValidationFailed("Unknown target_type.", details={"target_type": ["Unknown target type."]})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -56,15 +57,15 @@ class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
             "`meta.pagination.total` is capped at the candidate limit (`meta.total_capped`)."
         ),
         parameters=[
-            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("q", {"type": "string", "pattern": r"\S"}, required=True, description="Not blank."),
             OpenApiParameter("type", str, enum=list(selectors.TYPES), description="post (default), comment, user"),
             OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
             OpenApiParameter("category", str, description="Category slug"),
             OpenApiParameter("tag", str, description="Tag slug"),
             OpenApiParameter("author", str, description="Author id or username"),
             OpenApiParameter("period", str, enum=list(s.PERIODS)),
-            OpenApiParameter("from", str, description="ISO 8601 time, inclusive"),
-            OpenApiParameter("to", str, description="ISO 8601 time, exclusive"),
+            OpenApiParameter("from", OpenApiTypes.DATETIME, description="ISO 8601 time, inclusive"),
+            OpenApiParameter("to", OpenApiTypes.DATETIME, description="ISO 8601 time, exclusive"),
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
@@ -139,7 +140,7 @@ class SuggestView(APIView):
     @extend_schema(
         summary="Suggestions as the user types",
         description="Titles, tags and usernames by prefix and trigram similarity, plus `did_you_mean`.",
-        parameters=[OpenApiParameter("q", str, required=True)],
+        parameters=[OpenApiParameter("q", str, description="The prefix typed so far; empty answers empty lists.")],
         responses=s.SuggestSerializer,
         tags=["search"],
     )

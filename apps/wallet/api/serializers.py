@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
@@ -16,8 +17,13 @@ class SignedMessageInput(serializers.Serializer):
     signature = serializers.CharField(max_length=200, help_text="ed25519 signature, base58 (or base64).")
 
 
+@extend_schema_field({"type": "boolean", "enum": [True]})
+class OnlyTrueField(serializers.BooleanField):
+    """Only true: a wallet stops being primary when another one becomes it."""
+
+
 class PrimaryInput(serializers.Serializer):
-    is_primary = serializers.BooleanField()
+    is_primary = OnlyTrueField()
 
 
 class ChallengeSerializer(serializers.Serializer):

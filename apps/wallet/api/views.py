@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -180,6 +181,7 @@ class WalletListView(WalletView):
 
 
 class WalletDetailView(WalletView):
+    partial_patch = False  # PATCH validates the whole body, like PUT (apps.core.schema)
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="Unlink a wallet (not the last way into the account)", responses={204: None}, tags=TAGS)
@@ -230,8 +232,8 @@ class TransactionListView(WalletView):
         summary="Token transactions of the caller's wallets, newest first",
         parameters=[
             OpenApiParameter("type", str, enum=[k for k, _ in s.TransactionKind.choices]),
-            OpenApiParameter("since", str, description="ISO 8601 time, inclusive"),
-            OpenApiParameter("until", str, description="ISO 8601 time, exclusive"),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 time, inclusive"),
+            OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601 time, exclusive"),
             OpenApiParameter("address", str, description="only this linked wallet"),
         ],
         responses=s.TransactionSerializer(many=True),
