@@ -11,6 +11,13 @@ class AccountsConfig(AppConfig):
         from apps.accounts.seed import make_demo_users
         from apps.core import seeding
 
+        # OAuth tokens are only kept when SOCIALACCOUNT_STORE_TOKENS is on; then they are kept encrypted.
+        from allauth.socialaccount.models import SocialToken
+
+        from apps.core.crypto import encrypt_at_rest
+
+        encrypt_at_rest(SocialToken, "token", "token_secret")
+
         identity.register_source(sources.password_identities)
         identity.register_source(sources.oauth_identities)
         seeding.register_demo("accounts.users", make_demo_users, order=10)

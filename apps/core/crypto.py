@@ -2,7 +2,11 @@
 
 FIELD_ENCRYPTION_KEYS is a comma-separated list of Fernet keys, newest first. New values are
 encrypted with the first key; any listed key decrypts, so rotating is: put the new key first, run
-`manage.py rotate_encrypted_fields`, then drop the old key.
+`manage.py rotate_encrypted_fields` (every EncryptedTextField column, rewritten with the new key),
+then drop the old key.
+
+Our own models declare `EncryptedTextField`; another app's text columns (allauth's OAuth tokens) are
+switched to it in place by `encrypt_at_rest()`, keeping their migrations as they are.
 """
 
 from __future__ import annotations
@@ -62,3 +66,38 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return encrypt(value)
+
+
+class _EncryptedInPlace(EncryptedTextField):
+    """EncryptedTextField put onto another app's TextField: its migrations still see a TextField
+    (the column type is the same), so `makemigrations` has nothing to write for that app."""
+
+    def deconstruct(self):
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.TextField", args, kwargs
+
+
+def encrypt_at_rest(model, *field_names: str) -> None:
+    """Store these TextField columns of `model` encrypted from now on (called from an AppConfig's
+    ready(), before any query). Values written before stay readable; `rotate_encrypted_fields`
+    encrypts them."""
+    for name in field_names:
+        field = model._meta.get_field(name)
+        if isinstance(field, EncryptedTextField):
+            continue
+        if type(field) is not models.TextField:
+            raise TypeError(
+                f"{model.__name__}.{name} is a {type(field).__name__}: only TextField columns fit ciphertext"
+            )
+        field.__class__ = _EncryptedInPlace
+
+
+def encrypted_fields() -> list[tuple[type[models.Model], str]]:
+    from django.apps import apps
+
+    return [
+        (model, field.attname)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    ]

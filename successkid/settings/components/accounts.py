@@ -57,7 +57,9 @@ SOCIALACCOUNT_ONLY = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_REQUIRED = False  # an X account has no email; the user can add one later
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join accounts on an email claim alone
-SOCIALACCOUNT_STORE_TOKENS = False
+# Nothing we do calls a provider after sign-in, so its tokens are not kept; an operator who needs
+# them turns this on, and they are stored encrypted (apps.core.crypto.encrypt_at_rest).
+SOCIALACCOUNT_STORE_TOKENS = env.bool("SOCIALACCOUNT_STORE_TOKENS", default=False)
 SOCIALACCOUNT_REQUESTS_TIMEOUT = 5
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
