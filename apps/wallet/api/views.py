@@ -234,7 +234,7 @@ class TransactionListView(WalletView):
             OpenApiParameter("type", str, enum=[k for k, _ in s.TransactionKind.choices]),
             OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 time, inclusive"),
             OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601 time, exclusive"),
-            OpenApiParameter("address", str, description="only this linked wallet"),
+            OpenApiParameter("address", {"type": "string", "maxLength": 64}, description="only this linked wallet"),
         ],
         responses=s.TransactionSerializer(many=True),
         tags=TAGS,
