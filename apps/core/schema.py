@@ -128,6 +128,51 @@ def describe_query_conventions(result, generator, request, public):
     return result
 
 
+# A POST that creates under one path whose result lives under another.
+CREATED_ELSEWHERE = {
+    "/api/posts/{post_id}/comments": "/api/comments",
+    "/api/drafts/{draft_id}/publish": "/api/posts",
+}
+
+
+def link_created_resources(result, generator, request, public):
+    """OpenAPI links from each 201 to what the created thing can do next: POST /api/posts links
+    its `data.id` to GET/PUT/PATCH/DELETE /api/posts/{post_id}, its comments, vote, pin...
+
+    Clients (and Schemathesis's stateful run) follow them instead of guessing which id goes where.
+    Derived from the paths themselves: `<collection>/{param}...` takes the created `data.id`."""
+    paths = result.get("paths", {})
+    schemas = result.get("components", {}).get("schemas", {})
+
+    def created_has_id(response) -> bool:
+        body = response.get("content", {}).get("application/json", {}).get("schema", {})
+        inner = body.get("properties", {}).get("data", {})
+        ref = inner.get("$ref", "")
+        return "id" in schemas.get(ref.rsplit("/", 1)[-1], inner).get("properties", {})
+
+    for source, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if not created or not created_has_id(created):
+            continue
+        collection = CREATED_ELSEWHERE.get(source, source)
+        links = {}
+        for target, target_item in paths.items():
+            if not target.startswith(collection + "/{"):
+                continue
+            param = target[len(collection) + 2 :].split("}", 1)[0]
+            for method, operation in target_item.items():
+                if not isinstance(operation, dict) or "operationId" not in operation:
+                    continue
+                parameters = {param: "$response.body#/data/id"}
+                for other in operation.get("parameters", ()):
+                    if other.get("in") == "path" and other["name"] != param and "{%s}" % other["name"] in source:
+                        parameters[other["name"]] = f"$request.path.{other['name']}"
+                links[operation["operationId"]] = {"operationId": operation["operationId"], "parameters": parameters}
+        if links:
+            created["links"] = links
+    return result
+
+
 def add_error_component(result, generator, request, public):
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas["Error"] = {

@@ -343,6 +343,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "apps.core.schema.add_error_component",
         "apps.core.schema.describe_query_conventions",
+        "apps.core.schema.link_created_resources",
     ],
 }
 

@@ -122,3 +122,19 @@ def test_the_schema_names_the_values_the_server_takes(schema):
     kinds = components["SettingsRequest"]["properties"]["types"]
     assert "mention" in kinds["properties"] and kinds["additionalProperties"] is False
     assert components["RegisterRequest"]["properties"]["email"]["format"] == "email"
+
+
+def test_created_resources_link_to_what_comes_next(schema):
+    links = schema["paths"]["/api/posts"]["post"]["responses"]["201"]["links"]
+    assert links["posts_comments_create"]["parameters"] == {"post_id": "$response.body#/data/id"}
+    assert {"posts_retrieve", "posts_destroy", "posts_vote_create"} <= set(links)
+    comment = schema["paths"]["/api/posts/{post_id}/comments"]["post"]["responses"]["201"]["links"]
+    assert comment["comments_vote_create"]["parameters"] == {"comment_id": "$response.body#/data/id"}
+    # every link names an operation that exists
+    operation_ids = {
+        op["operationId"] for item in schema["paths"].values() for op in item.values() if "operationId" in op
+    }
+    for item in schema["paths"].values():
+        for op in item.values():
+            for link in op.get("responses", {}).get("201", {}).get("links", {}).values():
+                assert link["operationId"] in operation_ids

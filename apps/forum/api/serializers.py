@@ -204,16 +204,22 @@ def _tags_field(**kwargs):
     return serializers.ListField(child=serializers.CharField(max_length=100, allow_blank=True), max_length=50, **kwargs)
 
 
+@extend_schema_field({"type": "string", "pattern": r"\S"})
+class NonBlankTextField(serializers.CharField):
+    """Text that must say something: the services refuse a blank title or body with their own
+    message; the schema says it with a pattern (a non-space character somewhere)."""
+
+
 class PostCreateInput(serializers.Serializer):
-    title = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=10_000)
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    title = NonBlankTextField(allow_blank=True, trim_whitespace=False, max_length=10_000)
+    body = NonBlankTextField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
     category = serializers.CharField(max_length=80)
     tags = _tags_field(required=False, default=list)
 
 
 class PostUpdateInput(serializers.Serializer):
-    title = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=10_000)
-    body = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    title = NonBlankTextField(required=False, allow_blank=True, trim_whitespace=False, max_length=10_000)
+    body = NonBlankTextField(required=False, allow_blank=True, trim_whitespace=False, max_length=1_000_000)
     category = serializers.CharField(required=False, max_length=80)
     tags = _tags_field(required=False)
     revision = serializers.IntegerField(
@@ -227,12 +233,12 @@ class FlagInput(serializers.Serializer):
 
 
 class CommentCreateInput(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    body = NonBlankTextField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
     parent_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
 
 
 class CommentUpdateInput(serializers.Serializer):
-    body = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
+    body = NonBlankTextField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
 
 
 @extend_schema_field({"type": "integer", "enum": [1, -1, 0]})

@@ -190,6 +190,7 @@ class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
         category_id = selectors.resolve_category(params.get("category"))
         paginator = self.paginator
         paginator.limit = parse_limit(request)
+        paginator.paginate_queryset([], request)  # validates ?page= (ignored next to around=me)
         around = params.get("around")
         if around:
             if around != "me":
@@ -204,7 +205,6 @@ class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
             first_rank = board.rows[0][0] if board.rows else 1
             paginator.page = (first_rank - 1) // paginator.limit + 1
         else:
-            paginator.paginate_queryset([], request)  # validates ?page=
             cache_key, version = None, 0
             if settings.LEADERBOARD_PAGE_CACHE_SECONDS:
                 cache_key = f"lb:page:{period}:{start.isoformat()}:{category_id}:{paginator.page}:{paginator.limit}"
