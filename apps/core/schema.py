@@ -160,12 +160,12 @@ def link_created_resources(result, generator, request, public):
             if not target.startswith(collection + "/{"):
                 continue
             param = target[len(collection) + 2 :].split("}", 1)[0]
-            for method, operation in target_item.items():
+            for operation in target_item.values():
                 if not isinstance(operation, dict) or "operationId" not in operation:
                     continue
                 parameters = {param: "$response.body#/data/id"}
                 for other in operation.get("parameters", ()):
-                    if other.get("in") == "path" and other["name"] != param and "{%s}" % other["name"] in source:
+                    if other.get("in") == "path" and other["name"] != param and f"{{{other['name']}}}" in source:
                         parameters[other["name"]] = f"$request.path.{other['name']}"
                 links[operation["operationId"]] = {"operationId": operation["operationId"], "parameters": parameters}
         if links:
