@@ -114,7 +114,7 @@ def describe_query_conventions(result, generator, request, public):
     """Rules every query parameter follows, said once instead of at each view, so the schema
     accepts exactly what the server does (Schemathesis checks both directions):
     `limit` and `page` below 1 are a 400 everywhere, and an optional parameter sent empty
-    (`?date=`) is the same as leaving it out (API.md)."""
+    (`?date=`) is the same as leaving it out (README, "API conventions")."""
     for item in result.get("paths", {}).values():
         for operation in item.values():
             for param in operation.get("parameters", ()) if isinstance(operation, dict) else ():
