@@ -99,9 +99,14 @@ def redeliver_later(receiver: Receiver, event: DomainEvent) -> bool:
         redeliver_event.apply_async(
             args=[path, dotted(type(event)), asdict(event)], countdown=settings.EVENTS_REDELIVERY_DELAY_SECONDS
         )
-    except Exception:  # the broker is down too: nothing more can be done here
-        logger.exception("could not queue the redelivery of %s to %s", event, path)
-        return False
+    except Exception:  # the broker is down too: keep it on disk until it is back
+        from apps.core import event_spool
+
+        try:
+            event_spool.write(path, dotted(type(event)), asdict(event))
+        except OSError:
+            logger.exception("could not queue nor spool the redelivery of %s to %s", event, path)
+            return False
     return True
 
 

@@ -39,6 +39,15 @@ def redeliver_event(self, receiver_path: str, event_path: str, fields: dict) -> 
         raise self.retry(exc=exc) from exc
 
 
+@shared_task(name="core.drain_event_spool")
+def drain_event_spool() -> int:
+    """Send this machine's spooled event redeliveries to Celery (apps/core/event_spool.py)."""
+    from apps.core import event_spool
+
+    sent, _kept = event_spool.drain()
+    return sent
+
+
 @shared_task(name="core.purge_idempotency_keys")
 def purge_idempotency_keys() -> int:
     """Forget Idempotency-Keys older than IDEMPOTENCY_KEY_HOURS (hourly, beat)."""

@@ -249,6 +249,9 @@ CELERY_TASK_IGNORE_RESULT = True
 # A receiver that met a database outage after its write committed runs again through Celery.
 EVENTS_REDELIVERY_DELAY_SECONDS = env.int("EVENTS_REDELIVERY_DELAY_SECONDS", default=5)
 EVENTS_REDELIVERY_MAX_RETRIES = env.int("EVENTS_REDELIVERY_MAX_RETRIES", default=120)
+# ...and when the broker is away at that moment too, it waits on disk (apps/core/event_spool.py).
+EVENTS_SPOOL_DIR = env("EVENTS_SPOOL_DIR", default=str(BASE_DIR / "var" / "event-spool"))
+EVENTS_SPOOL_RETRY_THREAD = env.bool("EVENTS_SPOOL_RETRY_THREAD", default=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")

@@ -5,6 +5,7 @@ from .base import CACHES, DATABASE_OWNER, DATABASES, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
+EVENTS_SPOOL_RETRY_THREAD = False  # the spool's tests drive draining themselves
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests must never reach the real outside world: adapters are pointed at unroutable hosts and

@@ -102,3 +102,109 @@ def test_a_receiver_hit_by_a_database_outage_runs_again(receiver, calls):
         events.unsubscribe(ThingHappened, receiver)
     assert len(FLAKY_CALLS) == calls
     assert set(FLAKY_CALLS) == {ThingHappened(thing_id=7)}
+
+
+# --- the broker is down too: the redelivery waits on disk (apps/core/event_spool.py) -------------
+
+
+@pytest.fixture
+def spool(settings, tmp_path):
+    settings.EVENTS_SPOOL_DIR = str(tmp_path / "spool")
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """The broker as the redelivery sees it: `down` refuses, otherwise messages are recorded (or,
+    with `run`, executed eagerly as in the rest of the suite)."""
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from apps.core.tasks import redeliver_event
+
+    state = {"down": True, "run": False, "sent": []}
+    original = redeliver_event.apply_async
+
+    def apply_async(*args, **kwargs):
+        if state["down"]:
+            raise BrokerDown("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        state["sent"].append(kwargs.get("args"))
+        return original(*args, **kwargs) if state["run"] else None
+
+    monkeypatch.setattr(redeliver_event, "apply_async", apply_async)
+    return state
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_broker_down_too_the_redelivery_waits_on_disk_and_runs_when_it_is_back(spool, broker):
+    from apps.core import event_spool
+
+    FLAKY_CALLS.clear()
+    events.subscribe(ThingHappened, flaky_receiver)
+    try:
+        with transaction.atomic():
+            events.emit(ThingHappened(thing_id=8))
+    finally:
+        events.unsubscribe(ThingHappened, flaky_receiver)
+    assert len(FLAKY_CALLS) == 1 and event_spool.pending() == 1  # failed once, kept on disk
+
+    assert event_spool.drain() == (0, 1)  # broker still down: nothing lost
+    assert event_spool.pending() == 1
+
+    broker.update(down=False, run=True)
+    events.subscribe(ThingHappened, flaky_receiver)
+    try:
+        assert event_spool.drain() == (1, 0)
+    finally:
+        events.unsubscribe(ThingHappened, flaky_receiver)
+    assert [ThingHappened(thing_id=8)] * 2 == FLAKY_CALLS  # the receiver ran again, once
+    assert event_spool.pending() == 0 and list(spool.iterdir()) == []
+
+
+def test_two_drainers_never_send_the_same_line(spool, broker):
+    import threading
+
+    from apps.core import event_spool
+
+    for n in range(50):
+        event_spool.write(
+            "tests.core.test_events:flaky_receiver", "tests.core.test_events:ThingHappened", {"thing_id": n}
+        )
+    broker["down"] = False
+    threads = [threading.Thread(target=event_spool.drain) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(args[2]["thing_id"] for args in broker["sent"]) == list(range(50))
+    assert event_spool.pending() == 0
+
+
+def test_the_writing_process_retries_until_the_broker_takes_it(spool, broker, settings):
+    import time
+
+    from apps.core import event_spool
+
+    settings.EVENTS_SPOOL_RETRY_THREAD = True
+    settings.EVENTS_REDELIVERY_DELAY_SECONDS = 0.05
+    event_spool.write("tests.core.test_events:flaky_receiver", "tests.core.test_events:ThingHappened", {"thing_id": 9})
+    time.sleep(0.3)  # a few rounds against a broker that is down
+    assert broker["sent"] == [] and event_spool.pending() == 1
+    broker["down"] = False
+    deadline = time.monotonic() + 5
+    while event_spool._retry_thread is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert event_spool._retry_thread is None  # it stopped once the spool was empty
+    assert [args[2] for args in broker["sent"]] == [{"thing_id": 9}]
+    assert event_spool.pending() == 0
+
+
+def test_the_spool_is_drained_every_minute_and_at_start(spool, broker):
+    from django.conf import settings as django_settings
+
+    from apps.core import event_spool
+
+    schedule = django_settings.CELERY_BEAT_SCHEDULE["core-drain-event-spool"]
+    assert schedule["task"] == "core.drain_event_spool"
+    event_spool.write("tests.core.test_events:flaky_receiver", "tests.core.test_events:ThingHappened", {"thing_id": 3})
+    event_spool.drain_quietly("test")  # broker down: kept, and no exception reaches a start-up hook
+    assert event_spool.pending() == 1
