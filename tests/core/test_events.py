@@ -88,18 +88,23 @@ def broken_receiver(event: DomainEvent) -> None:
     raise ValueError("a bug, not an outage")
 
 
+def commit_with_receiver(receiver, event: DomainEvent) -> None:
+    """Emit `event` in a committed transaction with `receiver` subscribed (FLAKY_CALLS reset)."""
+    FLAKY_CALLS.clear()
+    events.subscribe(type(event), receiver)
+    try:
+        with transaction.atomic():
+            events.emit(event)
+    finally:
+        events.unsubscribe(type(event), receiver)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("receiver", "calls"), [(flaky_receiver, 2), (broken_receiver, 1)])
 def test_a_receiver_hit_by_a_database_outage_runs_again(receiver, calls):
     # bench/load, fault "postgres": a vote committed, then its points were lost with the database.
     # The receiver runs again through Celery (eager here); a plain bug is only logged, not retried.
-    FLAKY_CALLS.clear()
-    events.subscribe(ThingHappened, receiver)
-    try:
-        with transaction.atomic():
-            events.emit(ThingHappened(thing_id=7))
-    finally:
-        events.unsubscribe(ThingHappened, receiver)
+    commit_with_receiver(receiver, ThingHappened(thing_id=7))
     assert len(FLAKY_CALLS) == calls
     assert set(FLAKY_CALLS) == {ThingHappened(thing_id=7)}
 
@@ -138,13 +143,7 @@ def broker(monkeypatch):
 def test_with_the_broker_down_too_the_redelivery_waits_on_disk_and_runs_when_it_is_back(spool, broker):
     from apps.core import event_spool
 
-    FLAKY_CALLS.clear()
-    events.subscribe(ThingHappened, flaky_receiver)
-    try:
-        with transaction.atomic():
-            events.emit(ThingHappened(thing_id=8))
-    finally:
-        events.unsubscribe(ThingHappened, flaky_receiver)
+    commit_with_receiver(flaky_receiver, ThingHappened(thing_id=8))
     assert len(FLAKY_CALLS) == 1 and event_spool.pending() == 1  # failed once, kept on disk
 
     assert event_spool.drain() == (0, 1)  # broker still down: nothing lost
