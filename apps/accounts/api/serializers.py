@@ -1,3 +1,4 @@
+import functools
 import zoneinfo
 
 from drf_spectacular.utils import extend_schema_field
@@ -218,13 +219,16 @@ class ContentPreferencesSerializer(serializers.Serializer):
     autoplay_media = serializers.BooleanField(default=True)
 
 
-# The IANA names this machine's zoneinfo knows; the schema lists them, so a client can offer them.
-TIME_ZONES = frozenset(zoneinfo.available_timezones())
+@functools.cache
+def time_zones() -> frozenset[str]:
+    """The IANA names this machine's zoneinfo knows (read once, on first use: ~40 ms of disk)."""
+    return frozenset(zoneinfo.available_timezones())
 
 
-@extend_schema_field({"type": "string", "enum": sorted(TIME_ZONES), "example": "Europe/Berlin"})
 class TimeZoneField(serializers.CharField):
-    pass
+    @property
+    def _spectacular_annotation(self):  # read by drf-spectacular: the schema lists every name
+        return {"field": {"type": "string", "enum": sorted(time_zones()), "example": "Europe/Berlin"}}
 
 
 class UserSettingsSerializer(serializers.Serializer):
@@ -234,7 +238,7 @@ class UserSettingsSerializer(serializers.Serializer):
     content = ContentPreferencesSerializer(required=False)
 
     def validate_timezone(self, value: str) -> str:
-        if value not in TIME_ZONES:
+        if value not in time_zones():
             raise serializers.ValidationError("Unknown time zone.")
         return value
 
