@@ -3,7 +3,7 @@
 Key rotation (apps.core.crypto): put the new key first in FIELD_ENCRYPTION_KEYS (keep the old one
 after it), deploy, run this, then drop the old key. Values stored before encryption was turned on
 are encrypted too. Each value is read through the field (any listed key decrypts it) and written
-back (the first key encrypts it), in batches of one transaction each, as the system: the columns
+back (the first key encrypts it), one UPDATE per batch in its own transaction, as the system: the columns
 may sit in private tables (row-level security).
 """
 
@@ -32,13 +32,12 @@ class Command(BaseCommand):
                     rows = model._base_manager.order_by("pk")
                     if last_pk is not None:
                         rows = rows.filter(pk__gt=last_pk)
-                    batch = list(rows.exclude(**{column: None}).values_list("pk", column)[:batch_size])
-                    for pk, value in batch:
-                        model._base_manager.filter(pk=pk).update(**{column: value})
+                    batch = list(rows.exclude(**{column: None}).only("pk", column)[:batch_size])
+                    model._base_manager.bulk_update(batch, [column])  # one UPDATE a batch
                 if not batch:
                     break
                 rewritten += len(batch)
-                last_pk = batch[-1][0]
+                last_pk = batch[-1].pk
             total += rewritten
             self.stdout.write(f"{model._meta.label}.{column}: {rewritten} rewritten")
         self.stdout.write(self.style.SUCCESS(f"{total} values now under the newest key"))
