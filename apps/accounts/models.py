@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from apps.core.access import tier_choices
+
 USERNAME_RULE = "3–30 characters: letters, digits and underscores, starting with a letter or digit."
 username_validator = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9_]{2,29}$", USERNAME_RULE, code="invalid_username")
 
@@ -78,7 +80,7 @@ class Profile(models.Model):
     show_holdings = models.BooleanField(default=False)  # balances / holder tier details on the profile
     points = models.BigIntegerField(default=0, db_index=True)
     level = models.PositiveSmallIntegerField(default=1)
-    holder_tier = models.CharField(max_length=32, blank=True, default="none")
+    holder_tier = models.CharField(max_length=32, choices=tier_choices, default="none")
     settings = models.JSONField(default=dict, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -88,6 +90,11 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"profile of {self.user_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        # The wallet app computes tiers from settings.HOLDER_TIERS; anything else is a mistake.
+        self.clean_fields(exclude=[f.name for f in self._meta.concrete_fields if f.name != "holder_tier"])
+        super().save(*args, **kwargs)
 
 
 class AuthSession(models.Model):

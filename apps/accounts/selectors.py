@@ -9,7 +9,7 @@ from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from apps.accounts.models import AccountAuditLog, AuthSession, ProfileVisibility, User
+from apps.accounts.models import AccountAuditLog, AuthSession, User
 from apps.accounts.permissions import user_can
 from apps.core.exceptions import NotFound
 
@@ -21,16 +21,9 @@ def is_owner_or_admin(viewer, user: User) -> bool:
 
 
 def can_see_profile(viewer, user: User) -> bool:
-    if is_owner_or_admin(viewer, user):
-        return True
-    if not user.is_active:
-        return False
-    visibility = user.profile.visibility
-    if visibility == ProfileVisibility.EVERYONE:
-        return True
-    if visibility == ProfileVisibility.MEMBERS:
-        return bool(getattr(viewer, "is_authenticated", False))
-    return False
+    from apps.core.access import can_see_user  # the one rule for who sees a user and their activity
+
+    return can_see_user(viewer, user)
 
 
 def user_get(*, user_id, viewer) -> User:

@@ -29,11 +29,19 @@ def group_name(topic: str) -> str:
 
 
 def event_message(
-    topic: str, event: str, data: Any, *, sender: dict | None = None, exclude: str | None = None
+    topic: str,
+    event: str,
+    data: Any,
+    *,
+    sender: dict | None = None,
+    exclude: str | None = None,
+    audience: list[int] | None = None,
 ) -> dict[str, Any]:
     """The channel-layer message for one event. The frame is JSON-encoded here, once, in the
     publishing process; every receiving process forwards those bytes to its sockets untouched.
-    `sender` (room broadcasts) is shown to recipients; `exclude` names a socket not to echo to."""
+    `sender` (room broadcasts) is shown to recipients; `exclude` names a socket not to echo to;
+    `audience` (apps.core.access: a content event's read rule) limits delivery to the sockets
+    whose viewer may read it, whatever topic they subscribed to."""
     import json
 
     # Encode once here (Decimals as strings, datetimes ISO): the consumer forwards it as is.
@@ -54,16 +62,18 @@ def event_message(
     }
     if exclude:
         message["exclude"] = exclude
+    if audience is not None:
+        message["audience"] = audience
     return message
 
 
-def broadcast_now(topic: str, event: str, data: Any) -> None:
+def broadcast_now(topic: str, event: str, data: Any, *, audience: list[int] | None = None) -> None:
     """Send immediately. Prefer `broadcast`, which waits for the transaction to commit."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(topic), event_message(topic, event, data))
+        async_to_sync(layer.group_send)(group_name(topic), event_message(topic, event, data, audience=audience))
     except Exception:
         # Real-time is best effort: a lost channel layer must never fail the write behind it.
         logger.warning("broadcast to %s failed", topic, exc_info=True)
@@ -82,10 +92,14 @@ async def abroadcast_now(
         logger.warning("broadcast to %s failed", topic, exc_info=True)
 
 
-def broadcast(topic: str, event: str, data: Any, *, using: str | None = None) -> None:
-    """Broadcast `event` on `topic` once the current transaction commits; nothing if it rolls back."""
+def broadcast(
+    topic: str, event: str, data: Any, *, using: str | None = None, audience: list[int] | None = None
+) -> None:
+    """Broadcast `event` on `topic` once the current transaction commits; nothing if it rolls back.
+    Content events pass `audience` (apps.core.access.post_audience...): who may receive them."""
     group_name(topic)  # fail fast on a bad topic, inside the caller's transaction
-    transaction.on_commit(lambda: broadcast_now(topic, event, data), using=using)
+    extra = {"audience": audience} if audience is not None else {}
+    transaction.on_commit(lambda: broadcast_now(topic, event, data, **extra), using=using)
 
 
 # -- per-user frames computed where the sockets are ---------------------------------------------

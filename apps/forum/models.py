@@ -23,6 +23,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.core.access import tier_choices
+
 
 class ContentStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
@@ -61,8 +63,8 @@ class Category(models.Model):
     read_access = models.CharField(max_length=16, choices=ReadAccess.choices, default=ReadAccess.ANYONE)
     post_access = models.CharField(max_length=16, choices=PostAccess.choices, default=PostAccess.USER)
     # Holder-only categories: lowest holder tier (a name of settings.HOLDER_TIERS) to read / to post.
-    read_min_tier = models.CharField(max_length=32, blank=True, default="none")
-    post_min_tier = models.CharField(max_length=32, blank=True, default="none")
+    read_min_tier = models.CharField(max_length=32, choices=tier_choices, default="none")
+    post_min_tier = models.CharField(max_length=32, choices=tier_choices, default="none")
     is_archived = models.BooleanField(default=False)  # readable, closed to new posts
     post_count = models.IntegerField(default=0)
     comment_count = models.IntegerField(default=0)
@@ -85,6 +87,14 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    ACCESS_FIELDS = ("read_access", "post_access", "read_min_tier", "post_min_tier")
+
+    def save(self, *args, **kwargs) -> None:
+        # An access value outside its choices would read as closed (apps.core.access): refuse it
+        # here rather than store a category nobody meant to close.
+        self.clean_fields(exclude=[f.name for f in self._meta.concrete_fields if f.name not in self.ACCESS_FIELDS])
+        super().save(*args, **kwargs)
 
 
 class Tag(models.Model):

@@ -95,6 +95,21 @@ def _allocate_ids(table: str, n: int) -> list[int]:
         return [r[0] for r in cursor.fetchall()]
 
 
+def _member_categories() -> list[Category]:
+    """Where any member may read and post: demo content never lands in a closed category."""
+    from apps.core import access
+
+    member = access.ViewerClass(access.USER)
+    return [
+        c
+        for c in Category.objects.select_related("parent").order_by("position", "id")
+        if access.category_rule(c, c.parent).admits(member)
+        and c.post_access == "user"
+        and access.tier_rank(c.post_min_tier) == 0
+        and not c.is_archived
+    ]
+
+
 def make_demo_forum(ctx: DemoContext) -> None:
     """Roughly 3 posts, 20 comments and 60 votes per demo user, spread over 30 days, in time order."""
     rng = random.Random(4)
@@ -102,14 +117,10 @@ def make_demo_forum(ctx: DemoContext) -> None:
     if len(users) < 2:
         ctx.stdout.write("demo forum: needs demo users; skipped")
         return
-    categories = list(
-        Category.objects.filter(read_min_tier="none", post_access="user").exclude(
-            read_access__in=["moderator", "admin"]
-        )
-    )
+    categories = _member_categories()
     if not categories:
         load_categories()
-        categories = list(Category.objects.filter(read_min_tier="none", post_access="user"))
+        categories = _member_categories()
     tags = list(Tag.objects.all()) or (load_tags() and list(Tag.objects.all()))
     if Post.objects.filter(author__in=users).exists():
         ctx.stdout.write("demo forum: demo posts already exist; skipped")

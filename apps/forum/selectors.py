@@ -11,10 +11,16 @@ from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.core.access import (
+    can_read_category,
+    can_read_post,
+    can_see_content,
+    is_moderator,
+    unreadable_category_ids,
+)
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.core.pagination import decode_cursor, encode_cursor
 from apps.forum import reference
-from apps.forum.access import can_read_category, can_see_content, is_moderator, unreadable_category_ids
 from apps.forum.models import (
     PLACEHOLDER_STATUSES,
     Category,
@@ -133,9 +139,7 @@ def post_feed(
 
 def post_get(*, viewer, post_id: int) -> Post:
     post = post_base_queryset(viewer).select_related("category__parent").filter(pk=post_id).first()
-    if post is None or not can_read_category(viewer, post.category, post.category.parent):
-        raise NotFound("Post not found.")
-    if not can_see_content(viewer, status=post.status, author_id=post.author_id):
+    if post is None or not can_read_post(viewer, post):
         raise NotFound("Post not found.")
     return post
 
@@ -215,9 +219,7 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
     viewer's votes on them."""
     sort = _validate_choice(sort, COMMENT_SORTS, "sort", "best")
     post = Post.objects.select_related("category", "category__parent").filter(pk=post_id).first()
-    if post is None or not can_read_category(viewer, post.category, post.category.parent):
-        raise NotFound("Post not found.")
-    if not can_see_content(viewer, status=post.status, author_id=post.author_id):
+    if post is None or not can_read_post(viewer, post):
         raise NotFound("Post not found.")
     # No ORDER BY: sorting 2,000 paths in PostgreSQL costs more than the scan. A reply's id is always
     # larger than its parent's, so id order puts every comment after its ancestors.
@@ -281,9 +283,7 @@ def comment_get(*, viewer, comment_id: int) -> Comment:
     if comment is None:
         raise NotFound("Comment not found.")
     post = comment.post
-    if not can_read_category(viewer, post.category, post.category.parent) or not can_see_content(
-        viewer, status=post.status, author_id=post.author_id
-    ):
+    if not can_read_post(viewer, post):
         raise NotFound("Comment not found.")
     if not can_see_content(viewer, status=comment.status, author_id=comment.author_id):
         raise NotFound("Comment not found.")

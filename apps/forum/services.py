@@ -17,17 +17,17 @@ from django.utils.text import slugify
 
 from apps.accounts.models import User
 from apps.accounts.permissions import user_can
+from apps.core.access import (
+    can_comment_in_category,
+    can_post_in_category,
+    can_read_category,
+    can_read_post,
+    can_see_content,
+    is_moderator,
+)
 from apps.core.events import emit
 from apps.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDeniedError, ValidationFailed
 from apps.forum import broadcasts, hooks, ranking
-from apps.forum.access import (
-    can_post_in_category,
-    can_read_category,
-    can_see_content,
-    is_moderator,
-    tier_rank,
-    user_tier_rank,
-)
 from apps.forum.events import (
     CommentCreated,
     CommentDeleted,
@@ -235,9 +235,7 @@ def _lock_post(post_id: int) -> Post:
 
 
 def _check_visible_post(user, post: Post) -> None:
-    if not can_read_category(user, post.category, post.category.parent) or not can_see_content(
-        user, status=post.status, author_id=post.author_id
-    ):
+    if not can_read_post(user, post):
         raise NotFound("Post not found.")
 
 
@@ -440,7 +438,7 @@ def comment_create(*, author: User, post_id: int, body: str, parent_id: int | No
         raise ContentGone("You cannot comment on a deleted or hidden post.")
     if post.is_locked and not moderator:
         raise PermissionDeniedError("This thread is locked.")
-    if not moderator and tier_rank(post.category.post_min_tier) > user_tier_rank(author):
+    if not can_comment_in_category(author, post.category):
         raise PermissionDeniedError("You may not comment in this category.")
     body = _clean_body(body, maximum=settings.FORUM_COMMENT_BODY_MAX_LENGTH)
     parent = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from apps.forum.access import can_read_category, can_see_content
+from apps.core.access import can_read_category, can_read_post
 from apps.forum.models import Category, Post
 
 
@@ -17,9 +17,7 @@ def _may_read_post(user, arg: str | None) -> bool:
     if not arg or not arg.isdigit():
         return False
     post = Post.objects.select_related("category", "category__parent").filter(pk=int(arg)).first()
-    if post is None or not can_read_category(user, post.category, post.category.parent):
-        return False
-    return can_see_content(user, status=post.status, author_id=post.author_id)
+    return post is not None and can_read_post(user, post)
 
 
 async def authorise_category(user, arg: str | None) -> bool:

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts.models import User
+from apps.core import access
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.gamification import catalogue, redis_store
 from apps.gamification.models import (
@@ -33,16 +34,17 @@ logger = logging.getLogger(__name__)
 # --- leaderboards -------------------------------------------------------------------------------
 
 
-def resolve_category(raw: str | None) -> int:
-    """`?category=` as a forum category slug (or id); 0 = global. Unknown: 404. Resolved from the
-    forum's per-process category tree (apps.core.refcache): no query on the leaderboard's path."""
+def resolve_category(raw: str | None, *, viewer) -> int:
+    """`?category=` as a forum category slug (or id); 0 = global. Unknown or unreadable by the
+    viewer: the same 404. Resolved from the forum's per-process category tree
+    (apps.core.refcache): no query on the leaderboard's path."""
     if raw in (None, ""):
         return 0
     from apps.forum import reference
 
     tree = reference.categories()
     found = tree.by_id.get(int(raw)) if raw.isdigit() else tree.by_slug.get(raw)
-    if found is None:
+    if found is None or found.pk not in access.readable_category_ids(viewer):
         raise NotFound("No such category.")
     return found.pk
 
@@ -324,18 +326,19 @@ def leaderboard_around(
 def user_for_view(*, user_id: int, viewer) -> User:
     """The user whose gamification pages are asked for; 404 if absent or hidden from the viewer."""
     user = User.objects.select_related("profile").filter(pk=user_id, is_active=True).first()
-    if user is None:
-        raise NotFound("No such user.")
-    is_owner = getattr(viewer, "is_authenticated", False) and viewer.pk == user.pk
-    visibility = getattr(user.profile, "visibility", "everyone")
-    hidden = visibility == "nobody" or (visibility == "members" and not getattr(viewer, "is_authenticated", False))
-    if hidden and not is_owner and not getattr(viewer, "is_moderator", False):
+    if user is None or not access.can_see_user(viewer, user):
         raise NotFound("No such user.")
     return user
 
 
-def points_history(*, user_id: int) -> QuerySet[PointTransaction]:
-    return PointTransaction.objects.filter(user_id=user_id)
+def points_history(*, user_id: int, viewer) -> QuerySet[PointTransaction]:
+    """The ledger without rows earned in categories the viewer may not read (the owner included:
+    a category closed since still does not show through its ledger)."""
+    qs = PointTransaction.objects.filter(user_id=user_id)
+    hidden = access.unreadable_category_ids(viewer)
+    if hidden:
+        qs = qs.exclude(category_id__in=hidden)
+    return qs
 
 
 @dataclass

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from apps.accounts.models import Role, User
-from apps.accounts.permissions import ROLE_RANK, role_of
-from apps.forum.models import Category, Comment, ContentStatus, Post, ReadAccess
+from apps.accounts.models import User
+from apps.core import access
+from apps.forum.models import Comment, ContentStatus, Post
 
 Target = Post | Comment | User
 
@@ -45,32 +43,14 @@ def info(target_type: str, obj: Target) -> TargetInfo:
     return TargetInfo(obj, "user", obj.pk, None, None)
 
 
-def _tier_rank(tier: str) -> int:
-    names = [name for name, _ in settings.HOLDER_TIERS]
-    return names.index(tier) if tier in names else 0
-
-
-def can_read_category(user: User, category: Category) -> bool:
-    rank = ROLE_RANK.get(role_of(user), -1)
-    if rank >= ROLE_RANK[Role.MODERATOR]:
-        return True
-    if category.read_access == ReadAccess.USER and rank < 0:
-        return False
-    if category.read_access in (ReadAccess.MODERATOR, ReadAccess.ADMIN):
-        return False
-    if category.read_min_tier and category.read_min_tier != "none":
-        tier = getattr(getattr(user, "profile", None), "holder_tier", "none")
-        return _tier_rank(tier) >= _tier_rank(category.read_min_tier)
-    return True
-
-
 def visible_to(user: User, obj: Target) -> bool:
-    """What a member may report: published content in a category they may read, an active user."""
+    """What a member may report: published content they may read, a user whose profile they see
+    (anything else answers like a missing target)."""
     if isinstance(obj, User):
-        return obj.is_active
+        return access.can_see_user(user, obj)
     post = obj if isinstance(obj, Post) else obj.post
     if obj.status != ContentStatus.PUBLISHED and not user.is_moderator:
         return False
     if post.status != ContentStatus.PUBLISHED and not user.is_moderator:
         return False
-    return can_read_category(user, post.category)
+    return access.can_read_post(user, post)

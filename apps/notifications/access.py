@@ -18,7 +18,7 @@ from apps.notifications.models import TargetType
 
 def _forum():
     try:
-        from apps.forum import access
+        from apps.core import access
         from apps.forum.models import Category, Post
     except ImportError:  # the forum is not part of this deployment
         return None
@@ -34,7 +34,7 @@ def can_subscribe(user, target_type: str, target_id: int) -> bool:
     access, Category, Post = forum
     if target_type == TargetType.CATEGORY:
         category = Category.objects.select_related("parent").filter(pk=target_id).first()
-        return category is not None and access.can_read_category(user, category, category.parent)
+        return category is not None and access.can_read_category(user, category)
     post = Post.objects.select_related("category", "category__parent").filter(pk=target_id).first()
     return post is not None and _reads_post(access, user, post)
 
@@ -55,6 +55,4 @@ def readers_of_post(user_ids: Iterable[int], post_id: int) -> set[int]:
 
 
 def _reads_post(access, user, post) -> bool:
-    return access.can_read_category(user, post.category, post.category.parent) and access.can_see_content(
-        user, status=post.status, author_id=post.author_id
-    )
+    return access.can_read_post(user, post)

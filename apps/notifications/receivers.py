@@ -184,6 +184,9 @@ def on_comment_created(
 
 
 def on_user_mentioned(mentioned_user_id: int, author_id: int, post_id: int, comment_id: int | None = None) -> None:
+    # Mentioned where they cannot read: nothing, not even the title.
+    if mentioned_user_id not in access.readers_of_post({mentioned_user_id}, post_id):
+        return
     info = post_info(post_id)
     ctx = {
         "post_id": post_id,

@@ -22,6 +22,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.core import access
 from apps.core.realtime import abroadcast_now
 from apps.realtime import topics
 from apps.realtime.hub import freeze_filter, get_hub
@@ -110,6 +111,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             settings.REALTIME_BROADCAST_RATE_PER_SECOND, settings.REALTIME_BROADCAST_BURST
         )
         self.refused_in_a_row = 0
+        self.viewer_class = access.ANONYMOUS_CLASS
         self.hub = get_hub()
         self._expiry = None
         error = self.scope.get("auth_error")
@@ -213,6 +215,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return await self.send_error(ref, "forbidden", "This socket is signed in as someone else.")
         self.scope["user"] = user
         self.profile = None
+        self.viewer_class = await database_sync_to_async(access.viewer_class)(user)
         self._watch_expiry()
         await self.send_json({"type": "authenticated", "ref": ref, "user_id": user.pk})
 
@@ -232,6 +235,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             )
         if not await spec.authorise(self.user, arg):
             return await self.send_error(ref, "forbidden", "You may not subscribe to this topic.")
+        # What content events this socket may receive (the hub compares it with each event's rule).
+        self.viewer_class = await database_sync_to_async(access.viewer_class)(self.user)
         already = topic in self.subscriptions
         self.subscriptions[topic] = flt
         await self.hub.join(topic, self, flt)  # also updates the filter of an existing subscription

@@ -28,6 +28,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from apps.core import access
 from apps.core.realtime import PER_USER_GROUP, abroadcast_now, event_message, group_name, per_user_builder
 from apps.realtime import topics
 from apps.realtime.presence import get_store
@@ -147,6 +148,10 @@ class Hub:
         out = {"type": "websocket.send", "text": message["frame"]}
         exclude = message.get("exclude")
         event = message.get("event", "")
+        # A content event carries its read rule: checked once per viewer class, not per socket.
+        audience = message.get("audience")
+        rule = access.Rule.from_wire(audience) if audience is not None else None
+        admitted: dict[access.ViewerClass, bool] = {}
         verdicts: dict[Filter, bool] = {}
         data: Any = _UNSET
         spec = None
@@ -154,6 +159,13 @@ class Hub:
         for socket, flt in list(subs.items()):
             if exclude is not None and socket.socket_id == exclude:
                 continue
+            if rule is not None:
+                viewer = getattr(socket, "viewer_class", access.ANONYMOUS_CLASS)
+                allowed = admitted.get(viewer)
+                if allowed is None:
+                    allowed = admitted[viewer] = rule.admits(viewer)
+                if not allowed:
+                    continue
             if flt is not None:
                 verdict = verdicts.get(flt)
                 if verdict is None:

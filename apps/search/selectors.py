@@ -35,11 +35,11 @@ from django.db import OperationalError, connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from apps.accounts.models import ProfileVisibility, User
+from apps.accounts.models import User
+from apps.core import access
 from apps.core.exceptions import ApplicationError, NotFound
 from apps.forum.models import Category, Comment, ContentStatus, Post
 from apps.search import cache
-from apps.search.access import readable_category_ids, visibility_key
 from apps.search.query import ParsedQuery, clean, like_escape, words
 
 P = ParamSpec("P")
@@ -196,7 +196,7 @@ def _resolve_author(author: str) -> int | None:
 
 @_bounded
 def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, limit: int) -> SearchResult:
-    categories = readable_category_ids(viewer)
+    categories = sorted(access.readable_category_ids(viewer))
     if filters.type == "user":
         return _search_users(viewer=viewer, parsed=parsed, page=page, limit=limit)
 
@@ -239,7 +239,7 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
                 "a": params.get("author"),
                 "s": filters.since,
                 "u": filters.until,
-                "v": visibility_key(categories),
+                "v": access.visibility_key(viewer),
                 "p": [page, limit],
             },
         )
@@ -400,11 +400,9 @@ def _hydrate_comments(ids: list[int], categories: list[int], highlight: str) -> 
 
 
 def _user_visibility_sql(viewer) -> str:
-    if getattr(viewer, "is_authenticated", False) and viewer.is_moderator:
+    hidden = access.hidden_profile_visibilities(viewer)
+    if not hidden:
         return ""
-    hidden = [ProfileVisibility.NOBODY]
-    if not getattr(viewer, "is_authenticated", False):
-        hidden.append(ProfileVisibility.MEMBERS)
     return " AND pr.visibility NOT IN (" + ", ".join(f"'{v}'" for v in hidden) + ")"
 
 
@@ -529,8 +527,8 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     result: dict[str, Any] = {"query": text, "titles": [], "tags": [], "users": [], "did_you_mean": None}
     if len(text) < 2:
         return result
-    categories = readable_category_ids(viewer)
-    key = cache.make_key("suggest", {"q": text.lower(), "v": visibility_key(categories)})
+    categories = sorted(access.readable_category_ids(viewer))
+    key = cache.make_key("suggest", {"q": text.lower(), "v": access.visibility_key(viewer)})
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -625,7 +623,7 @@ def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
                + 0.4 · ts_rank_cd(candidate, OR of the source title's lexemes, 32)
     plus a freshness tie-break (0.05 · freshness). Candidates: the 200 newest posts sharing a tag
     and the 200 newest matching the title query (both index-driven)."""
-    categories = readable_category_ids(viewer)
+    categories = sorted(access.readable_category_ids(viewer))
     source = (
         Post.objects.filter(id=post_id, status=ContentStatus.PUBLISHED, category_id__in=categories)
         .only("id", "title", "tag_slugs")
@@ -633,7 +631,7 @@ def related_posts(*, viewer, post_id: int, limit: int) -> list[Post]:
     )
     if source is None:
         raise NotFound("Post not found.")
-    key = cache.make_key("related", {"p": post_id, "v": visibility_key(categories), "n": limit})
+    key = cache.make_key("related", {"p": post_id, "v": access.visibility_key(viewer), "n": limit})
     ids = cache.get(key)
     if ids is None:
         ids = _related_ids(source, categories, limit)
@@ -703,8 +701,8 @@ def trending(*, viewer) -> dict[str, Any]:
     where the baseline is the tag's posts per window over the SEARCH_TRENDING_BASELINE_DAYS before.
     Searches: normalised queries with results from the search log in the same window, counted by
     distinct searchers (at least SEARCH_TRENDING_MIN_SEARCHERS)."""
-    categories = readable_category_ids(viewer)
-    key = cache.make_key("trending", {"v": visibility_key(categories)})
+    categories = sorted(access.readable_category_ids(viewer))
+    key = cache.make_key("trending", {"v": access.visibility_key(viewer)})
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -56,7 +56,13 @@ def search_log_prune(*, now: dt.datetime | None = None) -> int:
 @transaction.atomic
 def vocabulary_refresh() -> int:
     """Rebuild the "did you mean" dictionary from published titles and tags: unstemmed,
-    unaccented, lowercase words of 3-64 letters with the number of posts using each."""
+    unaccented, lowercase words of 3-64 letters with the number of posts using each. Everyone is
+    offered these words, so only posts an anonymous visitor may read feed it."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from apps.core import access
+
+    public = ",".join(str(int(pk)) for pk in sorted(access.readable_category_ids(AnonymousUser()))) or "0"
     with connection.cursor() as cursor:
         cursor.execute("LOCK TABLE search_terms IN EXCLUSIVE MODE")
         cursor.execute("DELETE FROM search_terms")
@@ -66,10 +72,11 @@ def vocabulary_refresh() -> int:
             SELECT word, ndoc FROM ts_stat($$
                 SELECT to_tsvector('simple', public.sk_unaccent(
                     title || ' ' || replace(array_to_string(tag_slugs, ' '), '-', ' ')))
-                FROM posts WHERE status = 'published'
+                FROM posts WHERE status = 'published' AND category_id IN ($$ || %s || $$)
             $$)
             WHERE length(word) BETWEEN 3 AND 64 AND word ~ '^[a-z]+$'
-            """
+            """,
+            [public],
         )
         return cursor.rowcount
 

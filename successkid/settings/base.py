@@ -442,6 +442,8 @@ HOLDER_TIERS = [
     ("holder", env.int("HOLDER_TIER_HOLDER_MIN", default=1_000_000)),
     ("whale", env.int("HOLDER_TIER_WHALE_MIN", default=100_000_000)),
 ]
+# Every holder-tier field (categories' minimums, profiles) shares one enum in the API schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["HolderTierEnum"] = "apps.core.access.tier_choices"
 
 # --- Per-area settings -----------------------------------------------------------------------
 # Each area keeps its own settings in components/<area>.py (UPPERCASE names). Two names are

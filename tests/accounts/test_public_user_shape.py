@@ -21,7 +21,7 @@ def test_public_users_renders_many_in_one_query_exactly_as_the_serializer(django
     from apps.accounts.selectors import public_users
 
     users = [UserFactory() for _ in range(3)]
-    users[1].profile.display_name, users[1].profile.points, users[1].profile.holder_tier = "Whale", 900, "gold"
+    users[1].profile.display_name, users[1].profile.points, users[1].profile.holder_tier = "Whale", 900, "whale"
     users[1].profile.save()
     with django_assert_num_queries(1):
         rendered = public_users([u.pk for u in users] + [10**9])  # an unknown id is left out

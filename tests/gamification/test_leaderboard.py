@@ -165,7 +165,7 @@ def test_bad_input(api_client):
 def test_category_slug_resolves_through_the_forum_when_present(api_client, monkeypatch):
     from apps.gamification import selectors
 
-    monkeypatch.setattr(selectors, "resolve_category", lambda raw: {"memes": 2}.get(raw, 0))
+    monkeypatch.setattr(selectors, "resolve_category", lambda raw, viewer=None: {"memes": 2}.get(raw, 0))
     u = UserFactory()
     services.award_points(user_id=u.id, activity="post_created", idempotency_key="x", category_id=2)
     got, meta = api_board(api_client, "all", timezone.now().date(), "memes")

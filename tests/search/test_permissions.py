@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from apps.accounts.models import Role
-from apps.forum.models import ContentStatus, ReadAccess
+from apps.forum.models import Category, ContentStatus, ReadAccess
 from tests.factories import UserFactory
 from tests.search.factories import CategoryFactory, CommentFactory, PostFactory
 
@@ -56,7 +56,8 @@ def test_category_access_by_role_and_tier(api_client, make_client):
     admins = CategoryFactory(read_access=ReadAccess.ADMIN)
     holders = CategoryFactory(read_min_tier="holder")
     whales = CategoryFactory(read_min_tier="whale")
-    odd = CategoryFactory(read_min_tier="unknown-tier")
+    odd = CategoryFactory()
+    Category.objects.filter(pk=odd.pk).update(read_min_tier="unknown-tier")  # refused on save; closed if present
     open_ = CategoryFactory()
     posts = {
         name: PostFactory(title=f"Platypus in {name}", category=cat)

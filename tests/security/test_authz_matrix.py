@@ -357,11 +357,9 @@ MATRIX: dict[tuple[str, ...], Op] = {
     ("GET", "/api/users/{user_id}/audit"): Op(MODERATOR()),
     ("GET", "/api/users/{user_id}/achievements"): Op(PUBLIC_READ()),
     ("GET", "/api/users/{user_id}/points"): Op(PUBLIC_READ()),
-    # profile visibility "nobody": the owner and admins see the profile (users.view_private)
-    ("GET", "/api/users/{user_id}", "private"): Op(
-        OWNER_OR_ADMIN().but(anon=404, user=404, mod=404), setup=profile_visible_to("nobody")
-    ),
-    # ... while gamification pages let moderators in as well
+    # profile visibility "nobody": the owner and staff see the profile and its activity (one rule,
+    # apps.core.access.can_see_user: profile, points, achievements, search, reports)
+    ("GET", "/api/users/{user_id}", "private"): Op(HIDDEN_READ, setup=profile_visible_to("nobody")),
     ("GET", "/api/users/{user_id}/points", "private"): Op(HIDDEN_READ, setup=profile_visible_to("nobody")),
     ("GET", "/api/users/{user_id}/achievements", "private"): Op(HIDDEN_READ, setup=profile_visible_to("nobody")),
     ("GET", "/api/users/{user_id}", "members only"): Op(

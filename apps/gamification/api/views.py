@@ -142,7 +142,7 @@ class UserPointsView(ListAPIView):
             return PointTransaction.objects.none()
         user = selectors.user_for_view(user_id=self.kwargs["user_id"], viewer=self.request.user)
         self.subject = user
-        return selectors.points_history(user_id=user.pk)
+        return selectors.points_history(user_id=user.pk, viewer=self.request.user)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -187,7 +187,7 @@ class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
     def get(self, request, *args, **kwargs):
         params = request.query_params
         period, start = selectors.resolve_period(params.get("period"), params.get("date"))
-        category_id = selectors.resolve_category(params.get("category"))
+        category_id = selectors.resolve_category(params.get("category"), viewer=request.user)
         paginator = self.paginator
         paginator.limit = parse_limit(request)
         paginator.paginate_queryset([], request)  # validates ?page= (ignored next to around=me)
