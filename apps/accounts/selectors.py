@@ -63,8 +63,11 @@ def public_user_fields(
     level: int,
     points: int,
     holder_tier: str,
+    show_holdings: bool,
 ) -> dict:
-    """API.md "user (public)" from its columns (PublicUserSerializer renders through this)."""
+    """API.md "user (public)" from its columns: the one public representation of a user, with its
+    owner's privacy settings applied (PublicUserSerializer and public_users() render through
+    this). The holder tier reads "none" unless the owner shows their holdings."""
     joined = date_joined.astimezone(dt.UTC).isoformat()
     return {
         "id": user_id,
@@ -73,13 +76,14 @@ def public_user_fields(
         "avatar_url": avatar_url,
         "level": level,
         "points": points,
-        "holder_tier": holder_tier,
+        "holder_tier": holder_tier if show_holdings else "none",
         "created_at": joined[:-6] + "Z" if joined.endswith("+00:00") else joined,
     }
 
 
 _PUBLIC_USERS_SQL = """
-    SELECT u.id, u.username, u.date_joined, p.display_name, p.avatar_url, p.level, p.points, p.holder_tier
+    SELECT u.id, u.username, u.date_joined, p.display_name, p.avatar_url, p.level, p.points, p.holder_tier,
+           p.show_holdings
     FROM users u JOIN profiles p ON p.user_id = u.id
     WHERE u.id = ANY(%s)
 """

@@ -71,13 +71,13 @@ FEED_FIELDS = (
     "score", "upvotes", "downvotes", "comment_count", "hot_rank", "controversy", "created_at", "edited_at",
     "last_activity_at", "revision_count", "category_id", "category__slug", "category__name", "author_id",
     "author__username", "author__date_joined", "author__profile__display_name", "author__profile__avatar_url",
-    "author__profile__level", "author__profile__points", "author__profile__holder_tier",
+    "author__profile__level", "author__profile__points", "author__profile__holder_tier", "author__profile__show_holdings",
 )  # fmt: skip
 COMMENT_FIELDS = (
     "id", "post_id", "parent_id", "depth", "body", "body_html", "status", "score", "upvotes", "downvotes",
     "reply_count", "created_at", "edited_at", "author_id", "author__username", "author__date_joined",
     "author__profile__display_name", "author__profile__avatar_url", "author__profile__level",
-    "author__profile__points", "author__profile__holder_tier",
+    "author__profile__points", "author__profile__holder_tier", "author__profile__show_holdings",
 )  # fmt: skip
 
 

@@ -145,20 +145,3 @@ def balance_summary_total(*, user) -> Decimal:
         wallet__user=user, wallet__verified=True, mint=settings.TOKEN_MINT, amount__isnull=False
     ).aggregate(total=Sum("amount"))["total"]
     return total or Decimal(0)
-
-
-def public_holder_badge(user) -> dict[str, Any]:
-    """For the public profile (rendered by accounts): the verified-holder badge and the wallets, only
-    when the user allows it (`profile.show_wallets`). Nothing about wallets leaks otherwise."""
-    profile = user.profile
-    if not profile.show_wallets:
-        return {"verified_holder": False, "wallets": []}
-    addresses = list(
-        WalletConnection.objects.filter(user_id=user.pk, verified=True)
-        .order_by("-is_primary", "created_at")
-        .values_list("address", flat=True)
-    )
-    return {
-        "verified_holder": bool(addresses) and tiers.rank(profile.holder_tier) > 0,
-        "wallets": [f"{a[:4]}…{a[-4:]}" for a in addresses],
-    }

@@ -173,19 +173,17 @@ def test_private_keys_and_seed_phrases_are_refused(auth_client, wallet, path):
     assert not WalletConnection.objects.exists()
 
 
-def test_public_badge_only_when_the_user_allows_it(auth_client, user, wallet):
+def test_profile_shows_wallets_and_holder_tier_only_when_the_user_allows_it(auth_client, api_client, user, wallet):
     from apps.accounts.models import Profile
-    from apps.wallet.selectors import public_holder_badge
 
     link(auth_client, wallet)
     Profile.objects.filter(user=user).update(holder_tier="holder")
-    user.refresh_from_db()
-    user.profile.refresh_from_db()
-    assert public_holder_badge(user) == {"verified_holder": False, "wallets": []}
-    Profile.objects.filter(user=user).update(show_wallets=True)
-    user.profile.refresh_from_db()
-    badge = public_holder_badge(user)
-    assert badge["verified_holder"] is True and badge["wallets"] == [f"{wallet.address[:4]}…{wallet.address[-4:]}"]
+    shown = api_client.get(f"/api/users/{user.pk}").json()["data"]
+    assert shown["wallets"] == [] and shown["holder_tier"] == "none"
+    assert auth_client.get("/api/users/me").json()["data"]["holder_tier"] == "holder"  # their own, always
+    Profile.objects.filter(user=user).update(show_wallets=True, show_holdings=True)
+    shown = api_client.get(f"/api/users/{user.pk}").json()["data"]
+    assert shown["wallets"] == [f"{wallet.address[:4]}…{wallet.address[-4:]}"] and shown["holder_tier"] == "holder"
 
 
 def test_a_linked_wallet_signs_in_to_the_account_it_is_linked_to(api_client, auth_client, user, wallet):

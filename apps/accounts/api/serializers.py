@@ -16,13 +16,17 @@ class PublicUserSerializer(serializers.ModelSerializer):
     avatar_url = serializers.CharField(source="profile.avatar_url", read_only=True)
     level = serializers.IntegerField(source="profile.level", read_only=True)
     points = serializers.IntegerField(source="profile.points", read_only=True)
-    holder_tier = serializers.CharField(source="profile.holder_tier", read_only=True)
+    holder_tier = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(source="date_joined", read_only=True)
 
     class Meta:
         model = User
         fields = ["id", "username", "display_name", "avatar_url", "level", "points", "holder_tier", "created_at"]
         read_only_fields = fields
+
+    def get_holder_tier(self, instance: User) -> str:
+        """ "none" unless the owner shows their holdings (the field stays: API.md lists it)."""
+        return public_user_dict(instance)["holder_tier"]
 
     def to_representation(self, instance: User) -> dict:
         # Built directly: this runs for every author and leaderboard row, and DRF's per-field
@@ -36,7 +40,15 @@ class PublicUserSerializer(serializers.ModelSerializer):
 def public_user_dict(user: User) -> dict:
     p = user.profile
     return public_user_fields(
-        user.pk, user.username, user.date_joined, p.display_name, p.avatar_url, p.level, p.points, p.holder_tier
+        user.pk,
+        user.username,
+        user.date_joined,
+        p.display_name,
+        p.avatar_url,
+        p.level,
+        p.points,
+        p.holder_tier,
+        p.show_holdings,
     )
 
 
@@ -47,15 +59,28 @@ class ProfileUserSerializer(PublicUserSerializer):
     bio = serializers.CharField(source="profile.bio", read_only=True)
     links = serializers.ListField(source="profile.links", child=serializers.CharField(), read_only=True)
     role = serializers.CharField(read_only=True)
+    wallets = serializers.SerializerMethodField()
 
     class Meta(PublicUserSerializer.Meta):
-        fields = [*PublicUserSerializer.Meta.fields, "bio", "links", "role"]
+        fields = [*PublicUserSerializer.Meta.fields, "bio", "links", "role", "wallets"]
         read_only_fields = fields
+
+    def get_wallets(self, instance: User) -> list[str]:
+        """Verified wallets, shortened ("7xKX…9fQe"), only when the owner shows them."""
+        if not instance.profile.show_wallets:
+            return []
+        from apps.accounts import identity
+        from apps.core import rls
+
+        # Wallet links are private rows; the owner chose to publish their short form.
+        with rls.system_context("accounts:public_wallets"):
+            return [i.label for i in identity.identities_of(instance) if i.kind == "wallet" and i.verified]
 
 
 class OwnerUserSerializer(ProfileUserSerializer):
     """The account as its owner (or an admin) sees it: adds email, verification and privacy."""
 
+    holder_tier = serializers.CharField(source="profile.holder_tier", read_only=True)  # their own, always
     visibility = serializers.CharField(source="profile.visibility", read_only=True)
     show_wallets = serializers.BooleanField(source="profile.show_wallets", read_only=True)
     show_holdings = serializers.BooleanField(source="profile.show_holdings", read_only=True)

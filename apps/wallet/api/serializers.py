@@ -35,6 +35,8 @@ class ChallengeSerializer(serializers.Serializer):
 
 
 class OwnUserSerializer(PublicUserSerializer):
+    holder_tier = serializers.CharField(source="profile.holder_tier", read_only=True)  # their own, always
+
     class Meta(PublicUserSerializer.Meta):
         fields = [*PublicUserSerializer.Meta.fields, "email", "email_verified"]
         read_only_fields = fields
