@@ -37,7 +37,6 @@ def test_public_users_renders_many_in_one_query_exactly_as_the_serializer(django
 
 def test_holder_tier_is_none_to_others_wherever_a_user_is_shown_unless_they_show_holdings(api_client, make_client):
     from django.core.cache import caches
-    from django.utils import timezone
 
     from tests.search.factories import PostFactory
 
