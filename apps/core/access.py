@@ -307,6 +307,49 @@ def hidden_profile_visibilities(viewer) -> list[str]:
     return [ProfileVisibility.NOBODY, ProfileVisibility.MEMBERS]
 
 
+# --- what the viewer chose not to see -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentPreferences:
+    """The owner's content settings (profile.settings["content"]): on top of access, never instead
+    of it. Anonymous visitors get the defaults (no NSFW)."""
+
+    show_nsfw: bool = False
+    hidden_category_ids: tuple[int, ...] = ()
+    hidden_tags: tuple[str, ...] = ()
+
+    def post_filter(self, *, asked_category: bool = False, prefix: str = "") -> Q:
+        """Posts to keep. A category the viewer asked for by name is shown even if they hid it."""
+        q = Q()
+        if not self.show_nsfw:
+            q &= Q(**{f"{prefix}is_nsfw": False})
+        if self.hidden_category_ids and not asked_category:
+            q &= ~Q(**{f"{prefix}category_id__in": self.hidden_category_ids})
+        if self.hidden_tags:
+            q &= ~Q(**{f"{prefix}tag_slugs__overlap": list(self.hidden_tags)})
+        return q
+
+    def key(self) -> str:
+        return f"{int(self.show_nsfw)}:{','.join(map(str, self.hidden_category_ids))}:{','.join(self.hidden_tags)}"
+
+
+def content_preferences(user) -> ContentPreferences:
+    if not _authed(user):
+        return ContentPreferences()
+    try:
+        content = (user.profile.settings or {}).get("content") or {}
+    except Exception:
+        return ContentPreferences()
+    slugs = set(content.get("hidden_categories") or ())
+    by_slug = _tree().by_slug if slugs else {}
+    return ContentPreferences(
+        show_nsfw=bool(content.get("show_nsfw", False)),
+        hidden_category_ids=tuple(sorted(by_slug[s].pk for s in slugs if s in by_slug)),
+        hidden_tags=tuple(sorted(str(t) for t in content.get("hidden_tags") or ())),
+    )
+
+
 # --- realtime -------------------------------------------------------------------------------------
 
 

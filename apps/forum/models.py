@@ -139,6 +139,7 @@ class Post(models.Model):
     status_reason = models.CharField(max_length=500, blank=True, default="")
     is_pinned = models.BooleanField(default=False)
     is_locked = models.BooleanField(default=False)
+    is_nsfw = models.BooleanField(default=False)  # set by its author; hidden from viewers without show_nsfw
 
     score = models.IntegerField(default=0)
     upvotes = models.IntegerField(default=0)

@@ -15,6 +15,7 @@ from apps.core.access import (
     can_read_category,
     can_read_post,
     can_see_content,
+    content_preferences,
     is_moderator,
     unreadable_category_ids,
 )
@@ -68,7 +69,7 @@ def post_base_queryset(viewer) -> QuerySet[Post]:
 # password hashes and the profiles' JSON settings, which cost more to decode than the query costs.
 FEED_FIELDS = (
     "id", "title", "slug", "body", "body_html", "excerpt", "tag_slugs", "status", "is_pinned", "is_locked",
-    "score", "upvotes", "downvotes", "comment_count", "hot_rank", "controversy", "created_at", "edited_at",
+    "is_nsfw", "score", "upvotes", "downvotes", "comment_count", "hot_rank", "controversy", "created_at", "edited_at",
     "last_activity_at", "revision_count", "category_id", "category__slug", "category__name", "author_id",
     "author__username", "author__date_joined", "author__profile__display_name", "author__profile__avatar_url",
     "author__profile__level", "author__profile__points", "author__profile__holder_tier", "author__profile__show_holdings",
@@ -121,6 +122,7 @@ def post_feed(
         hidden = unreadable_category_ids(viewer)
         if hidden:
             qs = qs.exclude(category_id__in=hidden)
+    qs = qs.filter(content_preferences(viewer).post_filter(asked_category=bool(category)))
     if tag:
         tag_pk = reference.tag_id(tag.strip().lower())
         if tag_pk is None:

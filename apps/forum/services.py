@@ -175,7 +175,9 @@ def _set_post_tags(post: Post, old: Sequence[Tag], new: Sequence[Tag], *, counte
 
 
 @transaction.atomic
-def post_create(*, author: User, category: Category, title: str, body: str, tags: Sequence[str] = ()) -> Post:
+def post_create(
+    *, author: User, category: Category, title: str, body: str, tags: Sequence[str] = (), is_nsfw: bool = False
+) -> Post:
     _require_contributor(author)
     if not can_post_in_category(author, category):
         raise PermissionDeniedError("You may not post in this category.")
@@ -196,6 +198,7 @@ def post_create(*, author: User, category: Category, title: str, body: str, tags
         body_html=rendered.html,
         excerpt=rendered.excerpt,
         tag_slugs=[t.slug for t in tag_objs],
+        is_nsfw=is_nsfw,
         status=verdict.status,
         created_at=now,
         last_activity_at=now,
@@ -248,6 +251,7 @@ def post_update(
     body: str | None = None,
     tags: Sequence[str] | None = None,
     category: Category | None = None,
+    is_nsfw: bool | None = None,
     expected_revision: int | None = None,
     reason: str = "",
 ) -> Post:
@@ -276,8 +280,15 @@ def post_update(
     if new_category.pk != post.category_id and not can_post_in_category(editor, new_category):
         raise PermissionDeniedError("You may not post in that category.")
     new_slugs = [t.slug for t in new_tags]
+    flag_changed = is_nsfw is not None and is_nsfw != post.is_nsfw
+    if flag_changed:  # a flag, not content: no revision of its own
+        post.is_nsfw = is_nsfw
+        post.save(update_fields=["is_nsfw", "updated_at"])
     if (new_title, new_body, new_slugs, new_category.pk) == (post.title, post.body, post.tag_slugs, post.category_id):
-        return post  # nothing changed: no revision, no event
+        if flag_changed:
+            emit(PostChanged(post_id=post.id))
+            broadcasts.post_updated(post)
+        return post  # nothing else changed: no revision
     published = post.status == ContentStatus.PUBLISHED
     old_mentions = {m.lower() for m in render(post.body).mentions}
     rendered = render(new_body)

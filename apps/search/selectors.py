@@ -205,9 +205,12 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
         return SearchResult()
     tsquery, highlight = compiled
 
+    prefs = access.content_preferences(viewer)
+    if prefs.hidden_category_ids and not filters.category:
+        categories = [c for c in categories if c not in prefs.hidden_category_ids]
     params: dict[str, Any] = {"q": tsquery, "cats": categories, "cap": settings.SEARCH_CANDIDATE_LIMIT}
     where: list[str] = []  # on the searched rows (alias x)
-    post_where: list[str] = []  # on the post (alias p): the post itself, or a comment's post
+    post_where: list[str] = _preference_sql(prefs, params)  # on the post (alias p): itself, or a comment's
     if filters.category:
         category_id = Category.objects.filter(slug=filters.category[:80]).values_list("id", flat=True).first()
         if category_id is None or category_id not in categories:
@@ -240,6 +243,7 @@ def search(*, viewer, parsed: ParsedQuery, filters: SearchFilters, page: int, li
                 "s": filters.since,
                 "u": filters.until,
                 "v": access.visibility_key(viewer),
+                "c": prefs.key(),
                 "p": [page, limit],
             },
         )
@@ -293,6 +297,17 @@ def visible_ids(result: SearchResult) -> set[int]:
     else:
         rows = Post.objects.filter(id__in=result.ids, status=ContentStatus.PUBLISHED, category_id__in=result.categories)
     return set(rows.values_list("id", flat=True))
+
+
+def _preference_sql(prefs: access.ContentPreferences, params: dict[str, Any]) -> list[str]:
+    """The viewer's content settings as conditions on a post (alias p): what they chose not to see."""
+    conditions = []
+    if not prefs.show_nsfw:
+        conditions.append("NOT p.is_nsfw")
+    if prefs.hidden_tags:
+        conditions.append("NOT (p.tag_slugs && %(hidden_tags)s::varchar[])")
+        params["hidden_tags"] = list(prefs.hidden_tags)
+    return conditions
 
 
 def _rank(
@@ -528,7 +543,9 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     if len(text) < 2:
         return result
     categories = sorted(access.readable_category_ids(viewer))
-    key = cache.make_key("suggest", {"q": text.lower(), "v": access.visibility_key(viewer)})
+    prefs = access.content_preferences(viewer)
+    categories = [c for c in categories if c not in prefs.hidden_category_ids]
+    key = cache.make_key("suggest", {"q": text.lower(), "v": access.visibility_key(viewer), "c": prefs.key()})
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -537,6 +554,7 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     # (kind, ordinal, id, label, extra, count).
     n = settings.SEARCH_SUGGEST_LIMIT
     params: dict[str, Any] = {"cats": categories, "n": n}
+    chosen = "".join(f" AND {c}" for c in _preference_sql(prefs, params))
     branches: list[str] = []
     tsq = _prefix_tsquery(words(text))
     if tsq:
@@ -549,7 +567,7 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
             (WITH m AS MATERIALIZED (
                 SELECT p.id, p.title, p.score FROM posts p
                 WHERE to_tsvector('{CONFIG}'::regconfig, p.title) @@ to_tsquery('{CONFIG}', %(tsq)s)
-                  AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s)
+                  AND p.status = 'published' AND p.category_id + 0 = ANY(%(cats)s){chosen}
                 LIMIT 200)
              SELECT 'title', row_number() OVER (ORDER BY score DESC, id DESC), id, title, NULL, NULL::bigint
              FROM m ORDER BY score DESC, id DESC LIMIT %(n)s)

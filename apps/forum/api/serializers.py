@@ -74,7 +74,8 @@ class PostSerializer(serializers.ModelSerializer):
         fields = [
             "id", "title", "slug", "body", "body_html", "excerpt", "category", "tags", "author", "score",
             "upvotes", "downvotes", "my_vote", "comment_count", "created_at", "edited_at", "last_activity_at",
-            "is_pinned", "is_locked", "is_deleted", "status", "hot_rank", "controversy", "revision_count",
+            "is_pinned", "is_locked", "is_nsfw", "is_deleted", "status", "hot_rank", "controversy",
+            "revision_count",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -103,6 +104,7 @@ class PostSerializer(serializers.ModelSerializer):
             "last_activity_at": _iso(instance.last_activity_at),
             "is_pinned": instance.is_pinned,
             "is_locked": instance.is_locked,
+            "is_nsfw": instance.is_nsfw,
             "is_deleted": gone,
             "status": instance.status,
             "hot_rank": instance.hot_rank,
@@ -215,6 +217,7 @@ class PostCreateInput(serializers.Serializer):
     body = NonBlankTextField(allow_blank=True, trim_whitespace=False, max_length=1_000_000)
     category = serializers.CharField(max_length=80)
     tags = _tags_field(required=False, default=list)
+    is_nsfw = serializers.BooleanField(required=False, default=False)
 
 
 class PostUpdateInput(serializers.Serializer):
@@ -222,6 +225,7 @@ class PostUpdateInput(serializers.Serializer):
     body = NonBlankTextField(required=False, allow_blank=True, trim_whitespace=False, max_length=1_000_000)
     category = serializers.CharField(required=False, max_length=80)
     tags = _tags_field(required=False)
+    is_nsfw = serializers.BooleanField(required=False)
     revision = serializers.IntegerField(
         required=False, min_value=1, help_text="The revision you edited; a newer one makes this a 409."
     )

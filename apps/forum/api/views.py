@@ -132,7 +132,12 @@ class PostListView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
         data = _valid(s.PostCreateInput, request)
         category = services.category_for_posting(user=request.user, slug=data["category"])
         post = services.post_create(
-            author=request.user, category=category, title=data["title"], body=data["body"], tags=data["tags"]
+            author=request.user,
+            category=category,
+            title=data["title"],
+            body=data["body"],
+            tags=data["tags"],
+            is_nsfw=data["is_nsfw"],
         )
         return _post_answer(request, post.pk, status.HTTP_201_CREATED)
 
@@ -171,6 +176,7 @@ class PostDetailView(ForumView):
             body=data.get("body"),
             tags=data.get("tags"),
             category=category,
+            is_nsfw=data.get("is_nsfw"),
             expected_revision=data.get("revision"),
             reason=data.get("reason", ""),
         )
