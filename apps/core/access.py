@@ -262,6 +262,18 @@ def can_see_content(user, *, status: str, author_id: int | None) -> bool:
     return is_moderator(user)
 
 
+def readable_posts_filter(user, prefix: str = "") -> Q:
+    """A queryset filter on posts (or rows pointing at one, through `prefix`, e.g. "post__"): in a
+    readable category, and published or a placeholder unless the viewer wrote it or moderates."""
+    q = readable_filter(user, f"{prefix}category_id")
+    if not is_moderator(user):
+        visible = Q(**{f"{prefix}status__in": sorted(_VISIBLE_STATUSES)})
+        if _authed(user):
+            visible |= Q(**{f"{prefix}author_id": user.pk})
+        q &= visible
+    return q
+
+
 def can_read_post(user, post) -> bool:
     category = post.category
     return can_read_category(user, category) and can_see_content(user, status=post.status, author_id=post.author_id)

@@ -8,6 +8,7 @@ them do not move (Stack Overflow's rule, not Lemmy's), and no one can see who ca
 
 from __future__ import annotations
 
+from apps.core.access import readable_posts_filter
 from apps.forum.models import Comment, Draft, Post, PostRevision, Vote
 from apps.privacy.shaping import deleted, rows
 
@@ -44,7 +45,8 @@ def export(user) -> dict:
             "edited_at",
         ),  # fmt: skip
         "votes": rows(
-            Vote.objects.filter(user=user).order_by("created_at", "id"),
+            # What the owner may still read: a vote does not reveal a post closed to them since.
+            Vote.objects.filter(user=user).filter(readable_posts_filter(user, "post__")).order_by("created_at", "id"),
             "post_id",
             "comment_id",
             "value",

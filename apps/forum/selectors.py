@@ -17,6 +17,7 @@ from apps.core.access import (
     can_see_content,
     content_preferences,
     is_moderator,
+    readable_posts_filter,
     unreadable_category_ids,
 )
 from apps.core.exceptions import NotFound, ValidationFailed
@@ -325,8 +326,11 @@ def tag_list(*, q: str | None = None) -> QuerySet[Tag]:
 
 
 def vote_history(*, user) -> QuerySet[Vote]:
+    """The caller's votes on what they may still read (a category closed since, a post hidden by
+    moderation: the vote stays, its title does not show)."""
     return (
         Vote.objects.filter(user_id=user.pk)
+        .filter(readable_posts_filter(user, "post__"))
         .select_related("post")
         .only("id", "post_id", "comment_id", "value", "created_at", "updated_at", "post__title")
     )

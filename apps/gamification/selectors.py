@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts.models import User
@@ -338,6 +338,18 @@ def points_history(*, user_id: int, viewer) -> QuerySet[PointTransaction]:
     hidden = access.unreadable_category_ids(viewer)
     if hidden:
         qs = qs.exclude(category_id__in=hidden)
+    if not (access.is_moderator(viewer) or getattr(viewer, "pk", None) == user_id):
+        # Points for a post or comment under moderation (hidden, pending) name it: not to others.
+        from django.db.models import CharField, Exists, OuterRef
+        from django.db.models.functions import Cast
+
+        from apps.forum.models import Comment, Post
+
+        for source_type, model in (("post", Post), ("comment", Comment)):
+            unseen = model.objects.annotate(sid=Cast("id", CharField())).filter(
+                sid=OuterRef("source_id"), status__in=["hidden", "pending"]
+            )
+            qs = qs.exclude(Q(source_type=source_type) & Exists(unseen))
     return qs
 
 
