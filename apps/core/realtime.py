@@ -80,14 +80,21 @@ def broadcast_now(topic: str, event: str, data: Any, *, audience: list[int] | No
 
 
 async def abroadcast_now(
-    topic: str, event: str, data: Any, *, sender: dict | None = None, exclude: str | None = None
+    topic: str,
+    event: str,
+    data: Any,
+    *,
+    sender: dict | None = None,
+    exclude: str | None = None,
+    audience: list[int] | None = None,
 ) -> None:
     """Send now from async code (the consumer's room broadcasts and presence diffs)."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        await layer.group_send(group_name(topic), event_message(topic, event, data, sender=sender, exclude=exclude))
+        message = event_message(topic, event, data, sender=sender, exclude=exclude, audience=audience)
+        await layer.group_send(group_name(topic), message)
     except Exception:
         logger.warning("broadcast to %s failed", topic, exc_info=True)
 

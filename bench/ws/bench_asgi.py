@@ -12,10 +12,12 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "successkid.settings.dev")
 
+from apps.core.access import OPEN
 from apps.core.realtime import abroadcast_now
 from successkid.asgi import application
 
 TOPIC = os.environ.get("WSBENCH_TOPIC", "posts")
+AUDIENCE = OPEN.wire()  # a public post's rule: every socket receives it, after the per-class check
 
 
 async def _sender(scope, receive, send):
@@ -32,7 +34,8 @@ async def _sender(scope, receive, send):
         except ValueError:
             continue
         if isinstance(fire, dict) and fire.get("type") == "fire":
-            await abroadcast_now(TOPIC, "bench.fire", {"seq": fire["seq"], "t": fire["t"]})
+            # With a read rule, as every post event carries: the hub checks it once per viewer class.
+            await abroadcast_now(TOPIC, "bench.fire", {"seq": fire["seq"], "t": fire["t"]}, audience=AUDIENCE)
 
 
 async def app(scope, receive, send):
