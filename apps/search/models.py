@@ -16,7 +16,7 @@ class SearchLog(models.Model):
 
     query = models.CharField(max_length=100)  # normalised: lowercase, single spaces
     searcher = models.CharField(max_length=16)
-    result_count = models.IntegerField(default=0)
+    result_count = models.IntegerField(default=0)  # what counts toward trending: 0 if it found non-public rows
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -458,6 +458,27 @@ def _search_users(*, viewer, parsed: ParsedQuery, page: int, limit: int) -> Sear
     return SearchResult(ids=ids, items=[by_id[i] for i in ids if i in by_id], total=total, type="user")
 
 
+def trending_count(*, viewer, result: SearchResult) -> int:
+    """What a search adds to "trending searches", which everyone sees: its total when an anonymous
+    visitor would have found the same, else 0 (a query that found staff-only or holder-only posts,
+    or profiles hidden from the public, must not surface as a trending query)."""
+    from django.contrib.auth.models import AnonymousUser
+
+    if not result.total:
+        return 0
+    anonymous = AnonymousUser()
+    if result.type == "user":
+        return result.total if not getattr(viewer, "is_authenticated", False) else 0
+    public = access.readable_category_ids(anonymous)
+    if access.readable_category_ids(viewer) <= public:
+        return result.total
+    if result.type == "comment":
+        private = Comment.objects.filter(id__in=result.ids).exclude(post__category_id__in=public)
+    else:
+        private = Post.objects.filter(id__in=result.ids).exclude(category_id__in=public)
+    return 0 if private.exists() else result.total
+
+
 # --- did you mean ------------------------------------------------------------------------------
 
 

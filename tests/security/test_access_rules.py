@@ -186,3 +186,15 @@ def test_a_mention_in_a_staff_only_post_does_not_notify_a_member_who_cannot_read
     assert r.status_code == 201, r.content
     assert Notification.objects.filter(user=colleague, type="mention").count() == 1  # the rule's positive side
     assert not Notification.objects.filter(user=member).exists()
+
+
+def test_trending_searches_never_surface_a_query_that_found_private_posts(api_client, make_client, world, settings):
+    settings.SEARCH_TRENDING_MIN_SEARCHERS = 1
+    PostFactory(title="Operation nightjar", category=world["nested"])
+    PostFactory(title="Public pelican", category=world["public"])
+    moderator = make_client(UserFactory(role=Role.MODERATOR))
+    assert ids(moderator.get("/api/search", {"q": "nightjar"}))  # the staff member found it...
+    assert ids(moderator.get("/api/search", {"q": "pelican"}))
+    searches = [s["query"] for s in api_client.get("/api/trending").json()["data"]["searches"]]
+    assert "nightjar" not in searches  # ...and everyone else does not learn the word
+    assert "pelican" in searches

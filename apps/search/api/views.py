@@ -100,7 +100,7 @@ class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
                         user_id=request.user.pk if request.user.is_authenticated else None,
                         address=_client_address(request),
                     ),
-                    result_count=result.total,
+                    result_count=selectors.trending_count(viewer=request.user, result=result),
                 )
         return Response(
             {
