@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -31,6 +31,7 @@ from apps.forum.models import (
     Draft,
     Post,
     PostRevision,
+    PostTag,
     Tag,
     Vote,
 )
@@ -315,10 +316,17 @@ def category_list(*, viewer) -> list[Category]:
     return ordered
 
 
-def tag_list(*, q: str | None = None) -> QuerySet[Tag]:
+def tag_list(*, viewer, q: str | None = None) -> QuerySet[Tag]:
+    """Tags on at least one post the viewer may read: a tag used only in a staff-only or
+    holder-only category does not reveal itself (its `post_count` is still the global count)."""
     from apps.forum.services import normalise_tag
 
-    qs = Tag.objects.all()
+    tagged = PostTag.objects.filter(tag_id=OuterRef("pk"))
+    readable = tagged.filter(post__status=ContentStatus.PUBLISHED).exclude(
+        post__category_id__in=unreadable_category_ids(viewer)
+    )
+    # A tag nobody has used yet reveals nothing; one used only where the viewer cannot read does.
+    qs = Tag.objects.filter(~Exists(tagged) | Exists(readable))
     if q:
         prefix = normalise_tag(q)
         qs = qs.filter(slug__startswith=prefix) if prefix else qs.none()

@@ -545,6 +545,13 @@ def did_you_mean(text: str) -> str | None:
     return " ".join(out) if changed else None
 
 
+# A tag used only in categories the viewer may not read is not suggested (one nobody used yet is).
+TAG_READABLE = """
+    AND (NOT EXISTS (SELECT 1 FROM post_tags pt WHERE pt.tag_id = tags.id)
+         OR EXISTS (SELECT 1 FROM post_tags pt JOIN posts p ON p.id = pt.post_id
+                    WHERE pt.tag_id = tags.id AND p.status = 'published' AND p.category_id = ANY(%(readable)s)))
+"""
+
 # --- suggest -----------------------------------------------------------------------------------
 
 
@@ -597,18 +604,19 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
     slug = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
     if slug:
         params.update({"slug_prefix": like_escape(slug) + "%", "slug": slug})
+        params["readable"] = sorted(access.readable_category_ids(viewer))
         branches += [
-            """
+            f"""
             (SELECT 'tag', row_number() OVER (ORDER BY post_count DESC, slug), NULL::bigint, slug, name,
                     post_count::bigint
-             FROM tags WHERE slug LIKE %(slug_prefix)s ORDER BY post_count DESC, slug LIMIT %(n)s)
-            """,
-            """
+             FROM tags WHERE slug LIKE %(slug_prefix)s {TAG_READABLE} ORDER BY post_count DESC, slug LIMIT %(n)s)
+            """,  # noqa: S608
+            f"""
             (SELECT 'tag~', row_number() OVER (ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC),
                     NULL::bigint, slug, name, post_count::bigint
-             FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(slug_prefix)s
+             FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(slug_prefix)s {TAG_READABLE}
              ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC LIMIT %(n)s)
-            """,
+            """,  # noqa: S608
         ]
     term = text.lower().lstrip("@")
     if term:

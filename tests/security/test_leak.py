@@ -27,7 +27,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from apps.accounts.models import Role
 from apps.core import access
-from apps.forum.models import Category, Comment, ContentStatus, Post, ReadAccess, Vote
+from apps.forum.models import Category, Comment, ContentStatus, Post, PostTag, ReadAccess, Tag, Vote
 from apps.gamification.models import LeaderboardEntry, PointTransaction
 from apps.gamification.periods import period_start
 from tests.factories import UserFactory
@@ -119,6 +119,9 @@ def build_world() -> World:
             score=1,
         )
         posts[key] = post
+        if key in categories:  # a tag used only here (a tag nobody used is public knowledge)
+            tag = Tag.objects.create(slug=marker("tag", key), name=marker("tag", key), post_count=1)
+            PostTag.objects.create(post=post, tag=tag)
         from apps.forum.services import comment_path
 
         cid = BASE_ID + 200 + n
@@ -169,7 +172,7 @@ def build_world() -> World:
 
     world = World(people=people, categories=categories, posts=posts, comments=comments)
     for key in [*categories, "hidden", "pending"]:
-        strings = {marker(kind, key) for kind in ("title", "slug", "body", "comment")}
+        strings = {marker(kind, key) for kind in ("title", "slug", "body", "comment", "tag")}
         strings |= _ids_as_text(posts[key].pk, comments[key].pk)
         if key in categories:
             strings |= {marker("name", key), categories[key].slug, str(categories[key].pk)}
@@ -205,7 +208,7 @@ def _path_values(world: World, name: str, viewer) -> list[str]:
 def _query_variants(world: World, path: str, names: list[str]) -> list[dict]:
     variants: list[dict] = [{}]
     if "q" in names:
-        variants = [{"q": "llama"}]
+        variants = [{"q": "llama"}, {"q": "zqtag"}]
         if "type" in names:
             variants += [{"q": "llama", "type": t} for t in ("comment", "user")]
         if "sort" in names:

@@ -89,7 +89,7 @@ class TagListView(ForumView):
         responses=s.TagSerializer(many=True),
     )
     def get(self, request):
-        qs = selectors.tag_list(q=request.query_params.get("q"))
+        qs = selectors.tag_list(viewer=request.user, q=request.query_params.get("q"))
         return self.page(qs, s.TagSerializer, ["-post_count", "slug"])
 
 
