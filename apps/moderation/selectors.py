@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from django.db.models import Prefetch, QuerySet
 
 from apps.accounts.models import User
+from apps.core import access
 from apps.forum.models import Comment, Post
 from apps.moderation.models import AuditLogEntry, Report, Reviewable
 
 
 def reviewable_queue(
     *,
+    viewer,
     status: str | None = "pending",
     reason: str | None = None,
     category: str | None = None,
@@ -21,6 +23,8 @@ def reviewable_queue(
     qs = Reviewable.objects.select_related("target_user__profile", "claimed_by", "category").prefetch_related(
         Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("-weight", "id"))
     )
+    # Staff review what they may read: a moderator does not see reports about admin-only content.
+    qs = qs.filter(access.readable_filter(viewer, "category_id"))
     if status:
         qs = qs.filter(status=status)
     if reason:

@@ -198,3 +198,18 @@ def test_trending_searches_never_surface_a_query_that_found_private_posts(api_cl
     searches = [s["query"] for s in api_client.get("/api/trending").json()["data"]["searches"]]
     assert "nightjar" not in searches  # ...and everyone else does not learn the word
     assert "pelican" in searches
+
+
+def test_moderators_do_not_review_reports_about_admin_only_content(make_client):
+    from apps.moderation import services as moderation
+
+    board = CategoryFactory(slug="boardroom", read_access=ReadAccess.ADMIN)
+    admin_user = UserFactory(role=Role.ADMIN)
+    post = PostFactory(title="Board minutes", category=board)
+    moderation.report_create(reporter=admin_user, target_type="post", target_id=post.id, reason="spam")
+    moderator, admin = make_client(UserFactory(role=Role.MODERATOR)), make_client(admin_user)
+    assert "Board minutes" not in moderator.get("/api/moderation/queue").content.decode()
+    item = admin.get("/api/moderation/queue").json()["data"][0]["id"]
+    assert moderator.get(f"/api/moderation/queue/{item}").status_code == 404
+    assert moderator.post(f"/api/moderation/queue/{item}/claim").status_code == 404
+    assert admin.get(f"/api/moderation/queue/{item}").status_code == 200

@@ -164,10 +164,10 @@ def build_world() -> World:
 
         for name in ("member", "holder", "whale", "moderator"):
             on_user_mentioned(people[name].pk, earner.pk, post.pk)
-    # Reports by someone who may read them all (the queue is staff tooling: moderators see these).
+    # Reports by someone who may read them all (moderators review what they may read: not "board").
     from apps.moderation import services as moderation
 
-    for key in ("staff", "annex", "vault", "pod"):
+    for key in ("staff", "annex", "board", "vault", "pod"):
         moderation.report_create(reporter=people["admin"], target_type="post", target_id=posts[key].pk, reason="spam")
 
     world = World(people=people, categories=categories, posts=posts, comments=comments)

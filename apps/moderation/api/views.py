@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -64,6 +65,7 @@ class QueueView(APIView):
     def get(self, request: Request) -> Response:
         params = request.query_params
         qs = selectors.reviewable_queue(
+            viewer=request.user,
             status=params.get("status") or ReviewableStatus.PENDING,
             reason=params.get("reason") or None,
             category=params.get("category") or None,
@@ -74,8 +76,14 @@ class QueueView(APIView):
         return paginator.get_paginated_response(ReviewableSerializer(page, many=True).data)
 
 
-def _reviewable_data(pk: int) -> dict:
-    reviewable = get_object_or_404(selectors.reviewable_queue(status=None), pk=pk)
+def _check_visible(pk: int, viewer) -> None:
+    """Before acting on an item: one the moderator may not read answers like a missing one."""
+    if not selectors.reviewable_queue(viewer=viewer, status=None).filter(pk=pk).exists():
+        raise Http404
+
+
+def _reviewable_data(pk: int, viewer) -> dict:
+    reviewable = get_object_or_404(selectors.reviewable_queue(viewer=viewer, status=None), pk=pk)
     return ReviewableSerializer(selectors.attach_targets([reviewable])[0]).data
 
 
@@ -84,7 +92,7 @@ class QueueItemView(APIView):
 
     @extend_schema(responses=ReviewableSerializer, summary="One queue item with its reports and content")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_reviewable_data(pk))
+        return Response(_reviewable_data(pk, request.user))
 
 
 class QueueClaimView(APIView):
@@ -94,13 +102,15 @@ class QueueClaimView(APIView):
         request=None, responses=ReviewableSerializer, summary="Claim an item (409 if another moderator holds it)"
     )
     def post(self, request: Request, pk: int) -> Response:
+        _check_visible(pk, request.user)
         services.reviewable_claim(reviewable_id=pk, moderator=request.user)
-        return Response(_reviewable_data(pk))
+        return Response(_reviewable_data(pk, request.user))
 
     @extend_schema(request=None, responses=ReviewableSerializer, summary="Release a claim")
     def delete(self, request: Request, pk: int) -> Response:
+        _check_visible(pk, request.user)
         services.reviewable_unclaim(reviewable_id=pk, moderator=request.user)
-        return Response(_reviewable_data(pk))
+        return Response(_reviewable_data(pk, request.user))
 
 
 class QueueActionView(APIView):
@@ -118,6 +128,7 @@ class QueueActionView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         ser = ActionSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
+        _check_visible(pk, request.user)
         services.reviewable_act(
             reviewable_id=pk,
             actor=request.user,
@@ -125,7 +136,7 @@ class QueueActionView(APIView):
             reason=ser.validated_data["reason"],
             duration=ser.validated_duration(),
         )
-        return Response(_reviewable_data(pk))
+        return Response(_reviewable_data(pk, request.user))
 
 
 class TargetActionView(APIView):
