@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core import access
@@ -57,6 +57,7 @@ def attach_targets(reviewables: Iterable[Reviewable]) -> list[Reviewable]:
 
 def audit_log(
     *,
+    viewer,
     actor_id: int | None = None,
     target_type: str | None = None,
     target_id: int | None = None,
@@ -64,6 +65,11 @@ def audit_log(
     action: str | None = None,
 ) -> QuerySet[AuditLogEntry]:
     qs = AuditLogEntry.objects.select_related("actor", "target_user")
+    hidden = access.unreadable_category_ids(viewer)
+    if hidden:  # actions on content the viewer may not read (admin-only, for a moderator)
+        posts = Post.objects.filter(category_id__in=hidden).values("id")
+        comments = Comment.objects.filter(post__category_id__in=hidden).values("id")
+        qs = qs.exclude(Q(target_type="post", target_id__in=posts) | Q(target_type="comment", target_id__in=comments))
     if actor_id:
         qs = qs.filter(actor_id=actor_id)
     if target_type:

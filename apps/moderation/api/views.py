@@ -193,6 +193,7 @@ class AuditLogView(APIView):
                 raise ValidationFailed(f"{name} must be a number.", details={name: ["Must be a number."]}) from None
 
         qs = selectors.audit_log(
+            viewer=request.user,
             actor_id=as_int("actor"),
             target_type=params.get("target_type") or None,
             target_id=as_int("target_id"),
