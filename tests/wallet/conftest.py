@@ -49,20 +49,85 @@ def _wallet_settings(settings):
     cache.clear()
 
 
+class Chain:
+    """A replayed chain that answers per method AND per address, like a node: the token accounts an
+    owner holds (per token program, or per mint), each address's own signatures (newest first,
+    honouring `before`/`until`/`limit`), each transaction by signature. An address it does not know
+    has no accounts and no signatures, an unknown signature is `null`, an unknown method is the
+    node's -32601: a test that asks the wrong address gets nothing."""
+
+    METHOD_NOT_FOUND = {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": 1}
+
+    def __init__(self, cassette: dict[str, Any] | None = None) -> None:
+        cassette = cassette or {}
+        self.accounts: dict[str, dict[str, Any]] = cassette.get("getTokenAccountsByOwner", {})
+        self.signatures: dict[str, list[dict]] = {
+            a: answer["result"] for a, answer in cassette.get("getSignaturesForAddress", {}).items()
+        }
+        self.transactions: dict[str, dict] = cassette.get("getTransaction", {})
+        self.slot = 341300000
+
+    def _envelope(self, result: Any) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "result": result, "id": 1}
+
+    def get_token_accounts_by_owner(self, params: list) -> dict[str, Any]:
+        owner, where = params[0], params[1]
+        per_program = self.accounts.get(owner, {})
+        if "programId" in where:
+            answer = per_program.get(where["programId"])
+            if answer is not None:
+                return answer
+            return self._envelope({"context": {"apiVersion": "2.2.3", "slot": self.slot}, "value": []})
+        value, slot = [], self.slot
+        for answer in per_program.values():
+            slot = answer["result"]["context"]["slot"]
+            value += [
+                v
+                for v in answer["result"]["value"]
+                if v["account"]["data"]["parsed"]["info"]["mint"] == where.get("mint")
+            ]
+        return self._envelope({"context": {"apiVersion": "2.2.3", "slot": slot}, "value": value})
+
+    def get_signatures_for_address(self, params: list) -> dict[str, Any]:
+        address = params[0]
+        config = params[1] if len(params) > 1 else {}
+        rows = list(self.signatures.get(address, []))
+        if config.get("before"):
+            names = [r["signature"] for r in rows]
+            rows = rows[names.index(config["before"]) + 1 :] if config["before"] in names else []
+        if config.get("until"):
+            names = [r["signature"] for r in rows]
+            rows = rows[: names.index(config["until"])] if config["until"] in names else rows
+        return self._envelope(rows[: config.get("limit", 1000)])
+
+    def get_transaction(self, params: list) -> dict[str, Any]:
+        return copy.deepcopy(self.transactions.get(params[0])) or self._envelope(None)
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
+            "getSignaturesForAddress": self.get_signatures_for_address,
+            "getTransaction": self.get_transaction,
+            "*": self.METHOD_NOT_FOUND,
+        }
+
+
 class FakeRpc:
     """Answers JSON-RPC POSTs per endpoint and method. A handler is a body (dict), an httpx.Response,
-    an exception to raise, or a callable(params) returning one of those. Unhandled: connection refused."""
+    an exception to raise, or a callable(params) returning one of those. By default both endpoints
+    replay an empty chain (`Chain`); `replay(cassette)` loads a recorded one; `on` overrides a method."""
 
     def __init__(self, router: respx.MockRouter) -> None:
-        # No history unless a test says otherwise (most tests are about balances).
-        no_history = {"jsonrpc": "2.0", "result": [], "id": 1}
-        self.handlers: dict[str, dict[str, Any]] = {
-            RPC_1: {"getSignaturesForAddress": no_history},
-            RPC_2: {"getSignaturesForAddress": no_history},
-        }
+        self.handlers: dict[str, dict[str, Any]] = {RPC_1: Chain().handlers(), RPC_2: Chain().handlers()}
         self.calls: list[tuple[str, str, list]] = []
         for url in (RPC_1, RPC_2):
             router.post(url).mock(side_effect=self._dispatch(url))
+
+    def replay(self, cassette: dict[str, Any]) -> Chain:
+        chain = Chain(cassette)
+        for url in (RPC_1, RPC_2):
+            self.handlers[url] = chain.handlers()
+        return chain
 
     def on(self, method: str, answer: Any, *, url: str | None = None) -> None:
         for target in [url] if url else [RPC_1, RPC_2]:

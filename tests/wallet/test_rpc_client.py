@@ -109,6 +109,8 @@ def test_errors_late_or_malformed_answers_fail_over(rpc, client, bad):
 
 
 def test_retries_with_jittered_backoff_then_gives_up(rpc, client, sleeps):
+    rpc.down(RPC_1)
+    rpc.down(RPC_2)
     with pytest.raises(RpcUnavailable):
         client.get_token_holding(OWNER, MINT)
     assert len(rpc.calls) == 2 * client.max_rounds

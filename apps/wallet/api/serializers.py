@@ -130,16 +130,12 @@ class TransactionSerializer(serializers.Serializer):
     fee_lamports = serializers.IntegerField()
     slot = serializers.IntegerField()
     block_time = serializers.DateTimeField()
-    failed = serializers.SerializerMethodField()
 
     def get_amount(self, tx) -> str:
         return str(tx.ui_amount)
 
     def get_amount_base(self, tx) -> str:
         return str(int(tx.amount))
-
-    def get_failed(self, tx) -> bool:
-        return tx.error is not None
 
 
 class TransactionFilterInput(serializers.Serializer):
@@ -152,8 +148,12 @@ class TransactionFilterInput(serializers.Serializer):
 class TransactionSummarySerializer(serializers.Serializer):
     mint = serializers.CharField()
     first_acquired_at = serializers.DateTimeField(allow_null=True)
-    total_in = serializers.CharField()
-    total_out = serializers.CharField()
+    first_movement_at = serializers.DateTimeField(allow_null=True)
+    last_movement_at = serializers.DateTimeField(allow_null=True)
+    total_in = serializers.CharField(help_text="Whole tokens received (transfers in, buys, mints).")
+    total_out = serializers.CharField(help_text="Whole tokens sent (transfers out, sells, burns).")
+    net = serializers.CharField(help_text="total_in minus total_out: what the movements added to the balance.")
     net_30d = serializers.CharField()
+    counterparties = serializers.IntegerField(help_text="Distinct owners on the other side of a movement.")
     holding_days = serializers.IntegerField()
     transactions = serializers.IntegerField()

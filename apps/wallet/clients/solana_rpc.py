@@ -74,6 +74,14 @@ class TokenHolding:
     slot: int | None
 
 
+@dataclass(frozen=True)
+class TokenAccount:
+    pubkey: str
+    program: str  # the token program that owns it (SPL Token or Token-2022)
+    amount: int
+    decimals: int
+
+
 def _key(url: str, what: str) -> str:
     return f"wallet:rpc:{what}:{hashlib.sha1(url.encode(), usedforsecurity=False).hexdigest()[:16]}"
 
@@ -272,6 +280,39 @@ class SolanaRpcClient:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RpcMalformed(f"getTokenAccountsByOwner answer malformed: {exc}") from None
         return TokenHolding(owner=owner, mint=mint, amount=total, decimals=decimals, accounts=len(accounts), slot=slot)
+
+    def get_token_accounts(self, owner: str, mint: str) -> list[TokenAccount]:
+        """Every token account of `mint` that `owner` holds, asked under both token programs (a mint
+        belongs to one of them; asking both keeps the answer right whichever it is)."""
+        found: list[TokenAccount] = []
+        for program in (SPL_TOKEN_PROGRAM, TOKEN_2022_PROGRAM):
+            result = self.call(
+                "getTokenAccountsByOwner",
+                [owner, {"programId": program}, {"encoding": "jsonParsed", "commitment": "confirmed"}],
+            )
+            try:
+                for entry in result["value"]:
+                    info = entry["account"]["data"]["parsed"]["info"]
+                    if info.get("mint") != mint:
+                        continue
+                    if info.get("owner") != owner:
+                        raise RpcMalformed("token account of another owner")
+                    raw = info["tokenAmount"]["amount"]
+                    if not isinstance(raw, str) or not raw.isdigit():
+                        raise RpcMalformed("tokenAmount.amount is not a string of digits")
+                    found.append(
+                        TokenAccount(
+                            pubkey=str(entry["pubkey"]),
+                            program=program,
+                            amount=int(raw),
+                            decimals=int(info["tokenAmount"]["decimals"]),
+                        )
+                    )
+            except RpcMalformed:
+                raise
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise RpcMalformed(f"getTokenAccountsByOwner answer malformed: {exc}") from None
+        return found
 
     def get_signatures(
         self, address: str, *, limit: int = 50, before: str | None = None, until: str | None = None
