@@ -1,22 +1,22 @@
 """Wallet test kit: a generated keypair that signs real SIWS messages, and a JSON-RPC replayer that
-answers the real httpx client (through respx) from the recorded fixtures."""
+answers the real solana-py client (through its HTTP transport) from the recorded fixtures."""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import base58
 import httpx
+import httpx2
 import pytest
-import respx
 from django.core.cache import cache
 from solders.keypair import Keypair
 
 from apps.accounts import identity
+from apps.wallet.clients import solana_rpc
 from apps.wallet.events import HolderTierChanged, WalletUnlinked, WalletVerified
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,11 +117,10 @@ class FakeRpc:
     an exception to raise, or a callable(params) returning one of those. By default both endpoints
     replay an empty chain (`Chain`); `replay(cassette)` loads a recorded one; `on` overrides a method."""
 
-    def __init__(self, router: respx.MockRouter) -> None:
+    def __init__(self) -> None:
         self.handlers: dict[str, dict[str, Any]] = {RPC_1: Chain().handlers(), RPC_2: Chain().handlers()}
         self.calls: list[tuple[str, str, list]] = []
-        for url in (RPC_1, RPC_2):
-            router.post(url).mock(side_effect=self._dispatch(url))
+        self.transport = httpx2.MockTransport(self._respond)
 
     def replay(self, cassette: dict[str, Any]) -> Chain:
         chain = Chain(cassette)
@@ -139,32 +138,33 @@ class FakeRpc:
     def calls_to(self, method: str | None = None, url: str | None = None) -> list[tuple[str, str, list]]:
         return [c for c in self.calls if (method is None or c[1] == method) and (url is None or c[0] == url)]
 
-    def _dispatch(self, url: str) -> Callable[[httpx.Request], httpx.Response]:
-        def respond(request: httpx.Request) -> httpx.Response:
-            body = json.loads(request.content)
-            method, params = body["method"], body.get("params", [])
-            self.calls.append((url, method, params))
-            handlers = self.handlers[url]
-            answer = handlers.get(method, handlers.get("*"))
-            if callable(answer) and not isinstance(answer, type):
-                answer = answer(params)
-            if answer is None:
-                raise httpx.ConnectError("connection refused")
-            if isinstance(answer, Exception):
-                raise answer
-            if isinstance(answer, httpx.Response):
-                return answer
-            answer = copy.deepcopy(answer)
-            answer["id"] = body["id"]
-            return httpx.Response(200, json=answer)
-
-        return respond
+    def _respond(self, request: httpx2.Request) -> httpx2.Response:
+        url = f"{request.url.scheme}://{request.url.host}"
+        body = json.loads(request.content)
+        method, params = body["method"], body.get("params", [])
+        self.calls.append((url, method, params))
+        handlers = self.handlers.get(url, {})
+        answer = handlers.get(method, handlers.get("*"))
+        if callable(answer) and not isinstance(answer, type):
+            answer = answer(params)
+        if answer is None:
+            raise httpx2.ConnectError("connection refused", request=request)
+        if isinstance(answer, Exception):
+            # Tests speak httpx; solana-py's session is httpx2: the same error by name.
+            raise getattr(httpx2, type(answer).__name__, httpx2.TransportError)(str(answer), request=request)
+        if isinstance(answer, httpx.Response):
+            return httpx2.Response(answer.status_code, headers=dict(answer.headers), content=answer.content)
+        answer = copy.deepcopy(answer)
+        answer["id"] = body["id"]
+        return httpx2.Response(200, json=answer)
 
 
 @pytest.fixture
-def rpc():
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        yield FakeRpc(router)
+def rpc(monkeypatch):
+    """Every Solana RPC client in the process talks to this replay (through its HTTP transport)."""
+    fake = FakeRpc()
+    monkeypatch.setattr(solana_rpc, "default_transport", lambda: fake.transport)
+    return fake
 
 
 def holding_answer(owner: str, amounts: list[int], *, decimals: int = 6, slot: int = 341234567) -> dict[str, Any]:

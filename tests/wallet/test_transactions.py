@@ -4,6 +4,7 @@ filtered and cursor-paginated; and the holding summary."""
 import copy
 import time
 
+import base58
 import pytest
 from django.utils import timezone
 
@@ -17,6 +18,7 @@ SIGS = [s["signature"] for s in fixture("solana_getSignaturesForAddress")["resul
 PAIR = "AQcSGRCYV78YundSsmR85Q98v8LRdxNnMufabQ1G5xvd"
 FRIEND = "29jXsuNnvApp7BRvVEcBgHRRuwzkQbnmKdKqT3yCVCDp"
 RECENT = int(time.time()) - 86400
+S1, NEW1, NEW2 = (base58.b58encode(bytes([n]) * 64).decode() for n in (7, 8, 9))  # well-formed signatures
 
 
 def _tx(
@@ -126,7 +128,7 @@ def test_sell_through_a_dex_is_a_sell(owner_wallet, rpc):
     )
     rpc.on(
         "getSignaturesForAddress",
-        {"jsonrpc": "2.0", "result": [{"signature": "s1", "slot": 1, "err": None, "blockTime": RECENT}], "id": 1},
+        {"jsonrpc": "2.0", "result": [{"signature": S1, "slot": 1, "err": None, "blockTime": RECENT}], "id": 1},
     )
     rpc.on("getTransaction", sell)
     services.wallet_transactions_sync(wallet=owner_wallet)
@@ -136,7 +138,7 @@ def test_sell_through_a_dex_is_a_sell(owner_wallet, rpc):
 def test_malformed_transaction_is_skipped_not_fatal(owner_wallet, rpc):
     rpc.on(
         "getSignaturesForAddress",
-        {"jsonrpc": "2.0", "result": [{"signature": "s1", "slot": 1, "err": None, "blockTime": RECENT}], "id": 1},
+        {"jsonrpc": "2.0", "result": [{"signature": S1, "slot": 1, "err": None, "blockTime": RECENT}], "id": 1},
     )
     rpc.on("getTransaction", {"jsonrpc": "2.0", "result": {"meta": "garbage"}, "id": 1})
     assert services.wallet_transactions_sync(wallet=owner_wallet) == 0
@@ -214,10 +216,10 @@ def test_sync_pages_back_until_the_last_seen_signature(owner_wallet, rpc, settin
 
     # Two new signatures arrive (newest first); the next sync pages only down to the last one seen.
     new = [
-        {**history[1], "signature": "new2", "blockTime": RECENT + 20},
-        {**history[1], "signature": "new1", "blockTime": RECENT + 10},
+        {**history[1], "signature": NEW2, "blockTime": RECENT + 20},
+        {**history[1], "signature": NEW1, "blockTime": RECENT + 10},
     ]
-    answers["new2"] = answers["new1"] = answers[SIGS[4]]  # received tokens again
+    answers[NEW2] = answers[NEW1] = answers[SIGS[4]]  # received tokens again
     history[:0] = new
     services.wallet_transactions_sync(wallet=owner_wallet)
     assert Transaction.objects.count() == 5
