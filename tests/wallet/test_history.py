@@ -190,3 +190,36 @@ def test_each_address_keeps_its_cursor(holder, main_chain):
     assert until == {OWNER: NAMES["sol-payment"], ATA_A: NAMES["mint-to"], ATA_B: NAMES["burn"]}
     assert len(main_chain.calls_to("getTransaction")) == asked_before
     assert Transaction.objects.filter(wallet=wallet).count() == 8
+
+
+def test_transaction_filters_come_from_the_filter_set(holder, main_chain, make_client):
+    services.wallet_transactions_sync(wallet=WalletConnection.objects.get(user=holder))
+    client = make_client(holder)
+
+    def sigs(query: str) -> set[str]:
+        response = client.get(f"/api/wallet/transactions?limit=100&{query}")
+        assert response.status_code == 200, response.content
+        return {row["signature"] for row in response.json()["data"]}
+
+    assert sigs("direction=in") == {
+        NAMES[n] for n in ("buy-through-jupiter", "exchange-withdrawal", "friend-pays-second-account", "mint-to")
+    }
+    assert sigs("direction=out") == {NAMES["pay-friend"], NAMES["burn"]}
+    assert sigs("direction=none") == {NAMES["open-second-account"], NAMES["close-old-account"]}
+    # from (inclusive) / to (exclusive) on the block time
+    tx = MAIN["getTransaction"]
+    t = {name: tx[sig]["result"]["blockTime"] for name, sig in NAMES.items()}
+    from datetime import UTC, datetime
+
+    def iso(seconds: int) -> str:
+        return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+    window = f"from={iso(t['friend-pays-second-account'])}&to={iso(t['burn'])}"
+    assert sigs(window) == {NAMES["friend-pays-second-account"], NAMES["pay-friend"]}
+    assert sigs(f"direction=in&{window}") == {NAMES["friend-pays-second-account"]}
+
+    for bad in ("direction=sideways", "from=yesterday", "type=failed"):
+        response = client.get(f"/api/wallet/transactions?{bad}")
+        assert response.status_code == 400
+        error = response.json()["error"]
+        assert error["code"] == "validation_error" and list(error["details"]) == [bad.split("=")[0]]

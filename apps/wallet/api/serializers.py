@@ -2,7 +2,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
-from apps.wallet.models import TransactionKind
 
 
 class AddressInput(serializers.Serializer):
@@ -136,13 +135,6 @@ class TransactionSerializer(serializers.Serializer):
 
     def get_amount_base(self, tx) -> str:
         return str(int(tx.amount))
-
-
-class TransactionFilterInput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=TransactionKind.choices, required=False)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
-    address = serializers.CharField(required=False, max_length=64)
 
 
 class TransactionSummarySerializer(serializers.Serializer):
