@@ -16,9 +16,32 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django_filters import rest_framework as filters
 
 from apps.core.exceptions import ValidationFailed
+
+
+class _StrictBooleanField(forms.Field):
+    def to_python(self, value: Any) -> bool | None:
+        raw = str(value).strip().lower() if value is not None else ""
+        if raw == "":
+            return None
+        if raw in ("true", "1", "yes"):
+            return True
+        if raw in ("false", "0", "no"):
+            return False
+        raise forms.ValidationError("Must be true or false.")
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """true/false (1/0, yes/no); anything else is a 400, never silently "no filter"."""
+
+    field_class = _StrictBooleanField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput)  # the raw text reaches the field, which judges it
+        super().__init__(*args, **kwargs)
 
 
 def _invalid(filterset: filters.FilterSet) -> ValidationFailed:
