@@ -18,6 +18,8 @@ from typing import Any
 
 from django import forms
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from apps.core.exceptions import ValidationFailed
 
@@ -32,6 +34,13 @@ class _StrictBooleanField(forms.Field):
         if raw in ("false", "0", "no"):
             return False
         raise forms.ValidationError("Must be true or false.")
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IntegerFilter(filters.NumberFilter):
+    """A whole number (an id): `5.5` is a 400, not 5."""
+
+    field_class = forms.IntegerField
 
 
 class StrictBooleanFilter(filters.BooleanFilter):
