@@ -14,10 +14,12 @@ that; a filter set only narrows what the selector returned. Keyset pagination st
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -34,6 +36,25 @@ class _StrictBooleanField(forms.Field):
         if raw in ("false", "0", "no"):
             return False
         raise forms.ValidationError("Must be true or false.")
+
+
+class _UtcDateTimeField(IsoDateTimeField):
+    def to_python(self, value: Any):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            # Any offset the caller wrote (+23:33 included) becomes UTC before it reaches SQL.
+            return parsed.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise forms.ValidationError("Out of range.") from None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    """An ISO 8601 time (UTC if no offset), converted to UTC."""
+
+    field_class = _UtcDateTimeField
 
 
 @extend_schema_field(OpenApiTypes.INT)

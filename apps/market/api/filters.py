@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from apps.core.filters import UtcDateTimeFilter
 from apps.market.models import MarketCandle
 from apps.market.rollups import INTERVAL_SECONDS
 
@@ -13,10 +14,8 @@ class HistoryFilter(filters.FilterSet):
 
     interval = filters.ChoiceFilter(choices=[(i, i) for i in INTERVAL_SECONDS], help_text="Default 1h.")
     # `from`/`to` are Python keywords: declared through the class namespace.
-    locals()["from"] = filters.IsoDateTimeFilter(
-        help_text="ISO 8601 (UTC if no offset); default 1,000 intervals before `to`."
-    )
-    locals()["to"] = filters.IsoDateTimeFilter(help_text="ISO 8601 (UTC if no offset); default now.")
+    locals()["from"] = UtcDateTimeFilter(help_text="ISO 8601 (UTC if no offset); default 1,000 intervals before `to`.")
+    locals()["to"] = UtcDateTimeFilter(help_text="ISO 8601 (UTC if no offset); default now.")
 
     class Meta:
         model = MarketCandle

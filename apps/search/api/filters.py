@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 
+from apps.core.filters import UtcDateTimeFilter
 from apps.forum.models import Post
 from apps.search.api.serializers import PERIODS
 from apps.search.selectors import SORTS, TYPES
@@ -21,8 +22,8 @@ class SearchFilter(filters.FilterSet):
     author = filters.CharFilter(max_length=200, help_text="Author id or username.")
     period = filters.ChoiceFilter(choices=[(p, p) for p in PERIODS], help_text="Only what was written within it.")
     # `from`/`to` are Python keywords: declared through the class namespace.
-    locals()["from"] = filters.IsoDateTimeFilter(help_text="ISO 8601 time, inclusive.")
-    locals()["to"] = filters.IsoDateTimeFilter(help_text="ISO 8601 time, exclusive.")
+    locals()["from"] = UtcDateTimeFilter(help_text="ISO 8601 time, inclusive.")
+    locals()["to"] = UtcDateTimeFilter(help_text="ISO 8601 time, exclusive.")
 
     class Meta:
         model = Post

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import SimpleRateThrottle
@@ -232,6 +232,7 @@ class TransactionListView(FilteredView, WalletView):
 
     @extend_schema(
         summary="Token transactions of the caller's wallets, newest first",
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
         responses=s.TransactionSerializer(many=True),
         tags=TAGS,
     )
