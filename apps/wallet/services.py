@@ -618,8 +618,7 @@ def wallet_transactions_sync(*, wallet: WalletConnection, client: SolanaRpcClien
                     complete, stopped = False, True
                     break
                 if tx is None:
-                    complete = False  # not available on this node yet: ask again next time
-                    continue
+                    continue  # not available on this node (pruned or not yet): not a movement we can read
                 try:
                     movement = token_movement(tx, owner=owner, mint=mint, default_decimals=settings.TOKEN_DECIMALS)
                     accounts = owner_token_accounts(tx, owner=owner, mint=mint)
