@@ -4,7 +4,7 @@
     DATABASE_URL=postgres://.../sk_bench .venv/bin/python bench/wallet_bench.py [--wallets 500]
 
 The batch part writes demo rows into that database (users named bench_wallet_*) and removes them after.
-RPC answers are replayed in-process through respx (no network), so the figure is our own overhead
+RPC answers are replayed in-process through the Solana client's HTTP transport (no network), so the figure is our own overhead
 per wallet: HTTP client, parsing, row locks, history, tier recompute, scheduling.
 """
 
@@ -54,8 +54,7 @@ def bench_batch(wallets: int) -> None:
     import django
 
     django.setup()
-    import httpx
-    import respx
+    import httpx2
     from django.conf import settings
     from django.utils import timezone
 
@@ -79,18 +78,23 @@ def bench_batch(wallets: int) -> None:
         ]
     )
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         import json
 
         body = json.loads(request.content)
         if body["method"] == "getSignaturesForAddress":
-            return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": []})
+            return httpx2.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": []})
         owner = body["params"][0]
         account = {
             "pubkey": owner,
             "account": {
                 "owner": "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA",
+                "lamports": 2039280,
+                "executable": False,
+                "rentEpoch": 18446744073709551615,
+                "space": 165,
                 "data": {
+                    "space": 165,
                     "program": "spl-token",
                     "parsed": {
                         "type": "account",
@@ -104,19 +108,20 @@ def bench_batch(wallets: int) -> None:
             },
         }
         result = {"context": {"slot": 1}, "value": [account]}
-        return httpx.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": result})
+        return httpx2.Response(200, json={"jsonrpc": "2.0", "id": body["id"], "result": result})
 
     try:
-        with respx.mock(assert_all_called=False) as router:
-            router.post("http://rpc-1.bench").mock(side_effect=answer)
-            start = time.perf_counter()
-            done = 0
-            while True:
-                result = refresh_due_batch(limit=100)
-                if not result["claimed"]:
-                    break
-                done += result["refreshed"]
-            elapsed = time.perf_counter() - start
+        from apps.wallet.clients import solana_rpc
+
+        solana_rpc.default_transport = lambda: httpx2.MockTransport(answer)
+        start = time.perf_counter()
+        done = 0
+        while True:
+            result = refresh_due_batch(limit=100)
+            if not result["claimed"]:
+                break
+            done += result["refreshed"]
+        elapsed = time.perf_counter() - start
         print(
             f"beat refresh: {done} accounts in {elapsed:.2f}s = {done / elapsed:,.0f} accounts/s "
             f"({elapsed / max(done, 1) * 1000:.1f} ms each, RPC replayed in-process)"

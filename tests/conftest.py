@@ -77,6 +77,20 @@ def _uses_db(request) -> bool:
 
 
 @pytest.fixture(autouse=True)
+def _solana_rpc_offline(monkeypatch):
+    """The Solana client (solana-py over httpx2, which respx does not see) never reaches a network
+    in tests: unless a test replays a chain (tests/wallet's `rpc`), every call is refused."""
+    import httpx2
+
+    from apps.wallet.clients import solana_rpc
+
+    def refuse(request):
+        raise httpx2.ConnectError("no network in tests", request=request)
+
+    monkeypatch.setattr(solana_rpc, "default_transport", lambda: httpx2.MockTransport(refuse))
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Rate-limit counters and cached reads must not leak from one test into the next (nor the
     per-process reference data: every test's rows roll back)."""

@@ -73,6 +73,11 @@ PRIVATE_TABLES: tuple[PrivateTable, ...] = (
     ),
     PrivateTable("transactions", "user_id", "a user's on-chain token transfers"),
     PrivateTable(
+        "wallet_sync_cursors",
+        "(SELECT w.user_id FROM wallet_connections w WHERE w.id = wallet_id)",
+        "which token accounts of a user's wallets were read, and how far",
+    ),
+    PrivateTable(
         "wallet_siws_challenges",
         "user_id",
         "link challenges belong to a user; sign-in challenges (no user yet) are open until used",

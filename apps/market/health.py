@@ -1,7 +1,9 @@
-"""Source health: back-off after failures (Retry-After on 429), a circuit breaker, and exactly one
-warning per source per back-off, so an unreachable source never floods the log.
+"""Source health: the project's one breaker (`apps.core.resilience.Breaker`: back-off after
+failures, Retry-After on 429, circuit open after a run of failures, half-open probe) applied to each
+price source, with exactly one warning per source per back-off, so an unreachable source never floods
+the log.
 
-State lives in `market_source_health`, shared by every process that polls.
+State lives in `market_source_health`, shared by every process that polls (and shown in the admin).
 """
 
 from __future__ import annotations
@@ -13,9 +15,24 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from apps.core.resilience import Breaker, Circuit
 from apps.market.models import CircuitState, SourceHealth
 
 logger = logging.getLogger("apps.market.sources")
+
+
+def breaker() -> Breaker:
+    return Breaker(
+        threshold=settings.MARKET_CIRCUIT_THRESHOLD,
+        cooldown=settings.MARKET_CIRCUIT_COOLDOWN_SECONDS,
+        backoff=settings.MARKET_BACKOFF_BASE_SECONDS,
+        backoff_max=settings.MARKET_BACKOFF_MAX_SECONDS,
+    )
+
+
+def _circuit(health: SourceHealth) -> Circuit:
+    until = health.backoff_until.timestamp() if health.backoff_until else None
+    return Circuit(failures=health.consecutive_failures, until=until, state=str(health.state))
 
 
 def health_rows(names: list[str]) -> dict[str, SourceHealth]:
@@ -27,7 +44,7 @@ def health_rows(names: list[str]) -> dict[str, SourceHealth]:
 
 def may_call(health: SourceHealth, *, now: datetime) -> bool:
     """False while the source is backing off or its circuit is open (and the cool-down runs)."""
-    if health.backoff_until and health.backoff_until > now:
+    if not _circuit(health).allows(now.timestamp()):
         logger.debug("market source %s skipped until %s", health.source, health.backoff_until.isoformat())
         return False
     return True
@@ -54,16 +71,11 @@ def record_failure(*, source: str, now: datetime, error: str, retry_after: int |
     MARKET_CIRCUIT_THRESHOLD failures in a row the circuit opens for a longer cool-down. Logs one
     warning, which is the only one until this back-off ends."""
     health, _ = SourceHealth.objects.select_for_update().get_or_create(source=source)
-    failures = health.consecutive_failures + 1
-    base = settings.MARKET_BACKOFF_BASE_SECONDS
-    delay = min(base * 2 ** min(failures - 1, 20), settings.MARKET_BACKOFF_MAX_SECONDS)
-    state = CircuitState.CLOSED
-    if failures >= settings.MARKET_CIRCUIT_THRESHOLD:
-        state = CircuitState.OPEN
-        opened = failures - settings.MARKET_CIRCUIT_THRESHOLD
-        delay = max(delay, settings.MARKET_CIRCUIT_COOLDOWN_SECONDS * 2 ** min(opened, 4))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, 3600))
+    circuit, delay = breaker().failed(
+        Circuit(failures=health.consecutive_failures), now=now.timestamp(), retry_after=retry_after
+    )
+    failures = circuit.failures
+    state = CircuitState.OPEN if circuit.state == "open" else CircuitState.CLOSED
     health.state = state
     health.consecutive_failures = failures
     health.total_failures += 1
@@ -84,7 +96,7 @@ def record_failure(*, source: str, now: datetime, error: str, retry_after: int |
     return health
 
 
-def mark_probe(health: SourceHealth) -> None:
+def mark_probe(health: SourceHealth, *, now: datetime) -> None:
     """An open circuit whose cool-down ended lets one probe through (half-open)."""
-    if health.state == CircuitState.OPEN and health.pk:
+    if health.pk and breaker().probe(_circuit(health), now=now.timestamp()).state == CircuitState.HALF_OPEN:
         SourceHealth.objects.filter(source=health.source, state=CircuitState.OPEN).update(state=CircuitState.HALF_OPEN)

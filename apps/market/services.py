@@ -157,7 +157,7 @@ def poll_once(*, now: datetime | None = None, sources: list[PriceSource] | None 
             if not source_health.may_call(health, now=now):
                 result.attempts.append((source.name, "backing off"))
                 continue
-            source_health.mark_probe(health)
+            source_health.mark_probe(health, now=now)
             started = time.monotonic()
             try:
                 quote = source.fetch_quote(client)

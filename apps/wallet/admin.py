@@ -18,7 +18,7 @@ class WalletConnectionAdmin(admin.ModelAdmin):
     list_filter = ["verified", "is_primary"]
     search_fields = ["address", "user__username"]
     raw_id_fields = ["user"]
-    readonly_fields = ["verified_at", "created_at", "tx_synced_signature", "tx_synced_at"]
+    readonly_fields = ["verified_at", "created_at", "tx_synced_at"]
     inlines = [TokenBalanceInline]
 
 

@@ -53,8 +53,7 @@ class WalletConnection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # Refresh bookkeeping: beat claims due rows with FOR UPDATE SKIP LOCKED, ordered by this.
     next_refresh_at = models.DateTimeField(null=True, blank=True)
-    # Newest signature already examined: later syncs ask the chain only for what came after it.
-    tx_synced_signature = models.CharField(max_length=100, blank=True, default="")
+    # When the history was last synced; the per-address cursors are in WalletSyncCursor.
     tx_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -122,11 +121,37 @@ class BalanceHistory(models.Model):
 
 
 class TransactionKind(models.TextChoices):
+    """What a movement was for the wallet's owner. A failed transaction moves nothing and is no movement."""
+
     BUY = "buy", "Buy"
     SELL = "sell", "Sell"
     TRANSFER_IN = "transfer_in", "Transfer in"
     TRANSFER_OUT = "transfer_out", "Transfer out"
-    FAILED = "failed", "Failed"
+    SELF_TRANSFER = "self_transfer", "Between own token accounts"
+    ACCOUNT_CREATED = "account_created", "Token account created"
+    ACCOUNT_CLOSED = "account_closed", "Token account closed"
+    MINT = "mint", "Minted"
+    BURN = "burn", "Burned"
+
+
+class WalletSyncCursor(models.Model):
+    """Per address read for a wallet's history (the owner and each of its token accounts): the newest
+    signature already examined, so the next sync asks that address only for what came after it."""
+
+    wallet = models.ForeignKey(WalletConnection, on_delete=models.CASCADE, related_name="sync_cursors")
+    address = models.CharField(max_length=44)
+    # "owner" or the token program the account belongs to (Token or Token-2022).
+    role = models.CharField(max_length=44)
+    signature = models.CharField(max_length=100, blank=True, default="")
+    slot = models.BigIntegerField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "wallet_sync_cursors"
+        constraints = [models.UniqueConstraint(fields=["wallet", "address"], name="wallet_sync_cursor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.wallet_id}:{self.address}@{self.signature[:8]}"
 
 
 class Transaction(models.Model):
@@ -141,9 +166,10 @@ class Transaction(models.Model):
     mint = models.CharField(max_length=44)
     amount = models.DecimalField(**BASE_UNITS)  # signed change in base units (post minus pre)
     decimals = models.PositiveSmallIntegerField()
-    counterparty = models.CharField(max_length=44, blank=True, default="")
+    counterparty = models.CharField(max_length=44, blank=True, default="")  # the other side's owner, when readable
+    # The wallet's token account(s) of the mint this transaction touched, comma-separated.
+    token_accounts = models.CharField(max_length=200, blank=True, default="")
     fee_lamports = models.BigIntegerField(default=0)
-    error = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Min, Prefetch, QuerySet, Sum
+from django.db.models import Max, Min, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from apps.accounts.identity import Identity
 from apps.wallet import tiers
-from apps.wallet.models import HolderStatus, TokenBalance, Transaction, TransactionKind, WalletConnection, scale
+from apps.wallet.models import HolderStatus, TokenBalance, Transaction, WalletConnection, scale
 
 
 def wallet_list(*, user) -> QuerySet[WalletConnection]:
@@ -120,11 +120,15 @@ def transaction_list(
 
 
 def transaction_summary(*, user) -> dict[str, Any]:
-    """First acquired, totals in and out, 30-day net, holding duration (from stored transactions)."""
-    qs = Transaction.objects.filter(user=user, mint=settings.TOKEN_MINT).exclude(kind=TransactionKind.FAILED)
+    """The activity summary, computed from the stored movements only (so it always agrees with
+    them): totals in and out, net, distinct counterparties, first and last movement, first acquired,
+    30-day net, holding duration."""
+    qs = Transaction.objects.filter(user=user, mint=settings.TOKEN_MINT)
     decimals = qs.values_list("decimals", flat=True).first() or settings.TOKEN_DECIMALS
     incoming = qs.filter(amount__gt=0).aggregate(total=Sum("amount"), first=Min("block_time"))
     outgoing = qs.filter(amount__lt=0).aggregate(total=Sum("amount"))
+    span = qs.aggregate(first=Min("block_time"), last=Max("block_time"), net=Sum("amount"))
+    counterparties = qs.exclude(counterparty="").values("counterparty").distinct().count()
     since = timezone.now() - timedelta(days=30)
     net_30d = qs.filter(block_time__gte=since).aggregate(total=Sum("amount"))["total"] or Decimal(0)
     first = incoming["first"]
@@ -132,9 +136,13 @@ def transaction_summary(*, user) -> dict[str, Any]:
     return {
         "mint": settings.TOKEN_MINT,
         "first_acquired_at": first,
+        "first_movement_at": span["first"],
+        "last_movement_at": span["last"],
         "total_in": str(scale(incoming["total"] or 0, decimals)),
         "total_out": str(scale(-(outgoing["total"] or 0), decimals)),
+        "net": str(scale(span["net"] or 0, decimals)),
         "net_30d": str(scale(net_30d, decimals)),
+        "counterparties": counterparties,
         "holding_days": (timezone.now() - first).days if first and held > 0 else 0,
         "transactions": qs.count(),
     }

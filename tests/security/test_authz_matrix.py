@@ -52,12 +52,14 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 import respx
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -69,6 +71,7 @@ from solders.keypair import Keypair
 from apps.accounts.models import AuthSession
 from apps.accounts.tokens import issue_token_pair
 from apps.core import rls
+from apps.wallet.clients import solana_rpc
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 ACTORS = ("anon", "owner", "user", "mod", "admin")
@@ -786,16 +789,21 @@ def _tear_down(w: World) -> None:
 
 
 @pytest.fixture
-def offline(settings, tmp_path):
+def offline(settings, tmp_path, monkeypatch):
     """No outside world: the Solana RPC answers an empty wallet, anything else is refused."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.MEDIA_CLAMAV_URL = ""
     settings.SOLANA_RPC_BACKOFF_SECONDS = 0
     settings.WALLET_REFRESH_PAUSE_SECONDS = 0
     empty = {"jsonrpc": "2.0", "id": 1, "result": {"context": {"slot": 1}, "value": []}}
+    no_history = {"jsonrpc": "2.0", "id": 1, "result": []}
+
+    def node(request):
+        method = json.loads(request.content)["method"]
+        return httpx2.Response(200, json=no_history if method == "getSignaturesForAddress" else empty)
+
+    monkeypatch.setattr(solana_rpc, "default_transport", lambda: httpx2.MockTransport(node))
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        for url in settings.SOLANA_RPC_URLS:
-            router.post(url).mock(side_effect=lambda request: httpx.Response(200, json=empty))
         router.route().mock(side_effect=httpx.ConnectError("offline"))
         yield
 

@@ -1,22 +1,22 @@
 """Wallet test kit: a generated keypair that signs real SIWS messages, and a JSON-RPC replayer that
-answers the real httpx client (through respx) from the recorded fixtures."""
+answers the real solana-py client (through its HTTP transport) from the recorded fixtures."""
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import base58
 import httpx
+import httpx2
 import pytest
-import respx
 from django.core.cache import cache
 from solders.keypair import Keypair
 
 from apps.accounts import identity
+from apps.wallet.clients import solana_rpc
 from apps.wallet.events import HolderTierChanged, WalletUnlinked, WalletVerified
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,20 +49,84 @@ def _wallet_settings(settings):
     cache.clear()
 
 
+class Chain:
+    """A replayed chain that answers per method AND per address, like a node: the token accounts an
+    owner holds (per token program, or per mint), each address's own signatures (newest first,
+    honouring `before`/`until`/`limit`), each transaction by signature. An address it does not know
+    has no accounts and no signatures, an unknown signature is `null`, an unknown method is the
+    node's -32601: a test that asks the wrong address gets nothing."""
+
+    METHOD_NOT_FOUND = {"jsonrpc": "2.0", "error": {"code": -32601, "message": "Method not found"}, "id": 1}
+
+    def __init__(self, cassette: dict[str, Any] | None = None) -> None:
+        cassette = cassette or {}
+        self.accounts: dict[str, dict[str, Any]] = cassette.get("getTokenAccountsByOwner", {})
+        self.signatures: dict[str, list[dict]] = {
+            a: answer["result"] for a, answer in cassette.get("getSignaturesForAddress", {}).items()
+        }
+        self.transactions: dict[str, dict] = cassette.get("getTransaction", {})
+        self.slot = 341300000
+
+    def _envelope(self, result: Any) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "result": result, "id": 1}
+
+    def get_token_accounts_by_owner(self, params: list) -> dict[str, Any]:
+        owner, where = params[0], params[1]
+        per_program = self.accounts.get(owner, {})
+        if "programId" in where:
+            answer = per_program.get(where["programId"])
+            if answer is not None:
+                return answer
+            return self._envelope({"context": {"apiVersion": "2.2.3", "slot": self.slot}, "value": []})
+        value, slot = [], self.slot
+        for answer in per_program.values():
+            slot = answer["result"]["context"]["slot"]
+            value += [
+                v
+                for v in answer["result"]["value"]
+                if v["account"]["data"]["parsed"]["info"]["mint"] == where.get("mint")
+            ]
+        return self._envelope({"context": {"apiVersion": "2.2.3", "slot": slot}, "value": value})
+
+    def get_signatures_for_address(self, params: list) -> dict[str, Any]:
+        address = params[0]
+        config = params[1] if len(params) > 1 else {}
+        rows = list(self.signatures.get(address, []))
+        if config.get("before"):
+            names = [r["signature"] for r in rows]
+            rows = rows[names.index(config["before"]) + 1 :] if config["before"] in names else []
+        if config.get("until"):
+            names = [r["signature"] for r in rows]
+            rows = rows[: names.index(config["until"])] if config["until"] in names else rows
+        return self._envelope(rows[: config.get("limit", 1000)])
+
+    def get_transaction(self, params: list) -> dict[str, Any]:
+        return copy.deepcopy(self.transactions.get(params[0])) or self._envelope(None)
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "getTokenAccountsByOwner": self.get_token_accounts_by_owner,
+            "getSignaturesForAddress": self.get_signatures_for_address,
+            "getTransaction": self.get_transaction,
+            "*": self.METHOD_NOT_FOUND,
+        }
+
+
 class FakeRpc:
     """Answers JSON-RPC POSTs per endpoint and method. A handler is a body (dict), an httpx.Response,
-    an exception to raise, or a callable(params) returning one of those. Unhandled: connection refused."""
+    an exception to raise, or a callable(params) returning one of those. By default both endpoints
+    replay an empty chain (`Chain`); `replay(cassette)` loads a recorded one; `on` overrides a method."""
 
-    def __init__(self, router: respx.MockRouter) -> None:
-        # No history unless a test says otherwise (most tests are about balances).
-        no_history = {"jsonrpc": "2.0", "result": [], "id": 1}
-        self.handlers: dict[str, dict[str, Any]] = {
-            RPC_1: {"getSignaturesForAddress": no_history},
-            RPC_2: {"getSignaturesForAddress": no_history},
-        }
+    def __init__(self) -> None:
+        self.handlers: dict[str, dict[str, Any]] = {RPC_1: Chain().handlers(), RPC_2: Chain().handlers()}
         self.calls: list[tuple[str, str, list]] = []
+        self.transport = httpx2.MockTransport(self._respond)
+
+    def replay(self, cassette: dict[str, Any]) -> Chain:
+        chain = Chain(cassette)
         for url in (RPC_1, RPC_2):
-            router.post(url).mock(side_effect=self._dispatch(url))
+            self.handlers[url] = chain.handlers()
+        return chain
 
     def on(self, method: str, answer: Any, *, url: str | None = None) -> None:
         for target in [url] if url else [RPC_1, RPC_2]:
@@ -74,32 +138,33 @@ class FakeRpc:
     def calls_to(self, method: str | None = None, url: str | None = None) -> list[tuple[str, str, list]]:
         return [c for c in self.calls if (method is None or c[1] == method) and (url is None or c[0] == url)]
 
-    def _dispatch(self, url: str) -> Callable[[httpx.Request], httpx.Response]:
-        def respond(request: httpx.Request) -> httpx.Response:
-            body = json.loads(request.content)
-            method, params = body["method"], body.get("params", [])
-            self.calls.append((url, method, params))
-            handlers = self.handlers[url]
-            answer = handlers.get(method, handlers.get("*"))
-            if callable(answer) and not isinstance(answer, type):
-                answer = answer(params)
-            if answer is None:
-                raise httpx.ConnectError("connection refused")
-            if isinstance(answer, Exception):
-                raise answer
-            if isinstance(answer, httpx.Response):
-                return answer
-            answer = copy.deepcopy(answer)
-            answer["id"] = body["id"]
-            return httpx.Response(200, json=answer)
-
-        return respond
+    def _respond(self, request: httpx2.Request) -> httpx2.Response:
+        url = f"{request.url.scheme}://{request.url.host}"
+        body = json.loads(request.content)
+        method, params = body["method"], body.get("params", [])
+        self.calls.append((url, method, params))
+        handlers = self.handlers.get(url, {})
+        answer = handlers.get(method, handlers.get("*"))
+        if callable(answer) and not isinstance(answer, type):
+            answer = answer(params)
+        if answer is None:
+            raise httpx2.ConnectError("connection refused", request=request)
+        if isinstance(answer, Exception):
+            # Tests speak httpx; solana-py's session is httpx2: the same error by name.
+            raise getattr(httpx2, type(answer).__name__, httpx2.TransportError)(str(answer), request=request)
+        if isinstance(answer, httpx.Response):
+            return httpx2.Response(answer.status_code, headers=dict(answer.headers), content=answer.content)
+        answer = copy.deepcopy(answer)
+        answer["id"] = body["id"]
+        return httpx2.Response(200, json=answer)
 
 
 @pytest.fixture
-def rpc():
-    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
-        yield FakeRpc(router)
+def rpc(monkeypatch):
+    """Every Solana RPC client in the process talks to this replay (through its HTTP transport)."""
+    fake = FakeRpc()
+    monkeypatch.setattr(solana_rpc, "default_transport", lambda: fake.transport)
+    return fake
 
 
 def holding_answer(owner: str, amounts: list[int], *, decimals: int = 6, slot: int = 341234567) -> dict[str, Any]:

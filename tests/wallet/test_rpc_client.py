@@ -1,5 +1,5 @@
-"""The real httpx Solana client against recorded answers (respx): parsing, errors, retries, failover,
-rate limits and the circuit breaker."""
+"""The real Solana client (solana-py under our layer) against recorded answers replayed through its
+HTTP transport: parsing, errors, retries, failover, rate limits and the circuit breaker."""
 
 import httpx
 import pytest
@@ -109,6 +109,8 @@ def test_errors_late_or_malformed_answers_fail_over(rpc, client, bad):
 
 
 def test_retries_with_jittered_backoff_then_gives_up(rpc, client, sleeps):
+    rpc.down(RPC_1)
+    rpc.down(RPC_2)
     with pytest.raises(RpcUnavailable):
         client.get_token_holding(OWNER, MINT)
     assert len(rpc.calls) == 2 * client.max_rounds
@@ -140,9 +142,10 @@ def test_circuit_breaker_opens_after_consecutive_failures_and_is_shared(rpc, cli
 def test_signatures_and_transaction_parsing(rpc, client):
     rpc.on("getSignaturesForAddress", fixture("solana_getSignaturesForAddress"))
     rpc.on("getTransaction", fixture("solana_getTransaction_jsonParsed_swap"))
-    sigs = client.get_signatures(OWNER, limit=5, until="abc")
+    until = fixture("solana_getSignaturesForAddress")["result"][-1]["signature"]
+    sigs = client.get_signatures(OWNER, limit=5, until=until)
     assert len(sigs) == 5 and sigs[3]["err"] is not None
-    assert rpc.calls[0][2][1]["until"] == "abc"
+    assert rpc.calls[0][2][1]["until"] == until
     tx = client.get_transaction(sigs[0]["signature"])
     assert tx["slot"] == 341234500
     assert rpc.calls[1][2][1]["maxSupportedTransactionVersion"] == 0

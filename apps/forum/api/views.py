@@ -9,21 +9,19 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 
 from apps.core.exceptions import NotFound
+from apps.core.filters import FilteredView
 from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import parse_limit
 from apps.core.sparse import SparseFieldsetMixin
 from apps.forum import feed_cache, selectors, services
 from apps.forum.api import serializers as s
+from apps.forum.api.filters import PostFeedFilter
 from apps.forum.models import Category, Comment, Draft, Post, PostRevision, Tag, Vote
 from apps.forum.pagination import SeekKeysetPagination
 
 TAG = ["forum"]
 _POST_LIST_PARAMS = [
     OpenApiParameter("sort", str, enum=list(selectors.POST_SORTS), description="Default hot."),
-    OpenApiParameter("period", str, enum=list(selectors.PERIODS), description="Only posts created within it."),
-    OpenApiParameter("category", str, description="Category slug (includes its subcategories)."),
-    OpenApiParameter("tag", str, description="Tag slug."),
-    OpenApiParameter("author", int, description="Author user id."),
 ]
 
 
@@ -96,13 +94,15 @@ class TagListView(ForumView):
 # --- posts -----------------------------------------------------------------------------------------
 
 
-class PostListView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
+class PostListView(FilteredView, IdempotentPostMixin, SparseFieldsetMixin, ForumView):
     queryset = Post.objects.none()  # for the schema generator only
     serializer_class = s.PostSerializer
+    filterset_class = PostFeedFilter
     sparse_serializer = s.PostSerializer
 
     @extend_schema(tags=TAG, summary="Post feed", parameters=_POST_LIST_PARAMS, responses=s.PostSerializer(many=True))
     def get(self, request):
+        filters = self.filter_values()
         # Anonymous pages come from the shared feed cache (apps.forum.feed_cache): never a signed-in one.
         key = version = None
         if feed_cache.applies_to(request):
@@ -110,14 +110,13 @@ class PostListView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
             body, version = feed_cache.get(key)
             if body is not None:
                 return Response(body, headers={"X-Feed-Cache": "hit"})
-        q = request.query_params
         qs, ordering = selectors.post_feed(
             viewer=request.user,
-            sort=q.get("sort"),
-            period=q.get("period"),
-            category=q.get("category"),
-            tag=q.get("tag"),
-            author_id=q.get("author"),
+            sort=request.query_params.get("sort"),
+            period=filters.get("period"),
+            category=filters.get("category"),
+            tag=filters.get("tag"),
+            author_id=filters.get("author"),
         )
         # A page going into the shared cache is rendered whole (it is trimmed on the way out).
         context = {"fields": self.requested_fields} if key is None else {}

@@ -9,9 +9,11 @@ from rest_framework.response import Response
 
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import NotAuthenticated
+from apps.core.filters import FilteredView
 from apps.core.pagination import KeysetPagination, PagePagination, parse_limit
 from apps.core.sparse import SparseFieldsetMixin
 from apps.gamification import selectors
+from apps.gamification.api.filters import LeaderboardFilter
 from apps.gamification.api.serializers import (
     AchievementSerializer,
     ActivitySerializer,
@@ -156,7 +158,7 @@ class UserPointsView(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
+class LeaderboardView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
     """Standings for a UTC period, global or per category (points earned in that category).
     `?around=me` centres the page on the caller (meta.me holds their rank)."""
 
@@ -164,6 +166,7 @@ class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
     serializer_class = LeaderboardRowSerializer
     pagination_class = ListPagePagination
     queryset = LeaderboardEntry.objects.none()  # rows come from selectors (Redis or SQL)
+    filterset_class = LeaderboardFilter
     concurrency_scope = "leaderboard"  # a cold page may rebuild a period from the ledger
     sparse_serializer = LeaderboardRowSerializer
     sparse_always = ("rank",)
@@ -172,31 +175,20 @@ class LeaderboardView(ConcurrencyLimitMixin, SparseFieldsetMixin, ListAPIView):
         operation_id="leaderboard",
         tags=["gamification"],
         parameters=[
-            OpenApiParameter(
-                "period", OpenApiTypes.STR, enum=["day", "week", "month", "all"], description="Default week."
-            ),
-            OpenApiParameter("category", OpenApiTypes.STR, description="Forum category slug (or id); omit for global."),
-            OpenApiParameter(
-                "date", OpenApiTypes.DATE, description="A day inside the period wanted (default today, UTC)."
-            ),
-            OpenApiParameter("around", OpenApiTypes.STR, enum=["me"], description="Centre on the caller (signed in)."),
             OpenApiParameter("page", OpenApiTypes.INT),
             OpenApiParameter("limit", OpenApiTypes.INT),
         ],
     )
     def get(self, request, *args, **kwargs):
         params = request.query_params
-        period, start = selectors.resolve_period(params.get("period"), params.get("date"))
-        category_id = selectors.resolve_category(params.get("category"), viewer=request.user)
+        given = self.filter_values()
+        period, start = selectors.resolve_period(given.get("period"), params.get("date"))
+        category_id = selectors.resolve_category(given.get("category"), viewer=request.user)
         paginator = self.paginator
         paginator.limit = parse_limit(request)
         paginator.paginate_queryset([], request)  # validates ?page= (ignored next to around=me)
-        around = params.get("around")
+        around = given.get("around") == "me"
         if around:
-            if around != "me":
-                from apps.core.exceptions import ValidationFailed
-
-                raise ValidationFailed("around must be 'me'.", details={"around": ["Only 'me' is supported."]})
             if not request.user.is_authenticated:
                 raise NotAuthenticated("Sign in to see your own rank.")
             board = selectors.leaderboard_around(

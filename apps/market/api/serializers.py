@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from apps.market.models import AlertKind, MarketCandle, MarketMilestone, PriceAlert, SourceHealth
 from apps.market.pricing import dec_str
-from apps.market.rollups import INTERVALS
 
 
 class PlainDecimalField(serializers.DecimalField):
@@ -39,13 +38,6 @@ class PriceSerializer(serializers.Serializer):
     as_of = serializers.DateTimeField(allow_null=True, help_text="the source's time for the quote")
     fetched_at = serializers.DateTimeField(allow_null=True, help_text="when the quote was fetched")
     stale = serializers.BooleanField(help_text="true when no fresh quote could be had (last good quote shown)")
-
-
-class HistoryQuerySerializer(serializers.Serializer):
-    interval = serializers.ChoiceField(choices=INTERVALS, default="1h")
-    # `from` is a Python keyword: mapped in the view.
-    start = serializers.DateTimeField(required=False, allow_null=True)
-    end = serializers.DateTimeField(required=False, allow_null=True)
 
 
 class HistoryPointSerializer(serializers.ModelSerializer):

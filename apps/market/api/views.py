@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import NotFound, ValidationFailed
+from apps.core.filters import FilteredView
 from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import KeysetPagination
 from apps.core.sparse import SparseFieldsetMixin
@@ -21,9 +22,9 @@ from apps.market.cards import milestone_card
 from apps.market.models import SourceHealth
 from apps.market.rollups import INTERVAL_SECONDS
 
+from .filters import HistoryFilter
 from .serializers import (
     HistoryPointSerializer,
-    HistoryQuerySerializer,
     MilestoneSerializer,
     PriceAlertCreateSerializer,
     PriceAlertSerializer,
@@ -77,8 +78,9 @@ class PriceView(APIView):
         return Response(selectors.price_current())
 
 
-class HistoryView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
+class HistoryView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
     permission_classes = [AllowAny]
+    filterset_class = HistoryFilter
     concurrency_scope = "history"
     sparse_serializer = HistoryPointSerializer
     sparse_always = ("t",)
@@ -95,9 +97,6 @@ class HistoryView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
             "candle's close."
         ),
         parameters=[
-            OpenApiParameter("interval", str, enum=list(INTERVAL_SECONDS), default="1h"),
-            OpenApiParameter("from", OpenApiTypes.DATETIME, required=False),
-            OpenApiParameter("to", OpenApiTypes.DATETIME, required=False),
             OpenApiParameter("limit", int, required=False, description="1..1000, default 1000 (larger is clamped)"),
             OpenApiParameter("cursor", str, required=False),
         ],
@@ -105,28 +104,12 @@ class HistoryView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
         tags=["market"],
     )
     def get(self, request):
-        params = request.query_params
-        query = HistoryQuerySerializer(
-            data={
-                k: v
-                for k, v in (
-                    ("interval", params.get("interval")),
-                    ("start", params.get("from")),
-                    ("end", params.get("to")),
-                )
-                if v not in (None, "")
-            }
-        )
-        if not query.is_valid():
-            errors = {{"start": "from", "end": "to"}.get(k, k): v for k, v in query.errors.items()}
-            raise ValidationFailed(
-                "Invalid history query.", details={k: [str(m) for m in v] for k, v in errors.items()}
-            )
-        interval = query.validated_data["interval"]
+        given = self.filter_values()
+        interval = given.get("interval", "1h")
         step = timedelta(seconds=INTERVAL_SECONDS[interval])
-        end = query.validated_data.get("end") or timezone.now()
+        end = given.get("to") or timezone.now()
         try:
-            start = query.validated_data.get("start") or end - step * HISTORY_MAX_POINTS
+            start = given.get("from") or end - step * HISTORY_MAX_POINTS
         except OverflowError:
             raise ValidationFailed("to is too early.", details={"to": ["Out of range."]}) from None
         if start > end:

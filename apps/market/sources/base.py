@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from apps.core.resilience import retry_after_seconds
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -79,10 +81,8 @@ def get_json(
     except httpx.HTTPError as exc:
         raise SourceError(f"{source}: unreachable ({type(exc).__name__}: {exc})") from exc
     if response.status_code == 429:
-        retry_after = None
-        raw = response.headers.get("Retry-After", "")
-        if raw.strip().isdigit():
-            retry_after = int(raw.strip())
+        seconds = retry_after_seconds(response.headers.get("Retry-After"))
+        retry_after = None if seconds is None else int(seconds)
         raise SourceError(f"{source}: rate limited (HTTP 429)", retry_after=retry_after, rate_limited=True)
     if response.status_code >= 400:
         raise SourceError(f"{source}: HTTP {response.status_code}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -10,9 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import require
+from apps.core.filters import FilteredView
 from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import KeysetPagination
 from apps.moderation import selectors, services
+from apps.moderation.api.filters import AuditLogFilter, QueueFilter
 from apps.moderation.api.serializers import (
     ActionSerializer,
     AuditLogEntrySerializer,
@@ -22,7 +24,7 @@ from apps.moderation.api.serializers import (
     TargetActionSerializer,
     WatchedWordSerializer,
 )
-from apps.moderation.models import ALL_REASONS, ReviewableStatus, TargetType, WatchedWord
+from apps.moderation.models import ReviewableStatus, WatchedWord
 
 
 class ReportCreateView(IdempotentPostMixin, APIView):
@@ -47,30 +49,19 @@ class ReportCreateView(IdempotentPostMixin, APIView):
         )
 
 
-class QueueView(APIView):
+class QueueView(FilteredView, APIView):
     permission_classes = [require("content.moderate")]
+    filterset_class = QueueFilter
     pagination_class = KeysetPagination
     ordering = ("-score", "-id")
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("status", str, enum=ReviewableStatus.values, description="Default: pending."),
-            OpenApiParameter("reason", str, enum=[r for r, _ in ALL_REASONS]),
-            OpenApiParameter("category", str, description="Category slug."),
-            OpenApiParameter("target_type", str, enum=TargetType.values),
-        ],
         responses=ReviewableSerializer(many=True),
         summary="The review queue, highest score first (moderators)",
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        qs = selectors.reviewable_queue(
-            viewer=request.user,
-            status=params.get("status") or ReviewableStatus.PENDING,
-            reason=params.get("reason") or None,
-            category=params.get("category") or None,
-            target_type=params.get("target_type") or None,
-        )
+        status_ = self.filter_values().get("status", ReviewableStatus.PENDING)
+        qs = self.filter_queryset(selectors.reviewable_queue(viewer=request.user, status=status_))
         paginator = self.pagination_class()
         page = selectors.attach_targets(paginator.paginate_queryset(qs, request, view=self))
         return paginator.get_paginated_response(ReviewableSerializer(page, many=True).data)
@@ -162,44 +153,18 @@ class TargetActionView(APIView):
         return Response({"reviewable_id": reviewable.pk if reviewable else None})
 
 
-class AuditLogView(APIView):
+class AuditLogView(FilteredView, APIView):
     permission_classes = [require("audit.read")]
+    filterset_class = AuditLogFilter
     pagination_class = KeysetPagination
     ordering = ("-id",)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("actor", int),
-            OpenApiParameter("target_type", str, enum=TargetType.values),
-            OpenApiParameter("target_id", int),
-            OpenApiParameter("user", int, description="Entries affecting this user."),
-            OpenApiParameter("action", str),
-        ],
         responses=AuditLogEntrySerializer(many=True),
         summary="The moderation audit log, newest first",
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-
-        def as_int(name: str) -> int | None:
-            raw = params.get(name)
-            if not raw:
-                return None
-            try:
-                return int(raw)
-            except ValueError:
-                from apps.core.exceptions import ValidationFailed
-
-                raise ValidationFailed(f"{name} must be a number.", details={name: ["Must be a number."]}) from None
-
-        qs = selectors.audit_log(
-            viewer=request.user,
-            actor_id=as_int("actor"),
-            target_type=params.get("target_type") or None,
-            target_id=as_int("target_id"),
-            target_user_id=as_int("user"),
-            action=params.get("action") or None,
-        )
+        qs = self.filter_queryset(selectors.audit_log(viewer=request.user))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(AuditLogEntrySerializer(page, many=True).data)

@@ -8,9 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.exceptions import ValidationFailed
+from apps.core.filters import FilteredView
 from apps.core.pagination import KeysetPagination
 from apps.core.sparse import SparseFieldsetMixin
-from apps.notifications import selectors, services, types
+from apps.notifications import selectors, services
+from apps.notifications.api.filters import NotificationFilter, SubscriptionFilter
 from apps.notifications.api.serializers import (
     MarkReadResultSerializer,
     MarkReadSerializer,
@@ -22,24 +24,14 @@ from apps.notifications.api.serializers import (
     SubscriptionSerializer,
     UnreadCountSerializer,
 )
-from apps.notifications.models import Level, TargetType
+from apps.notifications.models import TargetType
 
 TAGS = ["notifications"]
 
 
-def _bool_param(request, name: str) -> bool | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise ValidationFailed(f"{name} must be true or false.", details={name: ["Must be true or false."]})
-
-
-class NotificationListView(SparseFieldsetMixin, APIView):
+class NotificationListView(FilteredView, SparseFieldsetMixin, APIView):
     permission_classes = [IsAuthenticated]
+    filterset_class = NotificationFilter
     sparse_serializer = NotificationSerializer
     pagination_class = KeysetPagination
     ordering = ("-created_at", "-id")
@@ -48,18 +40,13 @@ class NotificationListView(SparseFieldsetMixin, APIView):
         summary="My notifications, newest activity first",
         tags=TAGS,
         parameters=[
-            OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or only read (false)."),
-            OpenApiParameter("type", OpenApiTypes.STR, enum=types.KEYS, description="One notification type."),
             OpenApiParameter("limit", OpenApiTypes.INT),
             OpenApiParameter("cursor", OpenApiTypes.STR),
         ],
         responses=NotificationSerializer(many=True),
     )
     def get(self, request):
-        kind = request.query_params.get("type") or None
-        if kind is not None and kind not in types.REGISTRY:
-            raise ValidationFailed("Unknown notification type.", details={"type": ["Unknown type."]})
-        qs = selectors.notification_list(user=request.user, unread=_bool_param(request, "unread"), type=kind)
+        qs = selectors.notification_list(user=request.user, **self.filter_values())
         paginator = KeysetPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         services.record_visit(user=request.user)
@@ -154,28 +141,21 @@ class SettingsView(APIView):
     patch = put
 
 
-class SubscriptionListView(APIView):
+class SubscriptionListView(FilteredView, APIView):
     permission_classes = [IsAuthenticated]
+    filterset_class = SubscriptionFilter
 
     @extend_schema(
         summary="My subscriptions (watch / track / mute on categories, threads, users)",
         tags=TAGS,
         parameters=[
-            OpenApiParameter("target_type", OpenApiTypes.STR, enum=TargetType.values),
-            OpenApiParameter("level", OpenApiTypes.STR, enum=Level.values),
             OpenApiParameter("limit", OpenApiTypes.INT),
             OpenApiParameter("cursor", OpenApiTypes.STR),
         ],
         responses=SubscriptionSerializer(many=True),
     )
     def get(self, request):
-        target_type = request.query_params.get("target_type") or None
-        level = request.query_params.get("level") or None
-        if target_type is not None and target_type not in TargetType.values:
-            raise ValidationFailed("Unknown target_type.", details={"target_type": ["Unknown target type."]})
-        if level is not None and level not in Level.values:
-            raise ValidationFailed("Unknown level.", details={"level": ["Unknown level."]})
-        qs = selectors.subscription_list(user=request.user, target_type=target_type, level=level)
+        qs = selectors.subscription_list(user=request.user, **self.filter_values())
         paginator = KeysetPagination()
         page = paginator.paginate_queryset(qs, request, ordering=("-id",))
         return paginator.get_paginated_response(SubscriptionSerializer(page, many=True).data)

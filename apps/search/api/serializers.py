@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
-from apps.search.selectors import SORTS, TYPES
 
 PERIODS = {
     "day": dt.timedelta(days=1),
@@ -15,33 +13,6 @@ PERIODS = {
     "year": dt.timedelta(days=365),
     "all": None,
 }
-
-
-class SearchParamsSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=TYPES, default="post")
-    sort = serializers.ChoiceField(choices=SORTS, default="relevance")
-    category = serializers.CharField(required=False, max_length=200)
-    tag = serializers.CharField(required=False, max_length=200)
-    author = serializers.CharField(required=False, max_length=200, help_text="User id or username.")
-    period = serializers.ChoiceField(choices=list(PERIODS), required=False)
-    # `from` is a Python keyword: declared below under its query-string name.
-    to = serializers.DateTimeField(required=False)
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["from"] = serializers.DateTimeField(required=False)
-        return fields
-
-    def validate(self, attrs):
-        since = attrs.get("from")
-        if attrs.get("period") and PERIODS[attrs["period"]] is not None:
-            period_since = timezone.now() - PERIODS[attrs["period"]]
-            since = max(since, period_since) if since else period_since
-        attrs["since"] = since
-        attrs["until"] = attrs.get("to")
-        if since and attrs["until"] and since >= attrs["until"]:
-            raise serializers.ValidationError({"to": ["Must be later than `from`."]})
-        return attrs
 
 
 class SearchCategoryRefSerializer(serializers.Serializer):

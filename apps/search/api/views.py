@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -10,11 +10,13 @@ from rest_framework.views import APIView
 
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import ValidationFailed
+from apps.core.filters import FilteredView
 from apps.core.pagination import PagePagination, parse_limit
 from apps.core.sparse import SparseFieldsetMixin, serializer_fields
 from apps.search import cache as search_cache
 from apps.search import selectors, services
 from apps.search.api import serializers as s
+from apps.search.api.filters import SearchFilter
 from apps.search.query import parse
 
 HIT_SERIALIZERS = {"post": s.PostHitSerializer, "comment": s.CommentHitSerializer, "user": s.UserHitSerializer}
@@ -35,8 +37,9 @@ def _client_address(request: Request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
+class SearchView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
     permission_classes = [AllowAny]
+    filterset_class = SearchFilter
     pagination_class = PagePagination  # documents the ranked-list envelope; paging happens in SQL
     concurrency_scope = "search"
 
@@ -58,14 +61,6 @@ class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
         ),
         parameters=[
             OpenApiParameter("q", {"type": "string", "pattern": r"\S"}, required=True, description="Not blank."),
-            OpenApiParameter("type", str, enum=list(selectors.TYPES), description="post (default), comment, user"),
-            OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
-            OpenApiParameter("category", str, description="Category slug"),
-            OpenApiParameter("tag", str, description="Tag slug"),
-            OpenApiParameter("author", str, description="Author id or username"),
-            OpenApiParameter("period", str, enum=list(s.PERIODS)),
-            OpenApiParameter("from", OpenApiTypes.DATETIME, description="ISO 8601 time, inclusive"),
-            OpenApiParameter("to", OpenApiTypes.DATETIME, description="ISO 8601 time, exclusive"),
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
@@ -73,19 +68,23 @@ class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
         tags=["search"],
     )
     def get(self, request: Request) -> Response:
-        params = s.SearchParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = self.filter_values()
+        since, until = data.get("from"), data.get("to")
+        if data.get("period") and s.PERIODS[data["period"]] is not None:
+            period_since = timezone.now() - s.PERIODS[data["period"]]
+            since = max(since, period_since) if since else period_since
+        if since and until and since >= until:
+            raise ValidationFailed("to must be later than from.", details={"to": ["Must be later than `from`."]})
         parsed = parse(request.query_params.get("q"))
         page, limit = _page(request), parse_limit(request)
         filters = selectors.SearchFilters(
-            type=data["type"],
-            sort=data["sort"],
+            type=data.get("type", "post"),
+            sort=data.get("sort", "relevance"),
             category=data.get("category"),
             tag=data.get("tag"),
             author=data.get("author"),
-            since=data.get("since"),
-            until=data.get("until"),
+            since=since,
+            until=until,
         )
         with selectors.bounded():  # one transaction for the whole request (reads + log row)
             result = selectors.search(viewer=request.user, parsed=parsed, filters=filters, page=page, limit=limit)

@@ -2,7 +2,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
-from apps.wallet.models import TransactionKind
 
 
 class AddressInput(serializers.Serializer):
@@ -132,7 +131,6 @@ class TransactionSerializer(serializers.Serializer):
     fee_lamports = serializers.IntegerField()
     slot = serializers.IntegerField()
     block_time = serializers.DateTimeField()
-    failed = serializers.SerializerMethodField()
 
     def get_amount(self, tx) -> str:
         return str(tx.ui_amount)
@@ -140,22 +138,16 @@ class TransactionSerializer(serializers.Serializer):
     def get_amount_base(self, tx) -> str:
         return str(int(tx.amount))
 
-    def get_failed(self, tx) -> bool:
-        return tx.error is not None
-
-
-class TransactionFilterInput(serializers.Serializer):
-    type = serializers.ChoiceField(choices=TransactionKind.choices, required=False)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
-    address = serializers.CharField(required=False, max_length=64)
-
 
 class TransactionSummarySerializer(serializers.Serializer):
     mint = serializers.CharField()
     first_acquired_at = serializers.DateTimeField(allow_null=True)
-    total_in = serializers.CharField()
-    total_out = serializers.CharField()
+    first_movement_at = serializers.DateTimeField(allow_null=True)
+    last_movement_at = serializers.DateTimeField(allow_null=True)
+    total_in = serializers.CharField(help_text="Whole tokens received (transfers in, buys, mints).")
+    total_out = serializers.CharField(help_text="Whole tokens sent (transfers out, sells, burns).")
+    net = serializers.CharField(help_text="total_in minus total_out: what the movements added to the balance.")
     net_30d = serializers.CharField()
+    counterparties = serializers.IntegerField(help_text="Distinct owners on the other side of a movement.")
     holding_days = serializers.IntegerField()
     transactions = serializers.IntegerField()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -14,9 +13,11 @@ from rest_framework.views import APIView
 
 from apps.accounts.tokens import issue_token_pair
 from apps.core.exceptions import ValidationFailed
+from apps.core.filters import FilteredView
 from apps.core.pagination import KeysetPagination
 from apps.wallet import selectors, services, siws
 from apps.wallet.api import serializers as s
+from apps.wallet.api.filters import TransactionFilter
 from apps.wallet.models import ChallengePurpose
 
 TAGS = ["wallet"]
@@ -225,27 +226,18 @@ class WalletRefreshView(WalletView):
         return Response(s.BalanceSerializer(selectors.balance_summary(user=request.user)).data)
 
 
-class TransactionListView(WalletView):
+class TransactionListView(FilteredView, WalletView):
     permission_classes = [IsAuthenticated]
+    filterset_class = TransactionFilter
 
     @extend_schema(
         summary="Token transactions of the caller's wallets, newest first",
-        parameters=[
-            OpenApiParameter("type", str, enum=[k for k, _ in s.TransactionKind.choices]),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="ISO 8601 time, inclusive"),
-            OpenApiParameter("until", OpenApiTypes.DATETIME, description="ISO 8601 time, exclusive"),
-            OpenApiParameter("address", {"type": "string", "maxLength": 64}, description="only this linked wallet"),
-        ],
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("cursor", str)],
         responses=s.TransactionSerializer(many=True),
         tags=TAGS,
     )
     def get(self, request):
-        filters = s.TransactionFilterInput(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        f = filters.validated_data
-        qs = selectors.transaction_list(
-            user=request.user, kind=f.get("type"), since=f.get("since"), until=f.get("until"), address=f.get("address")
-        )
+        qs = self.filter_queryset(selectors.transaction_list(user=request.user))
         paginator = KeysetPagination()
         rows = paginator.paginate_queryset(qs, request, ordering=("-block_time", "-id"))
         return paginator.get_paginated_response(s.TransactionSerializer(rows, many=True).data)
