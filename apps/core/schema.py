@@ -8,7 +8,10 @@ from drf_spectacular.utils import OpenApiParameter
 
 ERROR_STATUSES = {
     "400": "Bad input (`validation_error` with per-field `details`, or `bad_request`).",
-    "401": "Not authenticated (`not_authenticated`, `token_invalid`, `token_expired`).",
+    "401": (
+        "Not authenticated (`not_authenticated`, `token_invalid`, `token_expired`; on refresh and logout "
+        "also `refresh_missing` and `token_reused`)."
+    ),
     "403": "Not allowed (`permission_denied`, `csrf_failed`, `account_suspended`).",
     "404": "Not found, or not visible to the caller (`not_found`).",
     "409": "Conflicts with the current state (`conflict`).",
