@@ -40,7 +40,7 @@ from apps.accounts.models import (
 )
 from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.sources import KIND_PROVIDERS
-from apps.accounts.tokens import revoke_sessions
+from apps.accounts.tokens import revoke_sessions, session_ended
 from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import (
@@ -323,9 +323,11 @@ def logout(*, refresh_token: str | None, user: User | None, all_sessions: bool =
         sid = getattr(target_user, "auth_session_id", None)
     if sid is None:
         raise ValidationFailed("Send the refresh token to end.", details={"refresh": ["This field is required."]})
-    return AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
+    ended = AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason="logout"
     )
+    session_ended(user_id=target_user.pk, session_id=sid, reason="logout")
+    return ended
 
 
 def session_revoke(*, user: User, session_id: str) -> None:
@@ -338,6 +340,7 @@ def session_revoke(*, user: User, session_id: str) -> None:
     )
     if not updated:
         raise NotFound()
+    session_ended(user_id=user.pk, session_id=session_id, reason="revoked")
 
 
 SESSION_RETENTION = dt.timedelta(days=30)

@@ -22,8 +22,10 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.accounts.authentication import TokenRejected
+from apps.accounts.events import SessionsEnded
 from apps.accounts.models import AuthSession, User
 from apps.core import rls
+from apps.core.events import emit
 from apps.core.exceptions import KeepsWrites
 
 
@@ -152,6 +154,7 @@ def rotate_refresh_token(raw: str, *, request=None) -> Rotated:
             session.revoked_at = timezone.now()
             session.revoked_reason = "reuse"
             session.save(update_fields=["revoked_at", "revoked_reason"])
+            session_ended(user_id=session.user_id, session_id=session.pk, reason="reuse")
             reused = "token_reused"
         else:
             user = session.user
@@ -187,7 +190,14 @@ def revoke_sessions(*, user: User, reason: str, except_session_id: str | None = 
     qs = AuthSession.objects.filter(user=user, revoked_at__isnull=True)
     if except_session_id:
         qs = qs.exclude(pk=except_session_id)
-    return qs.update(revoked_at=timezone.now(), revoked_reason=reason)
+    ended = qs.update(revoked_at=timezone.now(), revoked_reason=reason)
+    emit(SessionsEnded(user_id=user.pk, reason=reason, except_session_id=str(except_session_id or "") or None))
+    return ended
+
+
+def session_ended(*, user_id: int, session_id: str, reason: str) -> None:
+    """Tell the rest of the platform (open sockets) that one session just ended."""
+    emit(SessionsEnded(user_id=user_id, reason=reason, session_ids=(str(session_id),)))
 
 
 def csrf_token_for(session_id: str) -> str:
