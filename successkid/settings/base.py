@@ -15,10 +15,35 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Deprecation", "Link"]
+# Every response header a browser client must read (ETag for If-None-Match, the retry and replay
+# signals, the cookie mode's CSRF value, pagination/deprecation links, download names).
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+    "Location",
+    "X-CSRFToken",
+    "X-Feed-Cache",
+    "Deprecation",
+    "Link",
+    "Content-Disposition",
+]
 from corsheaders.defaults import default_headers
 
-CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-auth-mode", "x-csrftoken")
+# Every request header the API reads (Idempotency-Key retries, conditional GETs, cookie mode, the
+# allauth app client's session token, a client-chosen request id).
+CORS_ALLOW_HEADERS = (
+    *default_headers,
+    "idempotency-key",
+    "if-none-match",
+    "if-match",
+    "x-auth-mode",
+    "x-csrftoken",
+    "x-request-id",
+    "x-session-token",
+)
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 # --- Database: always PostgreSQL --------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", default="")
@@ -99,13 +124,15 @@ INSTALLED_APPS = [
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First: every response, the early ones too (413, a bad Content-Length, a 503), carries the
+    # CORS headers, so a page on an allowed origin reads the error envelope.
+    "corsheaders.middleware.CorsMiddleware",
     "apps.core.metrics.MetricsMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
     "apps.core.db_router.PinningMiddleware",
     "apps.core.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
