@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include(system_urls(include("allauth.urls")[0].urlpatterns, "allauth"))),
 ]
 if settings.DEBUG:
+    # Files stored before every image went through /api/media/files/ (development data only).
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler400 = "apps.core.views.handler400"

@@ -482,14 +482,17 @@ class AvatarView(APIView):
         tags=["users"],
         request={"multipart/form-data": AvatarSerializer},
         responses={200: OwnerUserSerializer},
-        summary="Upload my avatar (JPEG, PNG, WebP or GIF; re-encoded to a 256 px square)",
+        summary="Upload my avatar (JPEG, PNG, WebP or GIF, through the media upload pipeline)",
+        description="Judged by content like every upload (415 for anything but an image, 413 past "
+        "`AVATAR_MAX_BYTES` or the pixel limit); re-encoded without metadata. `avatar_url` is "
+        "absolute and points at the image's thumbnail.",
     )
     def post(self, request, user_id: str):
         user = _resolve_user(request, user_id)
         _require_owner_or_admin(request, user)
         s = AvatarSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        services.avatar_set(user=user, upload=s.validated_data["file"])
+        services.avatar_set(user=user, upload=s.validated_data["file"], request=request)
         user = User.objects.select_related("profile").get(pk=user.pk)
         return Response(OwnerUserSerializer(user).data)
 

@@ -39,10 +39,8 @@ AUTH_RATE_LIMITS = {
     "refresh_ip": (env.int("RL_REFRESH_IP", default=120), 60),
 }
 
-# --- Avatars (until the forum's image pipeline takes over) ----------------------------------
+# --- Avatars: uploads through apps.media like every image, with a smaller byte limit ---------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024)
-AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=4096 * 4096)
-AVATAR_SIZE = 256
 
 # --- django-allauth (headless only: no server-rendered pages) -------------------------------
 HEADLESS_ONLY = True
