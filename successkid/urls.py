@@ -8,6 +8,11 @@ from apps.accounts import allauth_urls
 from apps.core.metrics import metrics_view
 from apps.core.rls import system_urls
 
+# The admin is the moderators' and operators' console.
+admin.site.site_header = "Success Kid moderation"
+admin.site.site_title = "Success Kid moderation"
+admin.site.index_title = "Moderation and administration"
+
 urlpatterns = [
     path("metrics", non_atomic_requests(metrics_view), name="metrics"),
     path("admin/", admin.site.urls),

