@@ -136,3 +136,23 @@ TAGS = [
     {"name": "admin", "description": "Roles, suspensions and audit (moderators and admins)."},
     {"name": "health", "description": "Liveness and readiness for load balancers."},
 ]
+
+# Read-only operations anyone may call for the same answer (shown without a lock). Views that
+# authenticate nobody (sign-in, refresh, password reset...) are public without being listed.
+PUBLIC_OPERATIONS = frozenset(
+    {
+        "GET /api/health",
+        "GET /api/health/ready",
+        "GET /api/achievements",
+        "GET /api/levels",
+        "GET /api/leaderboard",
+        "GET /api/points/activities",
+        "GET /api/users/{user_id}/achievements",
+        "GET /api/market/price",
+        "GET /api/market/history",
+        "GET /api/market/sources",
+        "GET /api/market/milestones",
+        "GET /api/market/milestones/{milestone_id}/card.png",
+        "GET /api/trending",
+    }
+)

@@ -23,6 +23,20 @@ ERROR_STATUSES = {
 
 
 class EnvelopeAutoSchema(AutoSchema):
+    def get_auth(self):
+        """Public operations carry `security: []`, shown without a lock in Swagger UI: views that
+        authenticate nobody (their authority is in the body) and the read-only operations listed in
+        apps.core.api_docs.PUBLIC_OPERATIONS. A token, when sent to those, may still personalise
+        the answer (the API description says so)."""
+        from apps.core.api_docs import PUBLIC_OPERATIONS
+
+        auths = super().get_auth()
+        if {} in auths and (
+            not self.view.get_authenticators() or f"{self.method.upper()} {self.path}" in PUBLIC_OPERATIONS
+        ):
+            return []
+        return auths
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         from apps.core.sparse import PARAM, SparseFieldsetMixin
@@ -241,16 +255,11 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
-def public_operations_and_reader_texts(result, generator, request, public):
-    """Operations anyone may call carry `security: []`, so Swagger UI shows them without a lock (a
-    token, when sent, still personalises them; the API description says so); the shared shapes get
-    descriptions written for readers."""
+def reader_texts(result, generator, request, public):
+    """The shared shapes get descriptions written for readers (serializer docstrings are notes for
+    developers)."""
     from apps.core.api_docs import COMPONENT_DESCRIPTIONS
 
-    for operations in result.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict) and {} in (operation.get("security") or []):
-                operation["security"] = []
     schemas = result.get("components", {}).get("schemas", {})
     for name, text in COMPONENT_DESCRIPTIONS.items():
         if name in schemas:

@@ -376,7 +376,7 @@ SPECTACULAR_SETTINGS = {
         "apps.core.schema.add_error_component",
         "apps.core.schema.describe_query_conventions",
         "apps.core.schema.link_created_resources",
-        "apps.core.schema.public_operations_and_reader_texts",
+        "apps.core.schema.reader_texts",
     ],
 }
 

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.accounts.models import AuthSession
+from apps.accounts.models import AuthSession, User
 from apps.accounts.tokens import issue_token_pair
 from tests.accounts.helpers import bearer, login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -217,6 +217,17 @@ def test_cookie_mode_refresh_needs_csrf_double_submit(api_client):
     out = api_client.post("/api/auth/logout", {}, format="json", HTTP_X_CSRFTOKEN=csrf)
     assert out.status_code == 200 and out.json()["data"]["revoked"] == 1
     assert me(ok.json()["data"]["access"]) == 401
+
+
+def test_a_cookie_refresh_without_the_mode_header_still_renews_the_cookie(api_client):
+    UserFactory(username="wendy")
+    csrf = login(api_client, "wendy", HTTP_X_AUTH_MODE="cookie").json()["data"]["csrf_token"]
+    for _ in range(2):
+        r = api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_CSRFTOKEN=csrf)
+        assert r.status_code == 200, r.content
+        assert "refresh" not in r.json()["data"] and settings.AUTH_REFRESH_COOKIE in r.cookies
+    age_rotations(User.objects.get(username="wendy"))
+    assert api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_CSRFTOKEN=csrf).status_code == 200
 
 
 def test_csrf_value_is_per_session(api_client):

@@ -64,12 +64,12 @@ def _refresh_missing() -> NotAuthenticated:
     )
 
 
-def auth_response(request, user: User, tokens: dict[str, str], status: int = 200) -> Response:
+def auth_response(request, user: User, tokens: dict[str, str], status: int = 200, *, cookie: bool = False) -> Response:
     """The contract's `{access, refresh, user}`; in cookie mode the refresh token travels only in an
     httpOnly cookie, and the CSRF value for refresh/logout comes in the body (`csrf_token`) and the
     exposed X-CSRFToken header: an SPA on another origin cannot read the API host's cookies."""
     body = {"access": tokens["access"], "refresh": tokens["refresh"], "user": OwnerUserSerializer(user).data}
-    if not cookie_mode(request):
+    if not (cookie or cookie_mode(request)):
         return Response(body, status=status)
     body.pop("refresh")
     csrf = csrf_token_for(session_id_of(tokens["refresh"]))
@@ -180,7 +180,9 @@ class RefreshView(APIView):
         if not raw:
             raise _refresh_missing()
         rotated = rotate_refresh_token(raw, request=request)
-        return auth_response(request, rotated.user, rotated.tokens)
+        # A token that came from the cookie goes back into it (even without X-Auth-Mode), or the
+        # cookie would keep a used token and the next refresh would end the session.
+        return auth_response(request, rotated.user, rotated.tokens, cookie=not s.validated_data.get("refresh"))
 
 
 class CsrfView(APIView):
