@@ -8,6 +8,11 @@ from apps.accounts import allauth_urls
 from apps.core.metrics import metrics_view
 from apps.core.rls import system_urls
 
+# The admin is the moderators' and operators' console.
+admin.site.site_header = "Success Kid moderation"
+admin.site.site_title = "Success Kid moderation"
+admin.site.index_title = "Moderation and administration"
+
 urlpatterns = [
     path("metrics", non_atomic_requests(metrics_view), name="metrics"),
     path("admin/", admin.site.urls),
@@ -20,6 +25,7 @@ urlpatterns = [
     path("accounts/", include(system_urls(include("allauth.urls")[0].urlpatterns, "allauth"))),
 ]
 if settings.DEBUG:
+    # Files stored before every image went through /api/media/files/ (development data only).
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler400 = "apps.core.views.handler400"

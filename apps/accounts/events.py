@@ -25,3 +25,14 @@ class RoleChanged(DomainEvent):
     by_user_id: int | None
     old_role: str
     new_role: str
+
+
+@dataclass(frozen=True)
+class SessionsEnded(DomainEvent):
+    """Sessions (refresh-token families) of one user ended: `session_ids` those, or, when empty,
+    every session but `except_session_id` (log out everywhere, password change, suspension)."""
+
+    user_id: int
+    reason: str
+    session_ids: tuple[str, ...] = ()
+    except_session_id: str | None = None

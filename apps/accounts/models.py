@@ -107,6 +107,10 @@ class AuthSession(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_sessions")
     method = models.CharField(max_length=32, default="password")  # password | google | github | x | wallet ...
     current_jti = models.CharField(max_length=64)
+    # The token rotated away last, accepted again (answered with the current one) for
+    # AUTH_REFRESH_GRACE_SECONDS after `rotated_at`: concurrent tabs and lost responses.
+    previous_jti = models.CharField(max_length=64, blank=True, default="")
+    rotated_at = models.DateTimeField(null=True, blank=True)
     generation = models.PositiveIntegerField(default=0)
     device = models.CharField(max_length=120, blank=True, default="")
     user_agent = models.CharField(max_length=400, blank=True, default="")

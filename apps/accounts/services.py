@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import io
 import secrets
 import unicodedata
 import uuid
@@ -18,8 +17,6 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import mail
 from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -40,7 +37,7 @@ from apps.accounts.models import (
 )
 from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.sources import KIND_PROVIDERS
-from apps.accounts.tokens import revoke_sessions
+from apps.accounts.tokens import revoke_sessions, session_ended
 from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import (
@@ -323,9 +320,11 @@ def logout(*, refresh_token: str | None, user: User | None, all_sessions: bool =
         sid = getattr(target_user, "auth_session_id", None)
     if sid is None:
         raise ValidationFailed("Send the refresh token to end.", details={"refresh": ["This field is required."]})
-    return AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
+    ended = AuthSession.objects.filter(pk=sid, revoked_at__isnull=True).update(
         revoked_at=timezone.now(), revoked_reason="logout"
     )
+    session_ended(user_id=target_user.pk, session_id=sid, reason="logout")
+    return ended
 
 
 def session_revoke(*, user: User, session_id: str) -> None:
@@ -338,6 +337,7 @@ def session_revoke(*, user: User, session_id: str) -> None:
     )
     if not updated:
         raise NotFound()
+    session_ended(user_id=user.pk, session_id=session_id, reason="revoked")
 
 
 SESSION_RETENTION = dt.timedelta(days=30)
@@ -507,49 +507,25 @@ def settings_update(*, user: User, data: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-AVATAR_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
+def avatar_set(*, user: User, upload, request=None) -> Profile:
+    """An avatar is an uploaded image like any other (apps.media: judged by content, size and
+    pixel limits, metadata stripped, scanned when a scanner is configured), at most
+    AVATAR_MAX_BYTES; the profile points at its thumbnail by an absolute URL (the original until
+    the thumbnail exists). The previous avatar is deleted."""
+    from apps.media import services as media
 
-
-def avatar_set(*, user: User, upload) -> Profile:
-    """Validate (size, real image, format, pixel count), re-encode to a square PNG, store."""
-    from PIL import Image, UnidentifiedImageError
-
-    if upload.size > settings.AVATAR_MAX_BYTES:
+    if upload.size is not None and upload.size > settings.AVATAR_MAX_BYTES:
         raise ApplicationError(
             f"The avatar is larger than {settings.AVATAR_MAX_BYTES} bytes.", code="payload_too_large", status=413
         )
-    raw = upload.read(settings.AVATAR_MAX_BYTES + 1)
-    try:
-        with Image.open(io.BytesIO(raw)) as probe:
-            fmt = probe.format
-            width, height = probe.size
-            probe.verify()
-        if fmt not in AVATAR_FORMATS:
-            raise _fail("file", "Upload a JPEG, PNG, WebP or GIF image.")
-        if width * height > settings.AVATAR_MAX_PIXELS:
-            raise _fail("file", "The image has too many pixels.")
-        with Image.open(io.BytesIO(raw)) as image:
-            image.seek(0)
-            image = image.convert("RGBA")
-            side = min(image.size)
-            left, top = (image.width - side) // 2, (image.height - side) // 2
-            image = image.crop((left, top, left + side, top + side)).resize(
-                (settings.AVATAR_SIZE, settings.AVATAR_SIZE), Image.Resampling.LANCZOS
-            )
-            out = io.BytesIO()
-            image.save(out, format="PNG", optimize=True)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise _fail("file", "The file is not an image we can read.") from None
-    name = default_storage.save(f"avatars/{user.pk}/{uuid.uuid4().hex}.png", ContentFile(out.getvalue()))
-    url = default_storage.url(name)
     with transaction.atomic():
+        asset = media.media_upload(owner=user, upload=upload, purpose="avatar")
+        media.media_attach(owner=user, keys=[str(asset.key)], target=f"avatar:{user.pk}")
         profile = Profile.objects.select_for_update().get(user=user)
         old = profile.avatar_url
-        profile.avatar_url = url
+        profile.avatar_url = media.public_url(asset, "thumbnail", request=request)
         profile.save(update_fields=["avatar_url", "updated_at"])
-    if old and old.startswith(settings.MEDIA_URL) and f"avatars/{user.pk}/" in old:
-        old_name = old[len(settings.MEDIA_URL) :]
-        transaction.on_commit(lambda: default_storage.delete(old_name))
+        media.avatar_replaced(owner=user, old_url=old, keep=asset)
     return profile
 
 

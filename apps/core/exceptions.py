@@ -99,7 +99,13 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
 
 
 # DRF's own detail codes → the contract's codes.
-_AUTH_CODES = {"token_not_valid": "token_invalid", "token_expired": "token_expired", "token_invalid": "token_invalid"}
+_AUTH_CODES = {
+    "token_not_valid": "token_invalid",
+    "token_expired": "token_expired",
+    "token_invalid": "token_invalid",
+    "token_reused": "token_reused",
+    "refresh_missing": "refresh_missing",
+}
 
 
 def _first_message(detail: Any) -> str:

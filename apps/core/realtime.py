@@ -146,3 +146,32 @@ def broadcast_per_user(builder: str, payload: dict) -> None:
     if builder not in _per_user_builders:
         raise ValueError(f"no per-user builder {builder!r}")
     transaction.on_commit(lambda: broadcast_per_user_now(builder, payload))
+
+
+# -- sockets follow the session -------------------------------------------------------------------
+# Each process's hub joins `rt-session.<user id>` for every user with a signed-in socket there, so an
+# ended session (logout, revocation, password change, suspension, deletion) closes its sockets on
+# every process, over whichever channel layer is configured (Redis or PostgreSQL).
+def session_group(user_id: int) -> str:
+    return f"rt-session.{int(user_id)}"
+
+
+def close_user_sockets_now(
+    user_id: int, *, session_ids: list[str] | None = None, except_session_id: str | None = None, reason: str = ""
+) -> None:
+    """Close the user's open sockets now: those signed in with one of `session_ids`, or (None)
+    all but `except_session_id`'s. Best effort, like every broadcast."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {
+        "type": "realtime.close",
+        "user_id": int(user_id),
+        "sessions": [str(s) for s in session_ids] if session_ids is not None else None,
+        "except": str(except_session_id) if except_session_id else None,
+        "reason": reason,
+    }
+    try:
+        async_to_sync(layer.group_send)(session_group(user_id), message)
+    except Exception:
+        logger.warning("closing the sockets of user %s failed", user_id, exc_info=True)

@@ -29,6 +29,9 @@ from django.conf import settings
 from django.db import connections, transaction
 
 logger = logging.getLogger("successkid.rls")
+# Every system context, routine ones included (one per seeded reference row at start-up, one per
+# event receiver): its own logger, quiet on the console unless RLS_AUDIT_LOG_LEVEL=INFO.
+audit_logger = logging.getLogger("successkid.rls.audit")
 
 USER_SETTING = "app.user_id"
 SYSTEM_SETTING = "app.system"
@@ -245,7 +248,7 @@ def system_context(reason: str, *, using: str = "default") -> Iterator[None]:
     from apps.core.metrics import RLS_SYSTEM_CONTEXTS
 
     RLS_SYSTEM_CONTEXTS.labels(reason=reason).inc()
-    logger.info("rls.system_context reason=%s", reason, extra={"rls_reason": reason})
+    audit_logger.info("rls.system_context reason=%s", reason, extra={"rls_reason": reason})
     with _context("", "on", using):
         yield
 

@@ -8,7 +8,10 @@ from drf_spectacular.utils import OpenApiParameter
 
 ERROR_STATUSES = {
     "400": "Bad input (`validation_error` with per-field `details`, or `bad_request`).",
-    "401": "Not authenticated (`not_authenticated`, `token_invalid`, `token_expired`).",
+    "401": (
+        "Not authenticated (`not_authenticated`, `token_invalid`, `token_expired`; on refresh and logout "
+        "also `refresh_missing` and `token_reused`)."
+    ),
     "403": "Not allowed (`permission_denied`, `csrf_failed`, `account_suspended`).",
     "404": "Not found, or not visible to the caller (`not_found`).",
     "409": "Conflicts with the current state (`conflict`).",
@@ -20,6 +23,20 @@ ERROR_STATUSES = {
 
 
 class EnvelopeAutoSchema(AutoSchema):
+    def get_auth(self):
+        """Public operations carry `security: []`, shown without a lock in Swagger UI: views that
+        authenticate nobody (their authority is in the body) and the read-only operations listed in
+        apps.core.api_docs.PUBLIC_OPERATIONS. A token, when sent to those, may still personalise
+        the answer (the API description says so)."""
+        from apps.core.api_docs import PUBLIC_OPERATIONS
+
+        auths = super().get_auth()
+        if {} in auths and (
+            not self.view.get_authenticators() or f"{self.method.upper()} {self.path}" in PUBLIC_OPERATIONS
+        ):
+            return []
+        return auths
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         from apps.core.sparse import PARAM, SparseFieldsetMixin
@@ -236,3 +253,15 @@ class JWTAuthenticationScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+
+
+def reader_texts(result, generator, request, public):
+    """The shared shapes get descriptions written for readers (serializer docstrings are notes for
+    developers)."""
+    from apps.core.api_docs import COMPONENT_DESCRIPTIONS
+
+    schemas = result.get("components", {}).get("schemas", {})
+    for name, text in COMPONENT_DESCRIPTIONS.items():
+        if name in schemas:
+            schemas[name]["description"] = text
+    return result

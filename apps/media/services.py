@@ -213,11 +213,30 @@ def file_for(asset: MediaAsset, variant: str) -> tuple[str, str]:
 
 
 def public_url(asset: MediaAsset, variant: str = "original", *, request=None) -> str:
-    """Local storage: our own file route (headers we control). Remote storage: the storage URL."""
+    """The one media URL policy: always absolute, so an <img> on the SPA's origin loads it.
+    Local storage: our own file route (headers we control), on MEDIA_PUBLIC_BASE_URL or else the
+    request's host. Object storage: the storage's (absolute) URL."""
     if isinstance(default_storage, FileSystemStorage):
         from django.urls import reverse
 
-        path = reverse("media-file", kwargs={"key": asset.key, "variant": variant})
-        return request.build_absolute_uri(path) if request is not None else path
+        return absolute_url(reverse("media-file", kwargs={"key": asset.key, "variant": variant}), request=request)
     name, _ = file_for(asset, variant)
-    return default_storage.url(name)
+    return absolute_url(default_storage.url(name), request=request)
+
+
+def absolute_url(url: str, *, request=None) -> str:
+    """`url` made absolute: MEDIA_PUBLIC_BASE_URL when set (the API's public origin, right in
+    tasks and events too), else the request's scheme and host; an absolute URL is left as is."""
+    if not url or "://" in url or url.startswith("//"):
+        return url
+    base = settings.MEDIA_PUBLIC_BASE_URL.rstrip("/")
+    if base:
+        return base + url
+    return request.build_absolute_uri(url) if request is not None else url
+
+
+def avatar_replaced(*, owner: User, old_url: str, keep: MediaAsset) -> None:
+    """Delete the avatar upload a profile pointed at before (not one used elsewhere)."""
+    for asset in MediaAsset.objects.filter(owner=owner, purpose="avatar").exclude(pk=keep.pk):
+        if old_url and str(asset.key) in old_url:
+            media_delete(asset=asset)

@@ -114,13 +114,36 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.viewer_class = access.ANONYMOUS_CLASS
         self.hub = get_hub()
         self._expiry = None
+        self.tracked_as: int | None = None
         error = self.scope.get("auth_error")
         await self.accept()
         if error:
             # Accept then close with a distinct code, so browsers can tell "refresh your token".
             await self.close(code=CLOSE_TOKEN_EXPIRED if error == "token_expired" else CLOSE_TOKEN_INVALID)
             return
+        await self._follow_session()
         self._watch_expiry()
+
+    @property
+    def session_id(self) -> str | None:
+        sid = getattr(self.user, "auth_session_id", None)
+        return str(sid) if sid else None
+
+    async def _follow_session(self) -> None:
+        """A signed-in socket lives no longer than its session: the hub closes it when the session
+        ends (logout, revocation, password change, suspension, deletion), on any process."""
+        if self.signed_in and self.tracked_as is None:
+            self.tracked_as = self.user.pk
+            await self.hub.track(self, self.user.pk)
+
+    async def session_ended(self) -> None:
+        if self.tracked_as is not None:
+            await self.hub.untrack(self, self.tracked_as)
+            self.tracked_as = None
+        for topic in list(self.subscriptions):  # nothing more reaches it, even before the close
+            await self._drop(topic)
+        await self.send_error(None, "token_invalid", "This session has ended; sign in again.")
+        await self.close(code=CLOSE_TOKEN_EXPIRED)
 
     def _watch_expiry(self) -> None:
         """A signed-in socket lives as long as its access token: send a fresh one with an `auth`
@@ -145,6 +168,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             return
         if self._expiry is not None:
             self._expiry.cancel()
+        if getattr(self, "tracked_as", None) is not None:
+            await hub.untrack(self, self.tracked_as)
+            self.tracked_as = None
         for topic in list(self.subscriptions):
             await self._drop(topic)
         self.subscriptions = {}
@@ -216,6 +242,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.scope["user"] = user
         self.profile = None
         self.viewer_class = await database_sync_to_async(access.viewer_class)(user)
+        await self._follow_session()
         self._watch_expiry()
         await self.send_json({"type": "authenticated", "ref": ref, "user_id": user.pk})
 

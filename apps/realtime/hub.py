@@ -29,7 +29,14 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.core import access
-from apps.core.realtime import PER_USER_GROUP, abroadcast_now, event_message, group_name, per_user_builder
+from apps.core.realtime import (
+    PER_USER_GROUP,
+    abroadcast_now,
+    event_message,
+    group_name,
+    per_user_builder,
+    session_group,
+)
 from apps.realtime import topics
 from apps.realtime.presence import get_store
 
@@ -48,6 +55,7 @@ class Hub:
         self.channel: str | None = None
         self.subs: dict[str, dict[Any, Filter | None]] = {}
         self.presence_local: dict[tuple[str, str], int] = {}  # (room, socket id) -> user id
+        self.signed_in: dict[int, set] = {}  # user id -> this process's sockets signed in as them
         self._pending: dict[str, dict[str, dict]] = {}
         self._flush_scheduled: set[str] = set()
         self._starting: asyncio.Future | None = None
@@ -81,6 +89,8 @@ class Hub:
             try:
                 if message.get("type") == "realtime.event":
                     await self.fan_out(message)
+                elif message.get("type") == "realtime.close":
+                    await self.close_sessions(message)
                 elif message.get("type") == "realtime.per_user":
                     # Off the read loop: building thousands of frames must not hold up other events.
                     task = asyncio.create_task(self._per_user_logged(message))
@@ -103,6 +113,8 @@ class Hub:
                     await self.layer.group_add(PER_USER_GROUP, self.channel)
                     for topic in list(self.subs):
                         await self.layer.group_add(group_name(topic), self.channel)
+                    for user_id in list(self.signed_in):
+                        await self.layer.group_add(session_group(user_id), self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -201,6 +213,44 @@ class Hub:
             topic = f"user:{user_id}"
             sent += await self.fan_out(event_message(topic, event, data))
         return sent
+
+    # -- sessions -------------------------------------------------------------------------------
+    async def track(self, socket, user_id: int) -> None:
+        """A socket signed in as `user_id`: it closes when that user's session ends (close_sessions)."""
+        await self.ensure_started()
+        sockets = self.signed_in.get(user_id)
+        if sockets is None:
+            sockets = self.signed_in[user_id] = set()
+            await self.layer.group_add(session_group(user_id), self.channel)
+        sockets.add(socket)
+
+    async def untrack(self, socket, user_id: int) -> None:
+        sockets = self.signed_in.get(user_id)
+        if sockets is None:
+            return
+        sockets.discard(socket)
+        if not sockets:
+            del self.signed_in[user_id]
+            try:
+                await self.layer.group_discard(session_group(user_id), self.channel)
+            except Exception:
+                logger.warning("realtime hub: group_discard failed for user %s", user_id, exc_info=True)
+
+    async def close_sessions(self, message: dict) -> int:
+        sessions, keep = message.get("sessions"), message.get("except")
+        closed = 0
+        for socket in list(self.signed_in.get(int(message.get("user_id", 0)), ())):
+            sid = socket.session_id
+            if sessions is not None and sid not in sessions:
+                continue
+            if keep and sid == keep:
+                continue
+            try:
+                await socket.session_ended()
+                closed += 1
+            except Exception:
+                logger.debug("realtime hub: closing an ended session's socket failed", exc_info=True)
+        return closed
 
     # -- presence -------------------------------------------------------------------------------
     async def presence_join(self, room: str, socket, user_id: int, profile: dict) -> str:

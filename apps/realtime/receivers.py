@@ -6,12 +6,30 @@ from apps.core import events, realtime
 
 
 def on_account_deleted(event) -> None:
-    # Open sockets of the account close by themselves when their access token expires (they can
-    # no longer renew it); this tells the account's own clients at once.
+    # Tell the account's own clients, then close their sockets (their tokens no longer work).
     realtime.broadcast_now(f"user:{event.user_id}", "account.deleted", {"user_id": event.user_id})
+    realtime.close_user_sockets_now(event.user_id, reason="deleted")
+
+
+def on_sessions_ended(event) -> None:
+    """Logout, revocation, replay, password change or reset: the ended sessions' sockets close."""
+    realtime.close_user_sockets_now(
+        event.user_id,
+        session_ids=list(event.session_ids) or None,
+        except_session_id=event.except_session_id,
+        reason=event.reason,
+    )
+
+
+def on_user_suspended(event) -> None:
+    # A suspended or banned account may not act: every socket of it closes, whatever its session.
+    realtime.close_user_sockets_now(event.user_id, reason="suspended")
 
 
 def connect() -> None:
+    from apps.accounts.events import SessionsEnded, UserSuspended
     from apps.privacy.events import AccountDeleted
 
     events.subscribe(AccountDeleted, on_account_deleted)
+    events.subscribe(SessionsEnded, on_sessions_ended)
+    events.subscribe(UserSuspended, on_user_suspended)

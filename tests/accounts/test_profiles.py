@@ -4,9 +4,10 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import ExifTags, Image
 
 from apps.accounts.models import Profile, User
+from apps.media.models import MediaAsset
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -118,23 +119,44 @@ def test_settings_roundtrip_and_validation(owner, make_client):
     assert client.get("/api/users/me/settings").json()["data"]["timezone"] == "America/Sao_Paulo"
 
 
-def _png(size=(300, 200), fmt="PNG") -> bytes:
+def _png(size=(300, 200), fmt="PNG", **save) -> bytes:
     buf = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(buf, format=fmt)
+    Image.new("RGB", size, (200, 30, 30)).save(buf, format=fmt, **save)
     return buf.getvalue()
 
 
-def test_avatar_upload(owner, make_client, settings, tmp_path):
+def test_avatar_upload_goes_through_the_media_pipeline(owner, make_client, settings, tmp_path):
+    """Absolute URL (an <img> on the SPA's origin loads it), served without DEBUG, metadata
+    stripped, one cross-origin policy, and the previous avatar deleted."""
     settings.MEDIA_ROOT = tmp_path
+    settings.DEBUG = False
     client = make_client(owner)
-    upload = SimpleUploadedFile("me.png", _png(), content_type="image/png")
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SpyCam"
+    upload = SimpleUploadedFile("me.jpg", _png(fmt="JPEG", exif=exif.tobytes()), content_type="image/jpeg")
     r = client.post("/api/users/me/avatar", {"file": upload}, format="multipart")
     assert r.status_code == 200, r.content
     url = r.json()["data"]["avatar_url"]
-    assert url.startswith(settings.MEDIA_URL + "avatars/")
-    stored = tmp_path / url[len(settings.MEDIA_URL) :]
-    with Image.open(stored) as img:
-        assert img.size == (256, 256)
+    assert url.startswith("http://testserver/api/media/files/"), url
+    assert client.get(f"/api/users/{owner.pk}").json()["data"]["avatar_url"] == url
+    served = client.get(url.removeprefix("http://testserver"))
+    assert served.status_code == 200 and served["Cross-Origin-Resource-Policy"] == "cross-origin"
+    body = b"".join(served.streaming_content)
+    assert b"SpyCam" not in body and b"Exif" not in body
+    first = MediaAsset.objects.get(owner=owner, purpose="avatar")
+    assert first.attached_to == f"avatar:{owner.pk}"
+    again = client.post("/api/users/me/avatar", {"file": SimpleUploadedFile("b.png", _png())}, format="multipart")
+    assert again.status_code == 200
+    assert not MediaAsset.objects.filter(pk=first.pk).exists()
+
+
+def test_media_public_base_url_makes_every_image_url_absolute_on_it(owner, make_client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.MEDIA_PUBLIC_BASE_URL = "https://api.example.com"
+    r = make_client(owner).post(
+        "/api/users/me/avatar", {"file": SimpleUploadedFile("me.png", _png())}, format="multipart"
+    )
+    assert r.json()["data"]["avatar_url"].startswith("https://api.example.com/api/media/files/")
 
 
 def test_avatar_rejects_non_images_and_oversized(owner, make_client, settings, tmp_path):
@@ -143,14 +165,15 @@ def test_avatar_rejects_non_images_and_oversized(owner, make_client, settings, t
     client = make_client(owner)
     fake = SimpleUploadedFile("x.png", b"<?php echo 1; ?>" * 10, content_type="image/png")
     r = client.post("/api/users/me/avatar", {"file": fake}, format="multipart")
-    assert r.status_code == 400
+    assert r.status_code == 415 and r.json()["error"]["code"] == "unsupported_media_type"
     big = SimpleUploadedFile("big.bmp", b"\0" * 20_000, content_type="image/bmp")
     r = client.post("/api/users/me/avatar", {"file": big}, format="multipart")
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     settings.AVATAR_MAX_BYTES = 10**6
     bmp = SimpleUploadedFile("x.bmp", _png(fmt="BMP"), content_type="image/bmp")
-    assert client.post("/api/users/me/avatar", {"file": bmp}, format="multipart").status_code == 400
+    assert client.post("/api/users/me/avatar", {"file": bmp}, format="multipart").status_code == 415
     assert User.objects.get(pk=owner.pk).profile.avatar_url == ""
+    assert not MediaAsset.objects.filter(owner=owner).exists()
 
 
 def test_profile_lookup_is_one_query(owner, make_client, django_assert_max_num_queries):

@@ -7,10 +7,11 @@ from datetime import timedelta
 import jwt
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from apps.accounts.models import AuthSession
+from apps.accounts.models import AuthSession, User
 from apps.accounts.tokens import issue_token_pair
 from tests.accounts.helpers import bearer, login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -33,6 +34,11 @@ def me(access: str) -> int:
     return bearer(access).get("/api/users/me").status_code
 
 
+def age_rotations(user, seconds: int = 3600) -> None:
+    """Move the last rotation out of the refresh grace window."""
+    AuthSession.objects.filter(user=user).update(rotated_at=timezone.now() - timedelta(seconds=seconds))
+
+
 def test_refresh_rotates_and_old_token_replay_revokes_family(pair):
     user, first = pair
     r = refresh(first["refresh"])
@@ -40,9 +46,11 @@ def test_refresh_rotates_and_old_token_replay_revokes_family(pair):
     second = r.json()["data"]
     assert second["refresh"] != first["refresh"] and second["user"]["id"] == user.pk
     assert me(second["access"]) == 200
-    # The stolen, already-used first token comes back: 401 and the whole family dies...
+    age_rotations(user, settings.AUTH_REFRESH_GRACE_SECONDS + 1)
+    # The stolen, already-used first token comes back after the grace window: 401 and the whole
+    # family dies...
     replay = refresh(first["refresh"])
-    assert replay.status_code == 401 and replay.json()["error"]["code"] == "token_invalid"
+    assert replay.status_code == 401 and replay.json()["error"]["code"] == "token_reused"
     # ...including the newest refresh token and the access tokens of that login.
     assert refresh(second["refresh"]).status_code == 401
     assert me(second["access"]) == 401
@@ -53,7 +61,8 @@ def test_reuse_only_kills_its_own_family(pair, api_client):
     user, first = pair
     other = login(api_client, "tess").json()["data"]
     refresh(first["refresh"])
-    refresh(first["refresh"])  # replay -> family of `first` revoked
+    age_rotations(user)
+    assert refresh(first["refresh"]).status_code == 401  # replay -> family of `first` revoked
     assert me(other["access"]) == 200
     assert refresh(other["refresh"]).status_code == 200
 
@@ -186,7 +195,10 @@ def test_cookie_mode_refresh_needs_csrf_double_submit(api_client):
     cookie = r.cookies[settings.AUTH_REFRESH_COOKIE]
     assert cookie["httponly"] and cookie["secure"] and cookie["path"] == "/api/auth/"
     assert cookie["samesite"] == "Strict"
-    csrf = r.cookies[settings.AUTH_CSRF_COOKIE].value
+    # The SPA on another origin cannot read the API host's cookies: the value is in the body and
+    # in the (CORS-exposed) header too.
+    csrf = body["csrf_token"]
+    assert csrf and r["X-CSRFToken"] == csrf == r.cookies[settings.AUTH_CSRF_COOKIE].value
     # api_client keeps the cookies; without the header the refresh is refused.
     no_header = api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_AUTH_MODE="cookie")
     assert no_header.status_code == 403 and no_header.json()["error"]["code"] == "csrf_failed"
@@ -195,10 +207,73 @@ def test_cookie_mode_refresh_needs_csrf_double_submit(api_client):
     ok = api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_AUTH_MODE="cookie", HTTP_X_CSRFTOKEN=csrf)
     assert ok.status_code == 200, ok.content
     assert "refresh" not in ok.json()["data"]
-    new_csrf = ok.cookies[settings.AUTH_CSRF_COOKIE].value
-    out = api_client.post("/api/auth/logout", {}, format="json", HTTP_X_CSRFTOKEN=new_csrf)
+    # Stable for the whole session: silent refreshes (and other tabs) keep using the same value.
+    assert ok.json()["data"]["csrf_token"] == csrf
+    again = api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_AUTH_MODE="cookie", HTTP_X_CSRFTOKEN=csrf)
+    assert again.status_code == 200, again.content
+    # A reloaded tab asks for it with the cookie alone.
+    fetched = api_client.get("/api/auth/csrf")
+    assert fetched.status_code == 200 and fetched.json()["data"]["csrf_token"] == csrf
+    out = api_client.post("/api/auth/logout", {}, format="json", HTTP_X_CSRFTOKEN=csrf)
     assert out.status_code == 200 and out.json()["data"]["revoked"] == 1
     assert me(ok.json()["data"]["access"]) == 401
+
+
+def test_a_cookie_refresh_without_the_mode_header_still_renews_the_cookie(api_client):
+    UserFactory(username="wendy")
+    csrf = login(api_client, "wendy", HTTP_X_AUTH_MODE="cookie").json()["data"]["csrf_token"]
+    for _ in range(2):
+        r = api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_CSRFTOKEN=csrf)
+        assert r.status_code == 200, r.content
+        assert "refresh" not in r.json()["data"] and settings.AUTH_REFRESH_COOKIE in r.cookies
+    age_rotations(User.objects.get(username="wendy"))
+    assert api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_CSRFTOKEN=csrf).status_code == 200
+
+
+def test_csrf_value_is_per_session(api_client):
+    UserFactory(username="wendy")
+    first = login(api_client, "wendy", HTTP_X_AUTH_MODE="cookie").json()["data"]["csrf_token"]
+    other = login(APIClient(), "wendy", HTTP_X_AUTH_MODE="cookie").json()["data"]["csrf_token"]
+    assert first != other
+    r = api_client.post("/api/auth/refresh", {}, format="json", HTTP_X_AUTH_MODE="cookie", HTTP_X_CSRFTOKEN=other)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+
+
+@pytest.mark.parametrize("path", ["/api/auth/refresh", "/api/auth/logout"])
+def test_missing_refresh_token_is_401_refresh_missing(path):
+    r = APIClient().post(path, {}, format="json", HTTP_X_AUTH_MODE="cookie")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "refresh_missing"
+    assert APIClient().get("/api/auth/csrf").json()["error"]["code"] == "refresh_missing"
+
+
+def test_refresh_failures_are_401_with_specific_codes(pair):
+    user, first = pair
+    assert refresh("not-a-token").json()["error"]["code"] == "token_invalid"
+    refresh(first["refresh"])
+    age_rotations(user)
+    r = refresh(first["refresh"])
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_reused"
+
+
+@override_settings(AUTH_COOKIE_SAMESITE="Lax", AUTH_COOKIE_DOMAIN="example.com", AUTH_COOKIE_PATH="/api/")
+def test_cookie_attributes_come_from_settings(api_client):
+    UserFactory(username="wendy")
+    r = login(api_client, "wendy", HTTP_X_AUTH_MODE="cookie")
+    cookie = r.cookies[settings.AUTH_REFRESH_COOKIE]
+    assert (cookie["samesite"], cookie["domain"], cookie["path"]) == ("Lax", "example.com", "/api/")
+
+
+def test_grace_window_answers_the_rotated_token_with_the_current_one(pair):
+    user, first = pair
+    second = refresh(first["refresh"]).json()["data"]
+    # A second tab (or a retry after a lost response) presents the token just rotated away.
+    late = refresh(first["refresh"])
+    assert late.status_code == 200, late.content
+    assert me(late.json()["data"]["access"]) == 200 and me(second["access"]) == 200
+    # Both tabs now hold the current generation: each can go on refreshing.
+    assert refresh(late.json()["data"]["refresh"]).status_code == 200
+    session = AuthSession.objects.get(user=user)
+    assert session.revoked_at is None and session.generation == 2
 
 
 def test_purge_forgets_long_ended_sessions_only():

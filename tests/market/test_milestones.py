@@ -85,7 +85,7 @@ def test_milestones_endpoint_with_progress_and_card(billion, settings, api_clien
     assert body["meta"]["pagination"]["next_cursor"] is None
     assert rows[billion.id]["reached_at"] == "2026-11-26T12:00:00Z"
     assert rows[billion.id]["progress_pct"] == "100"
-    assert rows[billion.id]["card_url"] == f"/api/market/milestones/{billion.id}/card.png"
+    assert rows[billion.id]["card_url"] == f"http://testserver/api/market/milestones/{billion.id}/card.png"
     assert rows[upper.id]["reached_at"] is None
     assert rows[upper.id]["progress_pct"] == "25"
     assert rows[upper.id]["card_url"] is None
@@ -93,6 +93,7 @@ def test_milestones_endpoint_with_progress_and_card(billion, settings, api_clien
     response = api_client.get(f"/api/market/milestones/{billion.id}/card.png", HTTP_ACCEPT="image/png")
     assert response.status_code == 200
     assert response["Content-Type"] == "image/png"
+    assert response["Cross-Origin-Resource-Policy"] == "cross-origin"  # the one media policy
     png = b"".join(response.streaming_content) if response.streaming else response.content
     image = Image.open(__import__("io").BytesIO(png))
     assert image.size == (1200, 630)

@@ -301,6 +301,7 @@ MATRIX: dict[tuple[str, ...], Op] = {
     ),
     ("POST", "/api/auth/login"): Op(OPEN(200), body={"login": "owner", "password": DEFAULT_PASSWORD}),
     ("POST", "/api/auth/refresh"): Op(OPEN(200), body=lambda w, a: {"refresh": w.owner_tokens["refresh"]}),
+    ("GET", "/api/auth/csrf"): Op(OPEN(401), why="its authority is the refresh cookie, which no caller here has"),
     ("POST", "/api/auth/logout"): Op(OPEN(200), body=lambda w, a: {"refresh": w.owner_tokens["refresh"]}),
     ("POST", "/api/auth/password/reset"): Op(OPEN(202), body={"email": "owner@example.com"}),
     ("POST", "/api/auth/password/reset/confirm"): Op(

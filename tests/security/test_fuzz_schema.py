@@ -75,8 +75,9 @@ DOCUMENTED_REFUSALS = {
     "PATCH /api/drafts/{draft_id}": {"category": EXISTING, "tags": TAGS},
     "POST /api/drafts/{draft_id}/publish": {"category": EXISTING, "title": LENGTH, "body": LENGTH, "tags": TAGS},
     "POST /api/media": {"unsupported_media_type": CONTENT, "file": CONTENT},
-    "POST /api/users/{user_id}/avatar": {"file": CONTENT},
-    "PUT /api/users/{user_id}/avatar": {"file": CONTENT},
+    # Avatars go through the media upload pipeline: the same refusals as POST /api/media.
+    "POST /api/users/{user_id}/avatar": {"unsupported_media_type": CONTENT, "file": CONTENT},
+    "PUT /api/users/{user_id}/avatar": {"unsupported_media_type": CONTENT, "file": CONTENT},
     "POST /api/market/alerts": {"target_price_usd": ACROSS, "change_pct": ACROSS},
     "GET /api/market/history": {"from": ACROSS, "to": ACROSS},
     "GET /api/search": {"to": ACROSS, "fields": ACROSS + ": the names a hit has depend on `type`"},

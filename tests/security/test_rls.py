@@ -250,9 +250,11 @@ def test_a_replayed_refresh_token_revokes_its_family_despite_the_error_response(
     pair = issue_token_pair(alice)
     first = api_client.post("/api/auth/refresh", {"refresh": pair["refresh"]}, format="json")
     assert first.status_code == 200
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    AuthSession.objects.filter(user=alice).update(rotated_at=timezone.now() - timedelta(hours=1))  # past the grace
     replay = api_client.post("/api/auth/refresh", {"refresh": pair["refresh"]}, format="json")
     assert replay.status_code == 401
-    from rest_framework_simplejwt.tokens import RefreshToken
 
     session = AuthSession.objects.get(pk=RefreshToken(pair["refresh"], verify=False)["sid"])
     assert session.revoked_reason == "reuse" and session.revoked_at is not None

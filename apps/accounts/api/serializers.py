@@ -109,6 +109,9 @@ class OwnerUserSerializer(ProfileUserSerializer):
 class AuthPairSerializer(serializers.Serializer):
     access = serializers.CharField()
     refresh = serializers.CharField(required=False, help_text="Left out in cookie mode.")
+    csrf_token = serializers.CharField(
+        required=False, help_text="Cookie mode only: send it as X-CSRFToken on refresh and logout."
+    )
     user = OwnerUserSerializer()
 
 

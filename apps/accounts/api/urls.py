@@ -6,6 +6,7 @@ urlpatterns = [
     path("auth/register", views.RegisterView.as_view(), name="auth-register"),
     path("auth/login", views.LoginView.as_view(), name="auth-login"),
     path("auth/refresh", views.RefreshView.as_view(), name="auth-refresh"),
+    path("auth/csrf", views.CsrfView.as_view(), name="auth-csrf"),
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("auth/sessions", views.SessionListView.as_view(), name="auth-sessions"),
     path("auth/sessions/<str:session_id>", views.SessionDetailView.as_view(), name="auth-session"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import secrets
 
 from django.conf import settings
 from django.utils import timezone
@@ -43,8 +42,8 @@ from apps.accounts.api.serializers import (
 from apps.accounts.models import User
 from apps.accounts.permissions import require, user_can
 from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
-from apps.accounts.tokens import issue_token_pair, rotate_refresh_token
-from apps.core.exceptions import ApplicationError, PermissionDeniedError
+from apps.accounts.tokens import csrf_token_for, issue_token_pair, rotate_refresh_token, session_id_of
+from apps.core.exceptions import ApplicationError, NotAuthenticated, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
 from apps.privacy.api.serializers import AccountDeleteSerializer as PrivacyDeleteSerializer
 
@@ -56,42 +55,62 @@ def cookie_mode(request) -> bool:
     return request.headers.get("X-Auth-Mode", "").lower() == "cookie"
 
 
-def auth_response(request, user: User, tokens: dict[str, str], status: int = 200) -> Response:
+CSRF_HEADER = "X-CSRFToken"
+
+
+def _refresh_missing() -> NotAuthenticated:
+    return NotAuthenticated(
+        "No refresh token: send it in the body, or in cookie mode sign in again.", code="refresh_missing"
+    )
+
+
+def auth_response(request, user: User, tokens: dict[str, str], status: int = 200, *, cookie: bool = False) -> Response:
     """The contract's `{access, refresh, user}`; in cookie mode the refresh token travels only in an
-    httpOnly cookie scoped to /api/auth/, with a readable CSRF cookie for the double submit."""
+    httpOnly cookie, and the CSRF value for refresh/logout comes in the body (`csrf_token`) and the
+    exposed X-CSRFToken header: an SPA on another origin cannot read the API host's cookies."""
     body = {"access": tokens["access"], "refresh": tokens["refresh"], "user": OwnerUserSerializer(user).data}
-    if not cookie_mode(request):
+    if not (cookie or cookie_mode(request)):
         return Response(body, status=status)
     body.pop("refresh")
-    response = Response(body, status=status)
+    csrf = csrf_token_for(session_id_of(tokens["refresh"]))
+    body["csrf_token"] = csrf
+    response = Response(body, status=status, headers={CSRF_HEADER: csrf})
     max_age = int(settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"].total_seconds())
-    common = {
-        "max_age": max_age,
-        "path": settings.AUTH_COOKIE_PATH,
-        "secure": settings.AUTH_COOKIE_SECURE,
-        "samesite": settings.AUTH_COOKIE_SAMESITE,
-    }
-    response.set_cookie(settings.AUTH_REFRESH_COOKIE, tokens["refresh"], httponly=True, **common)
-    response.set_cookie(settings.AUTH_CSRF_COOKIE, secrets.token_urlsafe(32), httponly=False, **common)
+    response.set_cookie(
+        settings.AUTH_REFRESH_COOKIE, tokens["refresh"], max_age=max_age, httponly=True, **_cookie_attrs()
+    )
+    # Readable by a page on the API's own origin; another origin uses the body or the header.
+    response.set_cookie(settings.AUTH_CSRF_COOKIE, csrf, max_age=max_age, httponly=False, **_cookie_attrs())
     return response
 
 
+def _cookie_attrs() -> dict:
+    return {
+        "path": settings.AUTH_COOKIE_PATH,
+        "domain": settings.AUTH_COOKIE_DOMAIN,
+        "secure": settings.AUTH_COOKIE_SECURE,
+        "samesite": settings.AUTH_COOKIE_SAMESITE,
+    }
+
+
 def _clear_cookies(response: Response) -> None:
+    attrs = _cookie_attrs()
+    attrs.pop("secure")
     for name in (settings.AUTH_REFRESH_COOKIE, settings.AUTH_CSRF_COOKIE):
-        response.delete_cookie(name, path=settings.AUTH_COOKIE_PATH, samesite=settings.AUTH_COOKIE_SAMESITE)
+        response.delete_cookie(name, **attrs)
 
 
 def presented_refresh(request, body_value: str | None) -> str | None:
     """The refresh token from the body, or in cookie mode from the cookie, which then needs the
-    CSRF double-submit header to match the CSRF cookie."""
+    session's CSRF value in the X-CSRFToken header."""
     if body_value:
         return body_value
     cookie = request.COOKIES.get(settings.AUTH_REFRESH_COOKIE)
     if not cookie:
         return None
-    expected = request.COOKIES.get(settings.AUTH_CSRF_COOKIE, "")
-    sent = request.headers.get("X-CSRFToken", "")
-    if not expected or not sent or not hmac.compare_digest(expected, sent):
+    expected = csrf_token_for(session_id_of(cookie))
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or not hmac.compare_digest(expected, sent):
         raise ApplicationError("The CSRF header is missing or does not match.", code="csrf_failed", status=403)
     return cookie
 
@@ -141,7 +160,15 @@ class RefreshView(APIView):
         responses={200: AuthPairSerializer},
         summary="Rotate a refresh token",
         description="Every refresh token is single-use. Presenting one that was already used ends the "
-        "whole session (its family) and answers 401.",
+        "whole session (its family) and answers 401 `token_reused`, except within "
+        "`AUTH_REFRESH_GRACE_SECONDS` (default 20 s) of its rotation: then the answer carries the "
+        "session's current refresh token, so two tabs refreshing together both stay signed in. "
+        "Cookie mode (`X-Auth-Mode: cookie`): send no body token; the httpOnly cookie is used and the "
+        "`X-CSRFToken` header must carry the session's `csrf_token` (from the sign-in answer, its "
+        "`X-CSRFToken` response header, or `GET /api/auth/csrf`). Every failure is a 401 with a "
+        "specific code: `refresh_missing` (no token, no cookie), `token_invalid` (unknown, malformed "
+        "or ended session), `token_expired`, `token_reused` (replay after the grace window; the "
+        "session is ended); a wrong CSRF header is 403 `csrf_failed`.",
     )
     def post(self, request):
         from apps.accounts import ratelimit
@@ -151,11 +178,30 @@ class RefreshView(APIView):
         ratelimit.hit("refresh_ip", client_ip(request))
         raw = presented_refresh(request, s.validated_data.get("refresh"))
         if not raw:
-            raise ApplicationError(
-                "Send the refresh token.", code="validation_error", details={"refresh": ["This field is required."]}
-            )
+            raise _refresh_missing()
         rotated = rotate_refresh_token(raw, request=request)
-        return auth_response(request, rotated.user, rotated.tokens)
+        # A token that came from the cookie goes back into it (even without X-Auth-Mode), or the
+        # cookie would keep a used token and the next refresh would end the session.
+        return auth_response(request, rotated.user, rotated.tokens, cookie=not s.validated_data.get("refresh"))
+
+
+class CsrfView(APIView):
+    authentication_classes: list = []
+
+    @extend_schema(
+        tags=["auth"],
+        responses={200: inline_serializer("CsrfToken", {"csrf_token": serializers.CharField()})},
+        summary="The cookie session's CSRF value (for a reloaded SPA tab)",
+        description="Cookie mode only: reads the httpOnly refresh cookie and answers the value to send "
+        "as `X-CSRFToken` on refresh and logout. It stays the same for the whole session. CORS lets "
+        "only the configured origins read it. 401 `refresh_missing` without the cookie.",
+    )
+    def get(self, request):
+        cookie = request.COOKIES.get(settings.AUTH_REFRESH_COOKIE)
+        if not cookie:
+            raise _refresh_missing()
+        csrf = csrf_token_for(session_id_of(cookie))
+        return Response({"csrf_token": csrf}, headers={CSRF_HEADER: csrf})
 
 
 class LogoutView(APIView):
@@ -172,9 +218,7 @@ class LogoutView(APIView):
         s.is_valid(raise_exception=True)
         raw = presented_refresh(request, s.validated_data.get("refresh"))
         if not raw:
-            raise ApplicationError(
-                "Send the refresh token.", code="validation_error", details={"refresh": ["This field is required."]}
-            )
+            raise _refresh_missing()
         revoked = services.logout(refresh_token=raw, user=None, all_sessions=s.validated_data["all"])
         response = Response({"revoked": revoked})
         _clear_cookies(response)
@@ -440,14 +484,17 @@ class AvatarView(APIView):
         tags=["users"],
         request={"multipart/form-data": AvatarSerializer},
         responses={200: OwnerUserSerializer},
-        summary="Upload my avatar (JPEG, PNG, WebP or GIF; re-encoded to a 256 px square)",
+        summary="Upload my avatar (JPEG, PNG, WebP or GIF, through the media upload pipeline)",
+        description="Judged by content like every upload (415 for anything but an image, 413 past "
+        "`AVATAR_MAX_BYTES` or the pixel limit); re-encoded without metadata. `avatar_url` is "
+        "absolute and points at the image's thumbnail.",
     )
     def post(self, request, user_id: str):
         user = _resolve_user(request, user_id)
         _require_owner_or_admin(request, user)
         s = AvatarSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        services.avatar_set(user=user, upload=s.validated_data["file"])
+        services.avatar_set(user=user, upload=s.validated_data["file"], request=request)
         user = User.objects.select_related("profile").get(pk=user.pk)
         return Response(OwnerUserSerializer(user).data)
 

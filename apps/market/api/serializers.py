@@ -79,7 +79,11 @@ class MilestoneSerializer(serializers.ModelSerializer):
         return dec_str(milestone_progress(obj, self.context.get("market_cap")))
 
     def get_card_url(self, obj) -> str | None:
-        return f"/api/market/milestones/{obj.id}/card.png" if obj.reached_at else None
+        if not obj.reached_at:
+            return None
+        from apps.media.services import absolute_url
+
+        return absolute_url(f"/api/market/milestones/{obj.id}/card.png", request=self.context.get("request"))
 
 
 class PriceAlertSerializer(serializers.ModelSerializer):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -140,7 +141,8 @@ class MilestoneListView(APIView):
     def get(self, request):
         paginator = MilestonePagination()
         rows = paginator.paginate_queryset(selectors.milestone_list(), request, view=self)
-        data = MilestoneSerializer(rows, many=True, context={"market_cap": selectors.current_market_cap()}).data
+        context = {"market_cap": selectors.current_market_cap(), "request": request}
+        data = MilestoneSerializer(rows, many=True, context=context).data
         return paginator.get_paginated_response(data)
 
 
@@ -177,6 +179,8 @@ class MilestoneCardView(APIView):
             response = HttpResponse(png, content_type="image/png")
         response["ETag"] = quoted
         response["Cache-Control"] = "public, max-age=86400"
+        # The media policy: an SPA on a configured origin may show it.
+        response["Cross-Origin-Resource-Policy"] = settings.MEDIA_CROSS_ORIGIN_RESOURCE_POLICY
         return response
 
 

@@ -10,11 +10,22 @@ PASSWORD_RESET_URL = env("PASSWORD_RESET_URL", default=FRONTEND_URL + "/reset-pa
 EMAIL_CODE_TTL_SECONDS = env.int("EMAIL_CODE_TTL_SECONDS", default=3600)
 
 # --- Cookie mode (X-Auth-Mode: cookie) -------------------------------------------------------
+# The refresh token lives in an httpOnly cookie on the API's host; the SPA gets the CSRF value in
+# the body (`csrf_token`) and the exposed `X-CSRFToken` header. The defaults work for an SPA on
+# another port of localhost and for an app./api. pair of one site (README "Browser clients").
 AUTH_REFRESH_COOKIE = env("AUTH_REFRESH_COOKIE", default="sk_refresh")
 AUTH_CSRF_COOKIE = env("AUTH_CSRF_COOKIE", default="sk_csrf")
-AUTH_COOKIE_PATH = "/api/auth/"
+AUTH_COOKIE_PATH = env("AUTH_COOKIE_PATH", default="/api/auth/")
+# Unset: a host-only cookie (sent to the API host only), right for app./api. of one site.
+AUTH_COOKIE_DOMAIN = env("AUTH_COOKIE_DOMAIN", default="") or None
+# Strict is enough for same-site SPAs (subdomains, localhost ports); "None" (with Secure) only when
+# the SPA is on another site, where browsers that block third-party cookies still refuse it.
 AUTH_COOKIE_SAMESITE = env("AUTH_COOKIE_SAMESITE", default="Strict")
+# Browsers accept Secure cookies from http://localhost, so this stays on in development too.
 AUTH_COOKIE_SECURE = env.bool("AUTH_COOKIE_SECURE", default=True)
+# A refresh token rotated away less than this long ago is answered with the current one instead of
+# ending the session (two tabs refreshing together, a lost response). 0 turns the window off.
+AUTH_REFRESH_GRACE_SECONDS = env.int("AUTH_REFRESH_GRACE_SECONDS", default=20)
 
 # --- Abuse limits: name -> (requests, window seconds) ----------------------------------------
 AUTH_RATE_LIMITS = {
@@ -28,10 +39,8 @@ AUTH_RATE_LIMITS = {
     "refresh_ip": (env.int("RL_REFRESH_IP", default=120), 60),
 }
 
-# --- Avatars (until the forum's image pipeline takes over) ----------------------------------
+# --- Avatars: uploads through apps.media like every image, with a smaller byte limit ---------
 AVATAR_MAX_BYTES = env.int("AVATAR_MAX_BYTES", default=2 * 1024 * 1024)
-AVATAR_MAX_PIXELS = env.int("AVATAR_MAX_PIXELS", default=4096 * 4096)
-AVATAR_SIZE = 256
 
 # --- django-allauth (headless only: no server-rendered pages) -------------------------------
 HEADLESS_ONLY = True

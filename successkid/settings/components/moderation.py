@@ -54,6 +54,12 @@ MEDIA_CLAMAV_FAIL_OPEN = env.bool("MEDIA_CLAMAV_FAIL_OPEN", default=False)
 # S3-compatible storage through django-storages (`pip install django-storages[s3]`) when a bucket
 # is named; local files under MEDIA_ROOT otherwise.
 MEDIA_S3_BUCKET = env("MEDIA_S3_BUCKET", default="")
+# The API's public origin for image URLs (e.g. "https://api.example.com"); unset, each answer uses
+# the request's own scheme and host. Every image URL the API returns is absolute either way.
+MEDIA_PUBLIC_BASE_URL = env("MEDIA_PUBLIC_BASE_URL", default="")
+# One Cross-Origin-Resource-Policy for every image the API serves: "cross-origin" lets an SPA on
+# any configured origin (another site included) show them; "same-site" only for app./api. pairs.
+MEDIA_CROSS_ORIGIN_RESOURCE_POLICY = env("MEDIA_CROSS_ORIGIN_RESOURCE_POLICY", default="cross-origin")
 if MEDIA_S3_BUCKET:
     STORAGES = {
         "default": {

@@ -2,8 +2,9 @@
 
 from successkid.settings.env import env
 
-# Browser Origins allowed on /ws/ besides ALLOWED_HOSTS and CORS_ALLOWED_ORIGINS (full origins,
-# e.g. "https://app.successkid.example"). Clients that send no Origin (bots, native apps) pass.
+# Browser Origins allowed on /ws/ besides CORS_ALLOWED_ORIGINS and the API's own origin (full
+# origins, e.g. "https://app.successkid.example", matched exactly: scheme, host and port). Clients
+# that send no Origin (bots, native apps) pass.
 REALTIME_ALLOWED_ORIGINS = env.list("REALTIME_ALLOWED_ORIGINS", default=[])
 
 # Per-socket limits.
