@@ -25,7 +25,7 @@ class PublicUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_holder_tier(self, instance: User) -> str:
-        """ "none" unless the owner shows their holdings (the field stays: API.md lists it)."""
+        """ "none" unless the owner shows their holdings."""
         return public_user_dict(instance)["holder_tier"]
 
     def to_representation(self, instance: User) -> dict:

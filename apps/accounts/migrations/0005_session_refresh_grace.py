@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_profile_show_holdings'),
+        ('accounts', '0004_profile_holder_tier_choices'),
     ]
 
     operations = [
