@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from apps.accounts import identity, ratelimit
+from apps.accounts import identity
 from apps.accounts.events import RoleChanged, UserRegistered, UserSuspended
 from apps.accounts.models import (
     AccountAuditLog,
@@ -41,7 +41,8 @@ from apps.accounts.models import (
 from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.sources import KIND_PROVIDERS
 from apps.accounts.tokens import revoke_sessions
-from apps.core import rls
+from apps.core import limits, rls
+from apps.core.client_address import client_address
 from apps.core.events import emit
 from apps.core.exceptions import (
     ApplicationError,
@@ -127,9 +128,19 @@ def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
 # --- registration and email verification ------------------------------------------------------
 @transaction.atomic
 def user_register(*, email: str, username: str, password: str, request=None) -> User:
-    ip = ratelimit.client_ip(request) if request is not None else None
-    if ip:
-        ratelimit.check("register_ip", ip)
+    if request is not None:
+        # Counted first (concurrent sign-ups cannot pass the limit together), given back on failure.
+        ip = client_address(request)
+        limits.hit("register_ip", ip)
+        try:
+            return _register(email=email, username=username, password=password)
+        except Exception:
+            limits.undo("register_ip", ip)
+            raise
+    return _register(email=email, username=username, password=password)
+
+
+def _register(*, email: str, username: str, password: str) -> User:
     email = normalize_email(email)
     username = clean_username(username)
     candidate = User(username=username, email=email)
@@ -149,8 +160,6 @@ def user_register(*, email: str, username: str, password: str, request=None) -> 
         raise Conflict("This username or email is taken.") from None
     rls.set_user(candidate.pk)  # the new account acts for itself from here on (its address is private)
     _set_primary_email(user=candidate, email=email)
-    if ip:
-        ratelimit.record("register_ip", ip)
     transaction.on_commit(lambda: send_verification_email(user_id=candidate.pk))
     emit(UserRegistered(user_id=candidate.pk, method="password"))
     return candidate
@@ -205,7 +214,7 @@ def resend_verification(*, user: User) -> None:
         raise Conflict("Your email address is already verified.")
     if not user.email:
         raise Conflict("This account has no email address.")
-    ratelimit.hit("verify_send", str(user.pk))
+    limits.hit("verify_send", str(user.pk))
     send_verification_email(user_id=user.pk)
 
 
@@ -244,11 +253,12 @@ def verify_email_key(*, key: str) -> User:
 def verify_email_code(*, user: User, code: str) -> User:
     if user.email_verified:
         return user
-    ratelimit.check("verify_code", str(user.pk))
+    # Every try counts before the code is compared; a right code clears the count.
+    limits.hit("verify_code", str(user.pk))
     expected = cache.get(_code_key(user.pk))
     if not expected or not hmac.compare_digest(expected, _code_hash(str(code or "").strip(), user.email)):
-        ratelimit.record("verify_code", str(user.pk))
         raise ValidationFailed("This code is wrong or has expired.", details={"code": ["Wrong or expired code."]})
+    limits.clear("verify_code", str(user.pk))
     return _mark_verified(user=user, email=user.email)
 
 
@@ -264,25 +274,33 @@ def _burn_password_time(password: str) -> None:
     User(password=_DUMMY_HASH).check_password(password)
 
 
+def password_matches(*, user: User, password: str | None) -> bool:
+    """Every password check (sign-in, the re-checks of password change, email change and account
+    deletion, the admin's login form) goes through here, so they share one per-account lockout
+    (`login_account`): the try is counted before the password is compared (429 once over the
+    limit, even for the right password), and a right password clears the count."""
+    key = f"user:{user.pk}"
+    limits.hit("login_account", key, message="Too many failed sign-in attempts for this account. Try again later.")
+    if not user.check_password(password or ""):
+        return False
+    limits.clear("login_account", key)
+    return True
+
+
 def authenticate_login(*, login: str, password: str, request=None) -> User:
     login = (login or "").strip()
-    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
-    ratelimit.check("login_ip", ip)
+    ip = client_address(request)
+    limits.hit("login_ip", ip)
     user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).order_by("id").first()
-    account_key = f"user:{user.pk}" if user else f"login:{login.lower()}"
-    ratelimit.check("login_account", account_key)
     if user is None:
+        limits.hit("login_account", f"login:{login.lower()}")
         _burn_password_time(password or "")
-        ok = False
-    else:
-        ok = user.check_password(password or "") and user.is_active
-    if not ok:
-        ratelimit.record("login_ip", ip)
-        ratelimit.record("login_account", account_key)
         raise NotAuthenticated("Wrong login or password.")
+    if not password_matches(user=user, password=password) or not user.is_active:
+        raise NotAuthenticated("Wrong login or password.")
+    limits.undo("login_ip", ip)  # a sign-in that worked is not a failure from this address
     if user.is_suspended:
         _raise_suspended(user)
-    ratelimit.clear("login_account", account_key)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
 
@@ -358,7 +376,7 @@ def _confirm_identity(*, user: User, password: str | None, session_id: str | Non
     """Sensitive changes need the password again; an account without one (OAuth or wallet only)
     needs a sign-in from the last 10 minutes instead."""
     if user.has_usable_password():
-        if not user.check_password(password or ""):
+        if not password_matches(user=user, password=password):
             raise _fail("password", "Your password is wrong.")
         return
     session = AuthSession.objects.filter(pk=session_id, user=user).first() if session_id else None
@@ -370,7 +388,7 @@ def _confirm_identity(*, user: User, password: str | None, session_id: str | Non
 def password_change(*, user: User, current_password: str, new_password: str) -> int:
     keep = getattr(user, "auth_session_id", None)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.check_password(current_password or ""):
+    if not password_matches(user=user, password=current_password):
         raise _fail("current_password", "Your current password is wrong.")
     _check_password(new_password, user, "new_password")
     user.set_password(new_password)
@@ -381,9 +399,8 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
 def password_reset_request(*, email: str, request=None) -> None:
     """Always answers the same way, whether or not an account has this address."""
     email = normalize_email(email)
-    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
-    ratelimit.hit("reset_ip", ip)
-    ratelimit.hit("reset_address", email)
+    limits.hit("reset_ip", client_address(request))
+    limits.hit("reset_address", email)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         return

@@ -55,10 +55,9 @@ _SYSTEMS = [
 def _request_meta(request) -> tuple[str | None, str]:
     if request is None:
         return None, ""
-    from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
+    from apps.core.client_address import client_address
 
-    ip = client_ip(request)
-    return (None if ip == UNKNOWN_IP else ip), request.META.get("HTTP_USER_AGENT", "")[:400]
+    return client_address(request, default=None), request.META.get("HTTP_USER_AGENT", "")[:400]
 
 
 def _mint(user: User, session: AuthSession) -> tuple[str, str, str]:

@@ -22,6 +22,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from apps.core import limits
 from apps.core.realtime import abroadcast_now
 from apps.realtime import topics
 from apps.realtime.hub import freeze_filter, get_hub
@@ -35,23 +36,6 @@ CLOSE_FLOODING = 4429
 EVENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}(?:\.[a-z0-9_]{1,32}){0,2}$")
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 MAX_TEXT = 1000
-
-
-class TokenBucket:
-    __slots__ = ("rate", "capacity", "tokens", "stamp")
-
-    def __init__(self, rate: float, capacity: int) -> None:
-        self.rate, self.capacity = rate, float(capacity)
-        self.tokens, self.stamp = float(capacity), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class BadPayload(ValueError):
@@ -105,10 +89,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[str, Any] = {}
         self.rooms: set[str] = set()
         self.profile: dict | None = None
-        self.rate = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
-        self.broadcast_rate = TokenBucket(
-            settings.REALTIME_BROADCAST_RATE_PER_SECOND, settings.REALTIME_BROADCAST_BURST
-        )
+        self.rate = limits.bucket("socket_message")
+        self.broadcast_rate = limits.bucket("socket_broadcast")
         self.refused_in_a_row = 0
         self.hub = get_hub()
         self._expiry = None

@@ -188,7 +188,8 @@ else:
     # Shared across processes (rate limits, cached price) without Redis.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # On its own autocommit connection: a failed request must not roll back its cache writes.
+            "BACKEND": "apps.core.autocommit.AutocommitDatabaseCache",
             "LOCATION": "core_cache",
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
         }
@@ -308,7 +309,6 @@ REST_FRAMEWORK = {
         "user_write": env("THROTTLE_USER_WRITE", default="120/min"),
         "new_user_write": env("THROTTLE_NEW_USER_WRITE", default="30/min"),
     },
-    "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -316,7 +316,9 @@ REST_FRAMEWORK = {
 }
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 NEW_ACCOUNT_HOURS = env.int("NEW_ACCOUNT_HOURS", default=24)
-THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")
+THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")  # concurrency slots
+# The limiter (apps/core/limits.py) counts on this Redis, else in PostgreSQL (table limit_counters).
+LIMITS_REDIS_URL = env("LIMITS_REDIS_URL", default=REDIS_URL)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Success Kid Community API",

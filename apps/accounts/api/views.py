@@ -42,8 +42,9 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.models import User
 from apps.accounts.permissions import require, user_can
-from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
 from apps.accounts.tokens import issue_token_pair, rotate_refresh_token
+from apps.core import limits
+from apps.core.client_address import client_address
 from apps.core.exceptions import ApplicationError, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
 from apps.privacy.api.serializers import AccountDeleteSerializer as PrivacyDeleteSerializer
@@ -97,8 +98,7 @@ def presented_refresh(request, body_value: str | None) -> str | None:
 
 
 def _ip(request) -> str | None:
-    ip = client_ip(request)
-    return None if ip == UNKNOWN_IP else ip
+    return client_address(request, default=None)
 
 
 # --- registration, login, tokens ---------------------------------------------------------------
@@ -144,11 +144,9 @@ class RefreshView(APIView):
         "whole session (its family) and answers 401.",
     )
     def post(self, request):
-        from apps.accounts import ratelimit
-
         s = RefreshSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        ratelimit.hit("refresh_ip", client_ip(request))
+        limits.hit("refresh_ip", client_address(request))
         raw = presented_refresh(request, s.validated_data.get("refresh"))
         if not raw:
             raise ApplicationError(

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.client_address import client_address
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import ValidationFailed
 from apps.core.pagination import PagePagination, parse_limit
@@ -29,10 +30,6 @@ def _page(request: Request) -> int:
     except ValueError:
         raise ValidationFailed("page must be a whole number from 1 to 10000.", details={"page": ["Invalid page."]})
     return page
-
-
-def _client_address(request: Request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
@@ -98,7 +95,7 @@ class SearchView(ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
                     query=parsed.normalized,
                     searcher=services.searcher_key(
                         user_id=request.user.pk if request.user.is_authenticated else None,
-                        address=_client_address(request),
+                        address=client_address(request),
                     ),
                     result_count=result.total,
                 )
