@@ -92,7 +92,7 @@ class AuditInline(ReadOnlyInline):
 
 def _is_moderator(request) -> bool:
     user = request.user
-    return bool(user.is_active and user.is_authenticated and (user.is_superuser or user.is_moderator))
+    return bool(user.is_authenticated and user.in_good_standing and (user.is_superuser or user.is_moderator))
 
 
 def _ip(request) -> str | None:
@@ -293,3 +293,13 @@ class LimitedAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 admin.site.login_form = LimitedAdminAuthenticationForm
+_admin_has_permission = admin.AdminSite.has_permission
+
+
+def _admin_needs_good_standing(request) -> bool:
+    """A suspended or banned staff member's open admin session stops at the next page."""
+    user = request.user
+    return _admin_has_permission(admin.site, request) and bool(getattr(user, "in_good_standing", False))
+
+
+admin.site.has_permission = _admin_needs_good_standing

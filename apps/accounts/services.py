@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
 from apps.accounts import identity
-from apps.accounts.events import RoleChanged, UserRegistered, UserSuspended
+from apps.accounts.events import RoleChanged, UserRegistered, UserReinstated, UserSuspended
 from apps.accounts.models import (
     AccountAuditLog,
     AuditAction,
@@ -308,8 +308,8 @@ def authenticate_login(*, login: str, password: str, request=None) -> User:
 def _raise_suspended(user: User) -> None:
     until = None if user.suspended_until >= PERMANENT else user.suspended_until.isoformat().replace("+00:00", "Z")
     raise AccountSuspendedError(
-        "This account is suspended." + (f" Until {until}." if until else " Permanently."),
-        details={"until": until, "reason": user.suspension_reason},
+        "This account is banned." if until is None else f"This account is suspended until {until}.",
+        details={"until": until, "banned": until is None, "reason": user.suspension_reason},
     )
 
 
@@ -617,8 +617,9 @@ def user_suspend(
     user = User.objects.select_for_update().get(pk=user.pk)
     user.suspended_until = until or PERMANENT
     user.suspension_reason = reason[:500]
+    user.suspended_by = by
     user.token_version += 1
-    user.save(update_fields=["suspended_until", "suspension_reason", "token_version"])
+    user.save(update_fields=["suspended_until", "suspension_reason", "suspended_by", "token_version"])
     revoke_sessions(user=user, reason="suspended")
     AccountAuditLog.objects.create(
         actor=by,
@@ -632,7 +633,7 @@ def user_suspend(
         UserSuspended(
             user_id=user.pk,
             by_user_id=by.pk if by else None,
-            until=None if until is None else until.isoformat(),
+            until=None if until is None else until.isoformat().replace("+00:00", "Z"),
             reason=reason[:500],
         )
     )
@@ -647,9 +648,11 @@ def user_unsuspend(*, user: User, by: User | None, reason: str = "", ip: str | N
     if user.suspended_until is None:
         return user
     previous = user.suspended_until
+    # Only the standing changes: a deleted account (is_active=False) stays deleted.
     user.suspended_until = None
     user.suspension_reason = ""
-    user.save(update_fields=["suspended_until", "suspension_reason"])
+    user.suspended_by = None
+    user.save(update_fields=["suspended_until", "suspension_reason", "suspended_by"])
     AccountAuditLog.objects.create(
         actor=by,
         target=user,
@@ -658,4 +661,5 @@ def user_unsuspend(*, user: User, by: User | None, reason: str = "", ip: str | N
         reason=reason[:500],
         ip=ip,
     )
+    emit(UserReinstated(user_id=user.pk, by_user_id=by.pk if by else None))
     return user

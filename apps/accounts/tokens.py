@@ -136,7 +136,7 @@ def rotate_refresh_token(raw: str, *, request=None) -> Rotated:
             reused = True
         else:
             user = session.user
-            if not user.is_active or user.is_suspended or int(token.get("ver", -1)) != user.token_version:
+            if not user.in_good_standing or int(token.get("ver", -1)) != user.token_version:
                 session.revoked_at = timezone.now()
                 session.revoked_reason = "account"
                 session.save(update_fields=["revoked_at", "revoked_reason"])

@@ -357,7 +357,7 @@ def _apply(
         elif action == A.BAN:
             before, after = content.suspend_user(user, until=None, by=actor, reason=reason)
         elif action == A.UNSUSPEND:
-            before, after = content.lift_suspension(user)
+            before, after = content.lift_suspension(user, by=actor, reason=reason)
         else:  # warn: the notification is the whole effect; the audit row is the record
             before = after = content.user_snapshot(user)
         if tinfo.target_type != "user":
