@@ -19,7 +19,7 @@ urlpatterns = [
     path("_allauth/", include((system_urls(allauth_urls.urlpatterns, "allauth"), "headless"))),
     path("accounts/", include(system_urls(include("allauth.urls")[0].urlpatterns, "allauth"))),
 ]
-if settings.DEBUG:
+if settings.DEBUG or getattr(settings, "SERVE_LOCAL_MEDIA", False):
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler400 = "apps.core.views.handler400"

@@ -32,6 +32,9 @@ def user_for_token(token: AccessToken) -> User:
     """One query: the user, their profile, and whether the token's session (refresh family) is
     still live, so logout, a replayed refresh token or a password change end access tokens too."""
     sid = token.get("sid")
+    if not sid:
+        # Every token we issue names its session; one without could not be ended by logout.
+        raise TokenRejected("The access token is invalid.", "token_invalid")
     try:
         subject = int(token["sub"])
     except (KeyError, ValueError, TypeError):

@@ -7,10 +7,15 @@ import importlib
 from datetime import timedelta
 from pathlib import Path
 
+from successkid.local_secrets import local_secret
+
 from .env import BASE_DIR, env
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+# Unset (`make run` on a fresh machine): a random key created once and kept in var/ (never a key
+# from the repository); production refuses to start without SECRET_KEY.
+_SECRET_KEY_FROM_ENV = env("SECRET_KEY", default="")
+SECRET_KEY = _SECRET_KEY_FROM_ENV or local_secret("secret_key", directory=BASE_DIR / "var")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -353,7 +358,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- JWT (one token system for the whole API) -----------------------------------------------
-JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY + "-jwt")
+JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="") or (
+    _SECRET_KEY_FROM_ENV + "-jwt"
+    if _SECRET_KEY_FROM_ENV
+    else local_secret("jwt_signing_key", directory=BASE_DIR / "var")
+)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),
