@@ -72,6 +72,9 @@ def _user_for_token(token: AccessToken, subject: int, sid) -> User:
         until = user.suspended_until.isoformat().replace("+00:00", "Z") if user.suspended_until else None
         raise exceptions.PermissionDenied(f"This account is suspended until {until}.", code="account_suspended")
     user.auth_session_id = sid
+    from apps.accounts.services import profile_seen
+
+    profile_seen(user_id=user.pk)
     return user
 
 

@@ -305,6 +305,13 @@ def authenticate_login(*, login: str, password: str, request=None) -> User:
     return user
 
 
+def profile_seen(*, user_id: int) -> None:
+    """Profile.last_seen_at (active users' wallet refresh, the digest's "came back since"): one
+    write per user a minute at most, the first authenticated request of each minute."""
+    if limits.attempt("last_seen", f"u{user_id}").count == 1:
+        Profile.objects.filter(user_id=user_id).update(last_seen_at=timezone.now())
+
+
 def _raise_suspended(user: User) -> None:
     until = None if user.suspended_until >= PERMANENT else user.suspended_until.isoformat().replace("+00:00", "Z")
     raise AccountSuspendedError(

@@ -87,6 +87,8 @@ LIMITS: dict[str, Callable[[], Limit]] = {
     # wallet: SIWS challenges and sign-ins per client, on-demand balance refresh per user
     "siws": _rate(lambda: settings.SIWS_CHALLENGE_RATE),
     "wallet_refresh": lambda: Limit(1, max(1, settings.WALLET_REFRESH_COOLDOWN_SECONDS)),
+    # not a refusal: Profile.last_seen_at is written on the first request of each minute only
+    "last_seen": lambda: Limit(1, 60),
 }
 # Per-socket token buckets (rate per second, burst): see bucket().
 BUCKETS: dict[str, Callable[[], tuple[float, int]]] = {

@@ -23,12 +23,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from apps.core import limits
+from apps.core.metrics import WS_CONNECTIONS, WS_MESSAGES
 from apps.core.realtime import abroadcast_now
 from apps.realtime import topics
 from apps.realtime.hub import freeze_filter, get_hub
 from apps.realtime.middleware import authenticate_token
 
 logger = logging.getLogger(__name__)
+RECEIVED_FRAMES, SENT_FRAMES = WS_MESSAGES.labels("in"), WS_MESSAGES.labels("out")
 
 CLOSE_TOKEN_EXPIRED = 4401
 CLOSE_TOKEN_INVALID = 4403
@@ -96,6 +98,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self._expiry = None
         error = self.scope.get("auth_error")
         await self.accept()
+        WS_CONNECTIONS.inc()
+        self._counted = True
         if error:
             # Accept then close with a distinct code, so browsers can tell "refresh your token".
             await self.close(code=CLOSE_TOKEN_EXPIRED if error == "token_expired" else CLOSE_TOKEN_INVALID)
@@ -120,6 +124,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_TOKEN_EXPIRED)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            WS_CONNECTIONS.dec()
         hub = getattr(self, "hub", None)
         if hub is None:
             return
@@ -149,6 +156,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # -- client → server ------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        RECEIVED_FRAMES.inc()
         if not self.rate.take():
             self.refused_in_a_row += 1
             if self.refused_in_a_row >= settings.REALTIME_FLOOD_CLOSE_AFTER:
@@ -262,6 +270,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # -- server → client ------------------------------------------------------------------
     async def send_json(self, content: dict) -> None:
+        SENT_FRAMES.inc()
         await self.send(text_data=json.dumps(content))
 
     async def send_error(self, ref, code: str, text: str) -> None:
