@@ -41,7 +41,7 @@ from apps.accounts.models import (
 from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.sources import KIND_PROVIDERS
 from apps.accounts.tokens import revoke_sessions
-from apps.core import limits, rls
+from apps.core import autocommit, limits, rls
 from apps.core.client_address import client_address
 from apps.core.events import emit
 from apps.core.exceptions import (
@@ -307,9 +307,10 @@ def authenticate_login(*, login: str, password: str, request=None) -> User:
 
 def profile_seen(*, user_id: int) -> None:
     """Profile.last_seen_at (active users' wallet refresh, the digest's "came back since"): one
-    write per user a minute at most, the first authenticated request of each minute."""
+    write per user a minute at most, the first authenticated request of each minute, on the
+    limiter's own connection (the visit happened even if the request then fails)."""
     if limits.attempt("last_seen", f"u{user_id}").count == 1:
-        Profile.objects.filter(user_id=user_id).update(last_seen_at=timezone.now())
+        autocommit.execute("UPDATE profiles SET last_seen_at = now() WHERE user_id = %s", [user_id])
 
 
 def _raise_suspended(user: User) -> None:

@@ -28,7 +28,7 @@ def test_an_unsupported_method_is_405_before_authentication(api_client, method, 
     assert api_client.get("/api/no-such-path").status_code == 404  # the catch-all still answers 404
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # written on the limiter's own connection: rows must be committed
 def test_last_seen_is_written_at_most_once_a_minute(make_client):
     from datetime import timedelta
 
@@ -43,7 +43,7 @@ def test_last_seen_is_written_at_most_once_a_minute(make_client):
     assert Profile.objects.get(user=user).last_seen_at == first  # no write per request
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_active_users_get_the_active_wallet_refresh_interval(make_client, settings):
     from django.utils import timezone
 
