@@ -313,6 +313,15 @@ def profile_seen(*, user_id: int) -> None:
         autocommit.execute("UPDATE profiles SET last_seen_at = now() WHERE user_id = %s", [user_id])
 
 
+def require_good_standing(user: User) -> None:
+    """Refuse a way in to an account that may not act: deleted, suspended or banned (403
+    `account_suspended`, with `until`, `banned` and the reason for a suspension)."""
+    if not user.is_active:
+        raise AccountSuspendedError("This account is not active.")
+    if user.is_suspended:
+        _raise_suspended(user)
+
+
 def _raise_suspended(user: User) -> None:
     until = None if user.suspended_until >= PERMANENT else user.suspended_until.isoformat().replace("+00:00", "Z")
     raise AccountSuspendedError(

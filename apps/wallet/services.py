@@ -17,10 +17,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.accounts import identity
+from apps.accounts import services as account_services
 from apps.accounts.models import Profile, User
 from apps.core import limits, rls
 from apps.core.events import emit
-from apps.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDeniedError
+from apps.core.exceptions import ApplicationError, Conflict, NotFound
 from apps.core.realtime import broadcast
 from apps.wallet import siws, tiers
 from apps.wallet.clients.solana_rpc import RpcError, SolanaRpcClient, TokenHolding, get_client
@@ -207,8 +208,7 @@ def wallet_login(*, address: str, message: str, signature: str) -> LoginResult:
     wallet = _wallet_owned_by_anyone(address)
     if wallet is not None:
         rls.set_user(wallet.user_id)  # the signature proved control of the wallet: act as its account
-        if not wallet.user.is_active:
-            raise PermissionDeniedError("This account is not active.", code="account_suspended")
+        account_services.require_good_standing(wallet.user)
         if not wallet.verified:
             wallet.verified, wallet.verified_at = True, timezone.now()
             wallet.save(update_fields=["verified", "verified_at"])
