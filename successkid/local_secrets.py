@@ -19,13 +19,15 @@ def local_secret(name: str, *, directory: Path) -> str:
             return value
     except FileNotFoundError:
         pass
-    directory.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(50)
     # O_EXCL: when two processes start at once, one writes and the other reads what it wrote.
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return path.read_text().strip() or value
+    except OSError:  # a read-only image (production sets SECRET_KEY): random for this process only
+        return value
     with os.fdopen(fd, "w") as handle:
         handle.write(value + "\n")
     return value

@@ -310,7 +310,13 @@ def profile_seen(*, user_id: int) -> None:
     write per user a minute at most, the first authenticated request of each minute, on the
     limiter's own connection (the visit happened even if the request then fails)."""
     if limits.attempt("last_seen", f"u{user_id}").count == 1:
-        autocommit.execute("UPDATE profiles SET last_seen_at = now() WHERE user_id = %s", [user_id])
+        # SKIP LOCKED: never wait for a lock (it may be held by this very request's transaction,
+        # on the other connection); a skipped minute is written on a later request.
+        autocommit.execute(
+            "UPDATE profiles SET last_seen_at = now() WHERE user_id = "
+            "(SELECT user_id FROM profiles WHERE user_id = %s FOR UPDATE SKIP LOCKED)",
+            [user_id],
+        )
 
 
 def require_good_standing(user: User) -> None:
