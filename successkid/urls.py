@@ -24,8 +24,7 @@ urlpatterns = [
     path("_allauth/", include((system_urls(allauth_urls.urlpatterns, "allauth"), "headless"))),
     path("accounts/", include(system_urls(include("allauth.urls")[0].urlpatterns, "allauth"))),
 ]
-if settings.DEBUG:
-    # Files stored before every image went through /api/media/files/ (development data only).
+if settings.DEBUG or getattr(settings, "SERVE_LOCAL_MEDIA", False):
     urlpatterns.append(path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
 
 handler400 = "apps.core.views.handler400"

@@ -106,6 +106,20 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_limits(request):
+    """The limiter counts outside the test's transaction (Redis, or its own autocommit connection
+    to PostgreSQL), so nothing rolls its counters back: every test starts from none."""
+    if not _uses_db(request):
+        yield
+        return
+    from apps.core import limits
+
+    request.getfixturevalue("_django_db_helper")
+    limits.reset_all()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _no_leftover_celery_task_context():
     """Celery keeps a process-wide "inside a worker" flag (set by worker start-up code paths) and a
     task stack; left over from one test they make it refuse `.get()` in later tests as if called

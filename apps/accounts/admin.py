@@ -11,15 +11,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from allauth.socialaccount.models import SocialAccount
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
 from apps.accounts import services
 from apps.accounts.models import AccountAuditLog, AuthSession, Profile, Role, RoleAssignment, User
 from apps.accounts.permissions import user_can
-from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
-from apps.core.exceptions import ApplicationError
+from apps.core.client_address import client_address
+from apps.core.exceptions import ApplicationError, RateLimited
 
 _extra_user_inlines: list[type[admin.options.InlineModelAdmin]] = []
 
@@ -90,12 +92,11 @@ class AuditInline(ReadOnlyInline):
 
 def _is_moderator(request) -> bool:
     user = request.user
-    return bool(user.is_active and user.is_authenticated and (user.is_superuser or user.is_moderator))
+    return bool(user.is_authenticated and user.in_good_standing and (user.is_superuser or user.is_moderator))
 
 
 def _ip(request) -> str | None:
-    ip = client_ip(request)
-    return None if ip == UNKNOWN_IP else ip
+    return client_address(request, default=None)
 
 
 def _apply(modeladmin, request, queryset, fn, done: str) -> None:
@@ -263,3 +264,42 @@ class AuthSessionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class LimitedAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's password form signs in through the same service as the API, so it shares the
+    per-account and per-IP failed-login lockouts (apps.core.limits) and the account standing."""
+
+    def clean(self):
+        login = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if login is not None and password:
+            try:
+                user = services.authenticate_login(login=login, password=password, request=self.request)
+            except RateLimited as exc:
+                raise forms.ValidationError(
+                    "Too many failed sign-in attempts. Try again in %(seconds)s s.",
+                    code="rate_limited",
+                    params={"seconds": exc.retry_after},
+                ) from None
+            except ApplicationError as exc:
+                if exc.status == 401:
+                    raise self.get_invalid_login_error() from None
+                raise forms.ValidationError(exc.message, code=exc.code) from None
+            user.backend = "django.contrib.auth.backends.ModelBackend"
+            self.user_cache = user
+            self.confirm_login_allowed(user)
+        return self.cleaned_data
+
+
+admin.site.login_form = LimitedAdminAuthenticationForm
+_admin_has_permission = admin.AdminSite.has_permission
+
+
+def _admin_needs_good_standing(request) -> bool:
+    """A suspended or banned staff member's open admin session stops at the next page."""
+    user = request.user
+    return _admin_has_permission(admin.site, request) and bool(getattr(user, "in_good_standing", False))
+
+
+admin.site.has_permission = _admin_needs_good_standing

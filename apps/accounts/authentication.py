@@ -32,6 +32,9 @@ def user_for_token(token: AccessToken) -> User:
     """One query: the user, their profile, and whether the token's session (refresh family) is
     still live, so logout, a replayed refresh token or a password change end access tokens too."""
     sid = token.get("sid")
+    if not sid:
+        # Every token we issue names its session; one without could not be ended by logout.
+        raise TokenRejected("The access token is invalid.", "token_invalid")
     try:
         subject = int(token["sub"])
     except (KeyError, ValueError, TypeError):
@@ -69,6 +72,9 @@ def _user_for_token(token: AccessToken, subject: int, sid) -> User:
         until = user.suspended_until.isoformat().replace("+00:00", "Z") if user.suspended_until else None
         raise exceptions.PermissionDenied(f"This account is suspended until {until}.", code="account_suspended")
     user.auth_session_id = sid
+    from apps.accounts.services import profile_seen
+
+    profile_seen(user_id=user.pk)
     return user
 
 

@@ -20,6 +20,14 @@ class UserSuspended(DomainEvent):
 
 
 @dataclass(frozen=True)
+class UserReinstated(DomainEvent):
+    """A suspension or ban was lifted (a deleted account stays deleted)."""
+
+    user_id: int
+    by_user_id: int | None
+
+
+@dataclass(frozen=True)
 class RoleChanged(DomainEvent):
     user_id: int
     by_user_id: int | None

@@ -33,8 +33,12 @@ class User(AbstractUser):
     email = models.EmailField(blank=True, default="")
     email_verified = models.BooleanField(default=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.USER, db_index=True)
+    # Account standing, the one model of suspensions and bans (apps.accounts.services.user_suspend /
+    # user_unsuspend write it, with an audit row each): a ban is `suspended_until` = PERMANENT.
+    # `is_active` is not a ban: it is False only for deleted accounts (tombstones, `[deleted]`).
     suspended_until = models.DateTimeField(null=True, blank=True)
     suspension_reason = models.CharField(max_length=500, blank=True, default="")
+    suspended_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Bumped to revoke every access token at once (suspension, password change, logout-all).
     token_version = models.PositiveIntegerField(default=0)
 
@@ -50,6 +54,15 @@ class User(AbstractUser):
     @property
     def is_suspended(self) -> bool:
         return self.suspended_until is not None and self.suspended_until > timezone.now()
+
+    @property
+    def is_banned(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until.year >= 9999
+
+    @property
+    def in_good_standing(self) -> bool:
+        """May this account act (sign in, post, vote, hold a socket)? Not deleted, not suspended."""
+        return self.is_active and not self.is_suspended
 
     @property
     def is_moderator(self) -> bool:

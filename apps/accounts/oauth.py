@@ -149,7 +149,7 @@ class JWTPairTokenStrategy(SessionTokenStrategy):
         from apps.accounts.tokens import issue_token_pair
 
         user = request.user
-        if not user.is_authenticated or not user.is_active or user.is_suspended:
+        if not user.is_authenticated or not user.in_good_standing:
             return None
         pair = issue_token_pair(user, request=request, method=last_method(user))
         return {"access_token": pair["access"], "refresh_token": pair["refresh"]}

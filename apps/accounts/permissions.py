@@ -58,7 +58,7 @@ def register_grant(grant: Grant) -> None:
 
 
 def user_can(user, permission: str) -> bool:
-    if not getattr(user, "is_authenticated", False) or not user.is_active or user.is_suspended:
+    if not getattr(user, "is_authenticated", False) or not user.in_good_standing:
         return False
     needed = PERMISSIONS[permission]
     if ROLE_RANK.get(role_of(user), -1) < ROLE_RANK[needed] and not any(g(user, permission) for g in _grants):

@@ -23,8 +23,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from apps.accounts import identity, ratelimit
-from apps.accounts.events import RoleChanged, UserRegistered, UserSuspended
+from apps.accounts import identity
+from apps.accounts.events import RoleChanged, UserRegistered, UserReinstated, UserSuspended
 from apps.accounts.models import (
     AccountAuditLog,
     AuditAction,
@@ -38,7 +38,8 @@ from apps.accounts.models import (
 from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.sources import KIND_PROVIDERS
 from apps.accounts.tokens import revoke_sessions, session_ended
-from apps.core import rls
+from apps.core import autocommit, limits, rls
+from apps.core.client_address import client_address
 from apps.core.events import emit
 from apps.core.exceptions import (
     ApplicationError,
@@ -124,9 +125,19 @@ def email_taken(email: str, *, exclude_user_id: int | None = None) -> bool:
 # --- registration and email verification ------------------------------------------------------
 @transaction.atomic
 def user_register(*, email: str, username: str, password: str, request=None) -> User:
-    ip = ratelimit.client_ip(request) if request is not None else None
-    if ip:
-        ratelimit.check("register_ip", ip)
+    if request is not None:
+        # Counted first (concurrent sign-ups cannot pass the limit together), given back on failure.
+        ip = client_address(request)
+        limits.hit("register_ip", ip)
+        try:
+            return _register(email=email, username=username, password=password)
+        except Exception:
+            limits.undo("register_ip", ip)
+            raise
+    return _register(email=email, username=username, password=password)
+
+
+def _register(*, email: str, username: str, password: str) -> User:
     email = normalize_email(email)
     username = clean_username(username)
     candidate = User(username=username, email=email)
@@ -146,8 +157,6 @@ def user_register(*, email: str, username: str, password: str, request=None) -> 
         raise Conflict("This username or email is taken.") from None
     rls.set_user(candidate.pk)  # the new account acts for itself from here on (its address is private)
     _set_primary_email(user=candidate, email=email)
-    if ip:
-        ratelimit.record("register_ip", ip)
     transaction.on_commit(lambda: send_verification_email(user_id=candidate.pk))
     emit(UserRegistered(user_id=candidate.pk, method="password"))
     return candidate
@@ -202,7 +211,7 @@ def resend_verification(*, user: User) -> None:
         raise Conflict("Your email address is already verified.")
     if not user.email:
         raise Conflict("This account has no email address.")
-    ratelimit.hit("verify_send", str(user.pk))
+    limits.hit("verify_send", str(user.pk))
     send_verification_email(user_id=user.pk)
 
 
@@ -241,11 +250,12 @@ def verify_email_key(*, key: str) -> User:
 def verify_email_code(*, user: User, code: str) -> User:
     if user.email_verified:
         return user
-    ratelimit.check("verify_code", str(user.pk))
+    # Every try counts before the code is compared; a right code clears the count.
+    limits.hit("verify_code", str(user.pk))
     expected = cache.get(_code_key(user.pk))
     if not expected or not hmac.compare_digest(expected, _code_hash(str(code or "").strip(), user.email)):
-        ratelimit.record("verify_code", str(user.pk))
         raise ValidationFailed("This code is wrong or has expired.", details={"code": ["Wrong or expired code."]})
+    limits.clear("verify_code", str(user.pk))
     return _mark_verified(user=user, email=user.email)
 
 
@@ -261,34 +271,65 @@ def _burn_password_time(password: str) -> None:
     User(password=_DUMMY_HASH).check_password(password)
 
 
+def password_matches(*, user: User, password: str | None) -> bool:
+    """Every password check (sign-in, the re-checks of password change, email change and account
+    deletion, the admin's login form) goes through here, so they share one per-account lockout
+    (`login_account`): the try is counted before the password is compared (429 once over the
+    limit, even for the right password), and a right password clears the count."""
+    key = f"user:{user.pk}"
+    limits.hit("login_account", key, message="Too many failed sign-in attempts for this account. Try again later.")
+    if not user.check_password(password or ""):
+        return False
+    limits.clear("login_account", key)
+    return True
+
+
 def authenticate_login(*, login: str, password: str, request=None) -> User:
     login = (login or "").strip()
-    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
-    ratelimit.check("login_ip", ip)
+    ip = client_address(request)
+    limits.hit("login_ip", ip)
     user = User.objects.filter(Q(username__iexact=login) | Q(email__iexact=login)).order_by("id").first()
-    account_key = f"user:{user.pk}" if user else f"login:{login.lower()}"
-    ratelimit.check("login_account", account_key)
     if user is None:
+        limits.hit("login_account", f"login:{login.lower()}")
         _burn_password_time(password or "")
-        ok = False
-    else:
-        ok = user.check_password(password or "") and user.is_active
-    if not ok:
-        ratelimit.record("login_ip", ip)
-        ratelimit.record("login_account", account_key)
         raise NotAuthenticated("Wrong login or password.")
+    if not password_matches(user=user, password=password) or not user.is_active:
+        raise NotAuthenticated("Wrong login or password.")
+    limits.undo("login_ip", ip)  # a sign-in that worked is not a failure from this address
     if user.is_suspended:
         _raise_suspended(user)
-    ratelimit.clear("login_account", account_key)
     User.objects.filter(pk=user.pk).update(last_login=timezone.now())
     return user
+
+
+def profile_seen(*, user_id: int) -> None:
+    """Profile.last_seen_at (active users' wallet refresh, the digest's "came back since"): one
+    write per user a minute at most, the first authenticated request of each minute, on the
+    limiter's own connection (the visit happened even if the request then fails)."""
+    if limits.attempt("last_seen", f"u{user_id}").count == 1:
+        # SKIP LOCKED: never wait for a lock (it may be held by this very request's transaction,
+        # on the other connection); a skipped minute is written on a later request.
+        autocommit.execute(
+            "UPDATE profiles SET last_seen_at = now() WHERE user_id = "
+            "(SELECT user_id FROM profiles WHERE user_id = %s FOR UPDATE SKIP LOCKED)",
+            [user_id],
+        )
+
+
+def require_good_standing(user: User) -> None:
+    """Refuse a way in to an account that may not act: deleted, suspended or banned (403
+    `account_suspended`, with `until`, `banned` and the reason for a suspension)."""
+    if not user.is_active:
+        raise AccountSuspendedError("This account is not active.")
+    if user.is_suspended:
+        _raise_suspended(user)
 
 
 def _raise_suspended(user: User) -> None:
     until = None if user.suspended_until >= PERMANENT else user.suspended_until.isoformat().replace("+00:00", "Z")
     raise AccountSuspendedError(
-        "This account is suspended." + (f" Until {until}." if until else " Permanently."),
-        details={"until": until, "reason": user.suspension_reason},
+        "This account is banned." if until is None else f"This account is suspended until {until}.",
+        details={"until": until, "banned": until is None, "reason": user.suspension_reason},
     )
 
 
@@ -358,7 +399,7 @@ def _confirm_identity(*, user: User, password: str | None, session_id: str | Non
     """Sensitive changes need the password again; an account without one (OAuth or wallet only)
     needs a sign-in from the last 10 minutes instead."""
     if user.has_usable_password():
-        if not user.check_password(password or ""):
+        if not password_matches(user=user, password=password):
             raise _fail("password", "Your password is wrong.")
         return
     session = AuthSession.objects.filter(pk=session_id, user=user).first() if session_id else None
@@ -370,7 +411,7 @@ def _confirm_identity(*, user: User, password: str | None, session_id: str | Non
 def password_change(*, user: User, current_password: str, new_password: str) -> int:
     keep = getattr(user, "auth_session_id", None)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if not user.check_password(current_password or ""):
+    if not password_matches(user=user, password=current_password):
         raise _fail("current_password", "Your current password is wrong.")
     _check_password(new_password, user, "new_password")
     user.set_password(new_password)
@@ -381,9 +422,8 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
 def password_reset_request(*, email: str, request=None) -> None:
     """Always answers the same way, whether or not an account has this address."""
     email = normalize_email(email)
-    ip = ratelimit.client_ip(request) if request is not None else ratelimit.UNKNOWN_IP
-    ratelimit.hit("reset_ip", ip)
-    ratelimit.hit("reset_address", email)
+    limits.hit("reset_ip", client_address(request))
+    limits.hit("reset_address", email)
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         return
@@ -576,8 +616,9 @@ def user_suspend(
     user = User.objects.select_for_update().get(pk=user.pk)
     user.suspended_until = until or PERMANENT
     user.suspension_reason = reason[:500]
+    user.suspended_by = by
     user.token_version += 1
-    user.save(update_fields=["suspended_until", "suspension_reason", "token_version"])
+    user.save(update_fields=["suspended_until", "suspension_reason", "suspended_by", "token_version"])
     revoke_sessions(user=user, reason="suspended")
     AccountAuditLog.objects.create(
         actor=by,
@@ -591,7 +632,7 @@ def user_suspend(
         UserSuspended(
             user_id=user.pk,
             by_user_id=by.pk if by else None,
-            until=None if until is None else until.isoformat(),
+            until=None if until is None else until.isoformat().replace("+00:00", "Z"),
             reason=reason[:500],
         )
     )
@@ -606,9 +647,11 @@ def user_unsuspend(*, user: User, by: User | None, reason: str = "", ip: str | N
     if user.suspended_until is None:
         return user
     previous = user.suspended_until
+    # Only the standing changes: a deleted account (is_active=False) stays deleted.
     user.suspended_until = None
     user.suspension_reason = ""
-    user.save(update_fields=["suspended_until", "suspension_reason"])
+    user.suspended_by = None
+    user.save(update_fields=["suspended_until", "suspension_reason", "suspended_by"])
     AccountAuditLog.objects.create(
         actor=by,
         target=user,
@@ -617,4 +660,5 @@ def user_unsuspend(*, user: User, by: User | None, reason: str = "", ip: str | N
         reason=reason[:500],
         ip=ip,
     )
+    emit(UserReinstated(user_id=user.pk, by_user_id=by.pk if by else None))
     return user

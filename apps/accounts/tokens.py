@@ -61,10 +61,9 @@ _SYSTEMS = [
 def _request_meta(request) -> tuple[str | None, str]:
     if request is None:
         return None, ""
-    from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
+    from apps.core.client_address import client_address
 
-    ip = client_ip(request)
-    return (None if ip == UNKNOWN_IP else ip), request.META.get("HTTP_USER_AGENT", "")[:400]
+    return client_address(request, default=None), request.META.get("HTTP_USER_AGENT", "")[:400]
 
 
 def _mint(user: User, session: AuthSession, *, jti: str | None = None) -> tuple[str, str, str]:
@@ -158,7 +157,7 @@ def rotate_refresh_token(raw: str, *, request=None) -> Rotated:
             reused = "token_reused"
         else:
             user = session.user
-            if not user.is_active or user.is_suspended or int(token.get("ver", -1)) != user.token_version:
+            if not user.in_good_standing or int(token.get("ver", -1)) != user.token_version:
                 session.revoked_at = timezone.now()
                 session.revoked_reason = "account"
                 session.save(update_fields=["revoked_at", "revoked_reason"])

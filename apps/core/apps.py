@@ -18,3 +18,7 @@ class CoreConfig(AppConfig):
         from apps.core import strict_json
 
         strict_json.install()
+
+        from apps.core import receivers
+
+        receivers.connect()

@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from apps.core.client_address import client_address
+
 logger = logging.getLogger(__name__)
 
 HTTP_REQUESTS = Counter("sk_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -72,15 +74,27 @@ def _registry() -> CollectorRegistry:
 _queue_collector_registered = False
 
 
+_PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+
+
+def _direct_loopback(request: HttpRequest) -> bool:
+    """A scrape from this machine that no proxy relayed: the client address (TRUSTED_PROXIES
+    applied) is loopback and the request carries no forwarding header. A local reverse proxy makes
+    every visitor's peer address loopback, but it says so in X-Forwarded-For / Forwarded."""
+    if any(request.META.get(h) for h in _PROXY_HEADERS):
+        return False
+    return client_address(request) in ("127.0.0.1", "::1")
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    """Bearer METRICS_TOKEN when configured; otherwise loopback only."""
+    """Bearer METRICS_TOKEN when configured; otherwise only a direct scrape from this machine."""
     global _queue_collector_registered
     token = settings.METRICS_TOKEN
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given, token):
             return HttpResponse(status=403)
-    elif request.META.get("REMOTE_ADDR") not in ("127.0.0.1", "::1"):
+    elif not _direct_loopback(request):
         return HttpResponse(status=403)
     registry = _registry()
     if not _queue_collector_registered:

@@ -99,6 +99,24 @@ class ApiPathMiddleware(BaseMiddleware):
             )
         return None
 
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """A method the route never supports is a 405 before authentication, permissions or
+        throttles run (an anonymous DELETE on a read-only list is not a 401)."""
+        view_class = getattr(view_func, "view_class", None)
+        if view_class is None or not is_api_path(request.path):
+            return None
+        method = request.method.lower()
+        allowed = [m for m in view_class.http_method_names if hasattr(view_class, m)]
+        if allowed == ["options"]:  # a catch-all view (unknown /api/ paths) answers every method itself
+            return None
+        if "get" in allowed and "head" not in allowed:
+            allowed.append("head")  # Django answers HEAD with GET
+        if method in allowed:
+            return None
+        response = JsonResponse(error_body("method_not_allowed", f'Method "{request.method}" not allowed.'), status=405)
+        response["Allow"] = ", ".join(m.upper() for m in allowed)
+        return response
+
     def process_exception(self, request, exception):
         """A database outage that escapes DRF's handler (the request transaction's own BEGIN or
         COMMIT under ATOMIC_REQUESTS) is the same transient 503 as inside a view, not a 500."""

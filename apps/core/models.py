@@ -24,3 +24,19 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} ({self.key})"
+
+
+class LimitCounter(models.Model):
+    """One fixed-window counter of the limiter (apps.core.limits) when there is no Redis. Written
+    on the limiter's own autocommit connection, never inside a request's transaction, so a refused
+    or failed request still counts."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.IntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "limit_counters"
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.count}"

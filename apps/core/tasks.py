@@ -54,3 +54,11 @@ def purge_idempotency_keys() -> int:
     from apps.core import idempotency
 
     return idempotency.purge()
+
+
+@shared_task(name="core.purge_limit_counters")
+def purge_limit_counters() -> int:
+    """Forget the limiter's expired PostgreSQL counters (every 15 minutes, beat)."""
+    from apps.core import limits
+
+    return limits.purge()

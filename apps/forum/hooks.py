@@ -1,8 +1,8 @@
 """Policy hooks other areas plug into the forum's writes, without the forum importing them.
 
-- A content gate decides, before a post or comment is written, whether it may be (a block raises),
-  and with which status (published, or pending approval); after the write it may queue the item
-  for review. Moderation registers its spam controls here.
+- A content gate decides, before a post or comment is written or edited, whether it may be (a
+  block raises), and with which status (published, or pending approval); after the write it may
+  queue the item for review. Moderation registers its spam controls here.
 - After-save callbacks see every saved post and comment body (media links uploads to them).
 
 Both run inside the writing transaction, so a failure rolls the write back.
@@ -29,6 +29,10 @@ class ContentGate(Protocol):
 
     def check_comment(self, author, body: str) -> Verdict: ...
 
+    def check_post_edit(self, author, title: str, body: str) -> Verdict: ...
+
+    def check_comment_edit(self, author, body: str) -> Verdict: ...
+
     def after_create(self, verdict: Verdict, target_type: str, target_id: int) -> None: ...
 
 
@@ -45,6 +49,12 @@ class _OpenGate:
         return _Allow()
 
     def check_comment(self, author, body):
+        return _Allow()
+
+    def check_post_edit(self, author, title, body):
+        return _Allow()
+
+    def check_comment_edit(self, author, body):
         return _Allow()
 
     def after_create(self, verdict, target_type, target_id):

@@ -145,7 +145,6 @@ class Post(models.Model):
     upvotes = models.IntegerField(default=0)
     downvotes = models.IntegerField(default=0)
     comment_count = models.IntegerField(default=0)  # published comments
-    view_count = models.BigIntegerField(default=0)
     hot_rank = models.FloatField(default=0.0)
     controversy = models.FloatField(default=0.0)
 

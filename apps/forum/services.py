@@ -289,6 +289,10 @@ def post_update(
             emit(PostChanged(post_id=post.id))
             broadcasts.post_updated(post)
         return post  # nothing else changed: no revision
+    verdict = None
+    if (new_title, new_body) != (post.title, post.body):  # the edited text passes the creation gate
+        verdict = hooks.content_gate().check_post_edit(editor, new_title, new_body)
+        verdict.raise_if_blocked()
     published = post.status == ContentStatus.PUBLISHED
     old_mentions = {m.lower() for m in render(post.body).mentions}
     rendered = render(new_body)
@@ -326,6 +330,8 @@ def post_update(
     )
     new_mentions = [m for m in rendered.mentions if m.lower() not in old_mentions]
     _emit_mentions(author=editor, usernames=new_mentions, post_id=post.id)
+    if verdict is not None:
+        hooks.content_gate().after_create(verdict, "post", post.pk)
     hooks.content_saved("post", post)
     emit(PostEdited(post_id=post.id, editor_id=editor.pk))
     broadcasts.post_updated(post)
@@ -537,10 +543,13 @@ def comment_update(*, comment_id: int, editor: User, body: str) -> Comment:
     body = _clean_body(body, maximum=settings.FORUM_COMMENT_BODY_MAX_LENGTH)
     if body == comment.body:
         return comment
+    verdict = hooks.content_gate().check_comment_edit(editor, body)  # the creation gate, again
+    verdict.raise_if_blocked()
     old_mentions = {m.lower() for m in render(comment.body).mentions}
     rendered = render(body)
     comment.body, comment.body_html, comment.edited_at = body, rendered.html, timezone.now()
     comment.save(update_fields=["body", "body_html", "edited_at", "updated_at"])
+    hooks.content_gate().after_create(verdict, "comment", comment.pk)
     hooks.content_saved("comment", comment)
     _emit_mentions(
         author=editor,

@@ -395,7 +395,7 @@ class VoteOutcome:
 
 
 def voter_is_eligible(voter: User, now: dt.datetime) -> bool:
-    if not voter.is_active or voter.is_suspended:
+    if not voter.in_good_standing:
         return False
     if voter.date_joined > now - dt.timedelta(hours=settings.GAMIFICATION_MIN_VOTER_AGE_HOURS):
         return False

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 
+from apps.core.metrics import SOURCE_UP
 from apps.core.resilience import Breaker, Circuit
 from apps.market.models import CircuitState, SourceHealth
 
@@ -52,6 +53,7 @@ def may_call(health: SourceHealth, *, now: datetime) -> bool:
 
 @transaction.atomic
 def record_success(*, source: str, now: datetime, latency_ms: int) -> None:
+    SOURCE_UP.labels(source).set(1)
     health, _ = SourceHealth.objects.select_for_update().get_or_create(source=source)
     if health.consecutive_failures:
         logger.info("market source %s is answering again after %d failures", source, health.consecutive_failures)
@@ -70,6 +72,7 @@ def record_failure(*, source: str, now: datetime, error: str, retry_after: int |
     """Count a failure and start a back-off: exponential, or the source's Retry-After on 429; after
     MARKET_CIRCUIT_THRESHOLD failures in a row the circuit opens for a longer cool-down. Logs one
     warning, which is the only one until this back-off ends."""
+    SOURCE_UP.labels(source).set(0)
     health, _ = SourceHealth.objects.select_for_update().get_or_create(source=source)
     circuit, delay = breaker().failed(
         Circuit(failures=health.consecutive_failures), now=now.timestamp(), retry_after=retry_after

@@ -138,10 +138,13 @@ class PollResult:
         return self.snapshot is not None
 
 
-def poll_once(*, now: datetime | None = None, sources: list[PriceSource] | None = None) -> PollResult:
+def poll_once(
+    *, now: datetime | None = None, sources: list[PriceSource] | None = None, force: bool = False
+) -> PollResult:
     """Ask the sources in order until one gives a valid quote; a quote that jumps absurdly from the
     last good one is accepted only when another source agrees with it. Records the accepted quote,
-    or marks the price stale when every source failed."""
+    or marks the price stale when every source failed. `force` (an operator's `market_poll
+    --once`) asks sources that are still backing off too."""
     now = now or timezone.now()
     sources = build_sources() if sources is None else sources
     result = PollResult()
@@ -154,7 +157,7 @@ def poll_once(*, now: datetime | None = None, sources: list[PriceSource] | None 
     with http_client() as client:
         for source in sources:
             health = rows[source.name]
-            if not source_health.may_call(health, now=now):
+            if not force and not source_health.may_call(health, now=now):
                 result.attempts.append((source.name, "backing off"))
                 continue
             source_health.mark_probe(health, now=now)

@@ -287,8 +287,10 @@ class ReviewableAdmin(ModeratorOnly, admin.ModelAdmin):
         return format_html(
             '<div class="sk-target" style="min-width:28em;max-width:48em">user <strong>{}</strong> <small>[{}{}]</small></div>',
             target.username,
-            "active" if target.is_active else "banned",
-            f", suspended until {target.suspended_until:%Y-%m-%d %H:%M}" if target.is_suspended else "",
+            "deleted" if not target.is_active else "banned" if target.is_banned else "active",
+            f", suspended until {target.suspended_until:%Y-%m-%d %H:%M}"
+            if target.is_suspended and not target.is_banned
+            else "",
         )
 
     # --- one item: claim, act ----------------------------------------------------------------

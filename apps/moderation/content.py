@@ -11,11 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
-from apps.accounts.events import UserSuspended
+from apps.accounts import services as account_services
 from apps.accounts.models import User
-from apps.core import events
 from apps.forum import services as forum_services
 from apps.forum.models import Comment, ContentStatus, Post
 
@@ -74,33 +72,20 @@ def set_comment_status(
     return before, comment_snapshot(after)
 
 
+# Suspensions and bans are the account's standing, owned by accounts: moderation calls its one
+# service (which audits, kills every token and emits UserSuspended / UserReinstated).
+
+
 @transaction.atomic
 def suspend_user(user: User, *, until: datetime | None, by: User | None, reason: str = "") -> tuple[Snapshot, Snapshot]:
-    """`until=None` bans (deactivates) the account. Either way every token dies at once."""
-    user = User.objects.select_for_update().get(pk=user.pk)
-    before = user_snapshot(user)
-    fields: dict[str, Any] = {"suspension_reason": reason[:500], "token_version": F("token_version") + 1}
-    if until is None:
-        fields.update(is_active=False, suspended_until=None)
-    else:
-        fields.update(suspended_until=until)
-    User.objects.filter(pk=user.pk).update(**fields)
-    user.refresh_from_db(fields=["is_active", "suspended_until", "suspension_reason", "token_version"])
-    events.emit(
-        UserSuspended(
-            user_id=user.pk,
-            by_user_id=by.pk if by else None,
-            until=until.isoformat().replace("+00:00", "Z") if until else None,
-            reason=reason,
-        )
-    )
-    return before, user_snapshot(user)
+    """`until=None` bans the account (a permanent suspension). Either way every token dies at once."""
+    before = user_snapshot(User.objects.select_for_update().get(pk=user.pk))
+    after = account_services.user_suspend(user=user, by=by, until=until, reason=reason)
+    return before, user_snapshot(after)
 
 
 @transaction.atomic
-def lift_suspension(user: User) -> tuple[Snapshot, Snapshot]:
-    user = User.objects.select_for_update().get(pk=user.pk)
-    before = user_snapshot(user)
-    User.objects.filter(pk=user.pk).update(is_active=True, suspended_until=None, suspension_reason="")
-    user.refresh_from_db(fields=["is_active", "suspended_until", "suspension_reason"])
-    return before, user_snapshot(user)
+def lift_suspension(user: User, *, by: User | None = None, reason: str = "") -> tuple[Snapshot, Snapshot]:
+    before = user_snapshot(User.objects.select_for_update().get(pk=user.pk))
+    after = account_services.user_unsuspend(user=user, by=by, reason=reason)
+    return before, user_snapshot(after)

@@ -7,7 +7,6 @@ reports) or straight on a target (`moderate`, e.g. pinning a post nobody reporte
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,12 +17,11 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.permissions import ROLE_RANK, role_of, user_can
-from apps.core import events
+from apps.core import events, limits
 from apps.core.exceptions import (
     Conflict,
     NotFound,
     PermissionDeniedError,
-    RateLimited,
     ValidationFailed,
 )
 from apps.forum.models import Comment, ContentStatus, Post
@@ -102,18 +100,10 @@ class ReportResult:
 def _check_report_rate(reporter: User) -> None:
     if reporter.is_moderator:
         return
-    now = timezone.now()
-    new_account = reporter.date_joined > now - timedelta(hours=settings.MODERATION_NEW_USER_HOURS)
-    limit = settings.MODERATION_NEW_USER_REPORTS_PER_HOUR if new_account else settings.MODERATION_REPORTS_PER_HOUR
-    since = now - timedelta(hours=1)
-    recent = list(
-        Report.objects.filter(reporter=reporter, created_at__gte=since)
-        .order_by("-created_at")
-        .values_list("created_at", flat=True)[:limit]
-    )
-    if len(recent) >= limit:
-        retry = math.ceil((recent[-1] + timedelta(hours=1) - now).total_seconds())
-        raise RateLimited(f"You can send {limit} reports an hour. Try again in {max(retry, 1)} s.", retry_after=retry)
+    new_account = reporter.date_joined > timezone.now() - timedelta(hours=settings.MODERATION_NEW_USER_HOURS)
+    name = "reports_new_user" if new_account else "reports"
+    limit = limits.limit_for(name)
+    limits.hit(name, f"u{reporter.pk}", message=f"You can send {limit.count} reports an hour.")
 
 
 @transaction.atomic
@@ -367,7 +357,7 @@ def _apply(
         elif action == A.BAN:
             before, after = content.suspend_user(user, until=None, by=actor, reason=reason)
         elif action == A.UNSUSPEND:
-            before, after = content.lift_suspension(user)
+            before, after = content.lift_suspension(user, by=actor, reason=reason)
         else:  # warn: the notification is the whole effect; the audit row is the record
             before = after = content.user_snapshot(user)
         if tinfo.target_type != "user":

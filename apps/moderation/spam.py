@@ -23,13 +23,15 @@ from django.core.cache import caches
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.core.exceptions import ApplicationError, Conflict, RateLimited, ValidationFailed
+from apps.core.exceptions import ApplicationError, Conflict, PermissionDeniedError, RateLimited, ValidationFailed
 from apps.forum.models import Comment, ContentStatus, Post
 from apps.moderation.models import WatchedWord, WatchedWordAction
 
 ALLOW, FLAG, REQUIRE_APPROVAL, BLOCK = "allow", "flag", "require_approval", "block"
 _SEVERITY = {ALLOW: 0, FLAG: 1, REQUIRE_APPROVAL: 2, BLOCK: 3}
 LINK_RE = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# A Markdown image or an HTML <img> (the opening bracket is enough: no backtracking).
+IMAGE_RE = re.compile(r"!\[|<img\b", re.IGNORECASE)
 _WS = re.compile(r"\s+")
 
 
@@ -62,22 +64,70 @@ def _worse(a: Verdict, b: Verdict) -> Verdict:
 
 # --- Watched words ---------------------------------------------------------------------------
 
-_CACHE_KEY = "moderation:watched-words:v1"
+_CACHE_KEY = "moderation:watched-words:v2"
 
 
-def _compile(word: str) -> str:
-    tokens = [r"\w*".join(re.escape(p) for p in token.split("*")) for token in word.lower().split()]
-    return r"(?<![\w])" + r"\s+".join(tokens) + r"(?![\w])"
+# Watched words are matched on tokens, without a regular expression over the text: the text is
+# split once into word tokens (`\w+` runs, one linear pass), and a watched word is a sequence of
+# glob tokens (`*` = any run of word characters) compared with consecutive text tokens. A glob
+# token is checked with one left-to-right `str.find` per part, so a hostile pattern such as
+# `qz*qz*qz*qz*qz` costs O(parts x token length), never the exponential backtracking a `\w*` regex
+# could take. Whole words only; punctuation between the words of a phrase is ignored.
+_TOKEN = re.compile(r"\w+")
 
 
-def watched_patterns() -> dict[str, list[tuple[str, re.Pattern]]]:
-    """{action: [(word, pattern)]}, cached in-process briefly (invalidated on change)."""
+@dataclass(frozen=True)
+class WatchedPattern:
+    word: str
+    tokens: tuple[tuple[str, ...], ...]  # per token, its parts split at "*"
+
+    @classmethod
+    def parse(cls, word: str) -> WatchedPattern | None:
+        tokens = []
+        for raw in word.lower().split():
+            # Punctuation inside a watched token separates word tokens, as it does in the text.
+            for piece in re.findall(r"[\w*]+", raw):
+                parts = tuple(p for p in re.split(r"\*+", piece))
+                if any(parts):
+                    tokens.append(parts)
+        return cls(word, tuple(tokens)) if tokens else None
+
+    def matches(self, words: list[str], index: dict[str, list[int]]) -> bool:
+        first = self.tokens[0]
+        # A literal first token: jump to where it occurs; a wildcard one: try every position.
+        starts = index.get(first[0], ()) if len(first) == 1 else range(len(words))
+        n = len(self.tokens)
+        return any(i + n <= len(words) and all(_glob(self.tokens[j], words[i + j]) for j in range(n)) for i in starts)
+
+
+def _glob(parts: tuple[str, ...], word: str) -> bool:
+    """Does `word` match the glob whose literal parts (split at `*`) are `parts`?"""
+    if len(parts) == 1:
+        return word == parts[0]
+    head, *middle, tail = parts
+    if len(word) < len(head) + len(tail) or not word.startswith(head) or not word.endswith(tail):
+        return False
+    pos, end = len(head), len(word) - len(tail)
+    for part in middle:  # leftmost placement of each part is always the best one
+        if not part:
+            continue
+        found = word.find(part, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(part)
+    return True
+
+
+def watched_patterns() -> dict[str, list[WatchedPattern]]:
+    """{action: [pattern]}, cached in-process briefly (invalidated on change)."""
     cache = caches["local"]
     compiled = cache.get(_CACHE_KEY)
     if compiled is None:
         compiled = {}
         for word, action in WatchedWord.objects.values_list("word", "action"):
-            compiled.setdefault(action, []).append((word, re.compile(_compile(word), re.IGNORECASE)))
+            pattern = WatchedPattern.parse(word)
+            if pattern is not None:
+                compiled.setdefault(action, []).append(pattern)
         cache.set(_CACHE_KEY, compiled, 60)
     return compiled
 
@@ -88,12 +138,19 @@ def invalidate_watched_words() -> None:
 
 def check_watched_words(text: str) -> Verdict:
     verdict = Verdict()
+    patterns = watched_patterns()
+    if not any(patterns.values()):
+        return verdict
+    words = _TOKEN.findall(text.lower())
+    index: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        index.setdefault(word, []).append(i)
     for action, severity_action in (
         (WatchedWordAction.FLAG, FLAG),
         (WatchedWordAction.REQUIRE_APPROVAL, REQUIRE_APPROVAL),
         (WatchedWordAction.BLOCK, BLOCK),
     ):
-        hits = tuple(word for word, pattern in watched_patterns().get(action, []) if pattern.search(text))
+        hits = tuple(p.word for p in patterns.get(action, []) if p.matches(words, index))
         if hits:
             error = (
                 ValidationFailed(
@@ -167,14 +224,54 @@ def _duplicate(author: User, model: type[Post] | type[Comment], body: str, title
     return Verdict()
 
 
+def _level_perks(author: User, text: str) -> Verdict:
+    """Links and images need the level perks `post_links` / `post_images`
+    (apps.gamification.catalogue.user_level_allows), once levels are set up (`manage.py seed`)."""
+    from apps.gamification.catalogue import levels, user_level_allows
+
+    if not levels():
+        return Verdict()
+    for perk, found, what in (("post_links", LINK_RE, "links"), ("post_images", IMAGE_RE, "images")):
+        if found.search(text) and not user_level_allows(author, perk):
+            return Verdict(
+                BLOCK,
+                ("level_perk",),
+                error=PermissionDeniedError(
+                    f"Your level does not allow {what} yet.", code="permission_denied", details={"perk": perk}
+                ),
+            )
+    return Verdict()
+
+
+def _text_rules(author: User, text: str) -> Verdict:
+    """What the text itself may hold, on create and on edit: watched words, new accounts' link
+    limit, level perks."""
+    verdict = check_watched_words(text)
+    if _is_new(author):
+        verdict = _worse(verdict, _links(author, text))
+    return _worse(verdict, _level_perks(author, text))
+
+
+def check_post_edit(author: User, title: str, body: str) -> Verdict:
+    """An edit passes the same text rules as creation (not the first-day count or duplicates)."""
+    if _exempt(author):
+        return Verdict()
+    return _text_rules(author, f"{title}\n{body}")
+
+
+def check_comment_edit(author: User, body: str) -> Verdict:
+    if _exempt(author):
+        return Verdict()
+    return _text_rules(author, body)
+
+
 def check_new_post(author: User, title: str, body: str) -> Verdict:
     if _exempt(author):
         return Verdict()
-    verdict = check_watched_words(f"{title}\n{body}")
+    verdict = _text_rules(author, f"{title}\n{body}")
     verdict = _worse(verdict, _duplicate(author, Post, body, title))
     if _is_new(author):
         verdict = _worse(verdict, _first_day_limit(author, Post, settings.MODERATION_NEW_USER_MAX_POSTS, "posts"))
-        verdict = _worse(verdict, _links(author, f"{title}\n{body}"))
     first_n = settings.MODERATION_PREAPPROVE_FIRST_POSTS
     if first_n > 0 and verdict.action != BLOCK:
         published = Post.objects.filter(author=author, status=ContentStatus.PUBLISHED).count()
@@ -186,13 +283,12 @@ def check_new_post(author: User, title: str, body: str) -> Verdict:
 def check_new_comment(author: User, body: str) -> Verdict:
     if _exempt(author):
         return Verdict()
-    verdict = check_watched_words(body)
+    verdict = _text_rules(author, body)
     verdict = _worse(verdict, _duplicate(author, Comment, body))
     if _is_new(author):
         verdict = _worse(
             verdict, _first_day_limit(author, Comment, settings.MODERATION_NEW_USER_MAX_COMMENTS, "comments")
         )
-        verdict = _worse(verdict, _links(author, body))
     return verdict
 
 

@@ -20,8 +20,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.accounts import ratelimit
 from apps.accounts.models import AuthSession, Profile, ProfileVisibility, User
+from apps.accounts.services import password_matches
 from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import PermissionDeniedError, ValidationFailed
@@ -69,9 +69,7 @@ def _confirm(*, user: User, password: str | None, confirm: str | None, session_i
         if not password:
             message = "Enter your password to delete your account."
             raise ValidationFailed(message, details={"password": [message]})
-        ratelimit.check("login_account", user.username)
-        if not user.check_password(password):
-            ratelimit.record("login_account", user.username)
+        if not password_matches(user=user, password=password):
             message = "Your password is wrong."
             raise ValidationFailed(message, details={"password": [message]})
         return "password"

@@ -22,13 +22,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from apps.core import access
+from apps.core import access, limits
+from apps.core.metrics import WS_CONNECTIONS, WS_MESSAGES
 from apps.core.realtime import abroadcast_now
 from apps.realtime import topics
 from apps.realtime.hub import freeze_filter, get_hub
 from apps.realtime.middleware import authenticate_token
 
 logger = logging.getLogger(__name__)
+RECEIVED_FRAMES, SENT_FRAMES = WS_MESSAGES.labels("in"), WS_MESSAGES.labels("out")
 
 CLOSE_TOKEN_EXPIRED = 4401
 CLOSE_TOKEN_INVALID = 4403
@@ -36,23 +38,6 @@ CLOSE_FLOODING = 4429
 EVENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}(?:\.[a-z0-9_]{1,32}){0,2}$")
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
 MAX_TEXT = 1000
-
-
-class TokenBucket:
-    __slots__ = ("rate", "capacity", "tokens", "stamp")
-
-    def __init__(self, rate: float, capacity: int) -> None:
-        self.rate, self.capacity = rate, float(capacity)
-        self.tokens, self.stamp = float(capacity), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class BadPayload(ValueError):
@@ -106,10 +91,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.subscriptions: dict[str, Any] = {}
         self.rooms: set[str] = set()
         self.profile: dict | None = None
-        self.rate = TokenBucket(settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST)
-        self.broadcast_rate = TokenBucket(
-            settings.REALTIME_BROADCAST_RATE_PER_SECOND, settings.REALTIME_BROADCAST_BURST
-        )
+        self.rate = limits.bucket("socket_message")
+        self.broadcast_rate = limits.bucket("socket_broadcast")
         self.refused_in_a_row = 0
         self.viewer_class = access.ANONYMOUS_CLASS
         self.hub = get_hub()
@@ -117,6 +100,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.tracked_as: int | None = None
         error = self.scope.get("auth_error")
         await self.accept()
+        WS_CONNECTIONS.inc()
+        self._counted = True
         if error:
             # Accept then close with a distinct code, so browsers can tell "refresh your token".
             await self.close(code=CLOSE_TOKEN_EXPIRED if error == "token_expired" else CLOSE_TOKEN_INVALID)
@@ -163,6 +148,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_TOKEN_EXPIRED)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "_counted", False):
+            self._counted = False
+            WS_CONNECTIONS.dec()
         hub = getattr(self, "hub", None)
         if hub is None:
             return
@@ -195,6 +183,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # -- client → server ------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        RECEIVED_FRAMES.inc()
         if not self.rate.take():
             self.refused_in_a_row += 1
             if self.refused_in_a_row >= settings.REALTIME_FLOOD_CLOSE_AFTER:
@@ -312,6 +301,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # -- server → client ------------------------------------------------------------------
     async def send_json(self, content: dict) -> None:
+        SENT_FRAMES.inc()
         await self.send(text_data=json.dumps(content))
 
     async def send_error(self, ref, code: str, text: str) -> None:

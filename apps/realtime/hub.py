@@ -29,6 +29,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.core import access
+from apps.core.metrics import WS_MESSAGES
 from apps.core.realtime import (
     PER_USER_GROUP,
     abroadcast_now,
@@ -311,6 +312,9 @@ MAX_BACKLOG = 256  # frames queued for a socket that stopped reading before it i
 CLOSE_SLOW_CONSUMER = 4008
 
 
+SENT_FRAMES = WS_MESSAGES.labels("out")
+
+
 def push(socket, out: dict) -> bool:
     """Hand a frame to a socket's ASGI send without letting one slow reader stall the loop.
 
@@ -319,6 +323,7 @@ def push(socket, out: dict) -> bool:
     transport paused writing), the rest of that send and any later frames for the socket continue
     in one background task; past MAX_BACKLOG queued frames the socket is closed.
     """
+    SENT_FRAMES.inc()
     backlog = getattr(socket, "_rt_backlog", None)
     if backlog is not None:
         if len(backlog) >= MAX_BACKLOG:

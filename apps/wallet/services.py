@@ -17,10 +17,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.accounts import identity
+from apps.accounts import services as account_services
 from apps.accounts.models import Profile, User
-from apps.core import rls
+from apps.core import limits, rls
 from apps.core.events import emit
-from apps.core.exceptions import ApplicationError, Conflict, NotFound, PermissionDeniedError, RateLimited
+from apps.core.exceptions import ApplicationError, Conflict, NotFound
 from apps.core.realtime import broadcast
 from apps.wallet import siws, tiers
 from apps.wallet.clients.solana_rpc import RpcError, SolanaRpcClient, TokenHolding, get_client
@@ -208,8 +209,7 @@ def wallet_login(*, address: str, message: str, signature: str) -> LoginResult:
     wallet = _wallet_owned_by_anyone(address)
     if wallet is not None:
         rls.set_user(wallet.user_id)  # the signature proved control of the wallet: act as its account
-        if not wallet.user.is_active:
-            raise PermissionDeniedError("This account is not active.", code="account_suspended")
+        account_services.require_good_standing(wallet.user)
         if not wallet.verified:
             wallet.verified, wallet.verified_at = True, timezone.now()
             wallet.save(update_fields=["verified", "verified_at"])
@@ -402,13 +402,8 @@ def user_balances_refresh(
 
 def request_refresh(*, user: User) -> HolderStatus:
     """`POST /api/wallet/refresh`: on demand, at most once per WALLET_REFRESH_COOLDOWN_SECONDS."""
-    cooldown = settings.WALLET_REFRESH_COOLDOWN_SECONDS
-    key = f"wallet:refresh:{user.pk}"
-    until = timezone.now().timestamp() + cooldown
-    # `add` answers None when the cache is unreachable (Redis lost): then nobody is held back.
-    if cooldown > 0 and cache.add(key, until, timeout=cooldown) is False:
-        left = int((cache.get(key) or until) - timezone.now().timestamp()) + 1
-        raise RateLimited(retry_after=max(1, min(left, cooldown)))
+    if settings.WALLET_REFRESH_COOLDOWN_SECONDS > 0:
+        limits.hit("wallet_refresh", f"u{user.pk}")
     with get_client(interactive=True) as client:
         status = user_balances_refresh(user_id=user.pk, client=client, use_cache=False, sync_transactions=False)
     # History can take many calls: a worker fetches it, the user does not wait for it.

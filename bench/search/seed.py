@@ -141,7 +141,7 @@ def copy_content(conn: psycopg.Connection, words: list[str], tags: list[str]) ->
         conn.cursor() as cur,
         cur.copy(
             "COPY posts (title, slug, body, body_html, excerpt, tag_slugs, status, status_reason, is_pinned, is_locked, "
-            "score, upvotes, downvotes, comment_count, view_count, hot_rank, controversy, created_at, updated_at, "
+            "score, upvotes, downvotes, comment_count, hot_rank, controversy, created_at, updated_at, "
             "last_activity_at, revision_count, author_id, category_id) FROM STDIN"
         ) as copy,
     ):
@@ -164,7 +164,6 @@ def copy_content(conn: psycopg.Connection, words: list[str], tags: list[str]) ->
                     False,
                     up,
                     up,
-                    0,
                     0,
                     0,
                     0.0,

@@ -7,10 +7,15 @@ import importlib
 from datetime import timedelta
 from pathlib import Path
 
+from successkid.local_secrets import local_secret
+
 from .env import BASE_DIR, env
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me-0123456789abcdef")
+# Unset (`make run` on a fresh machine): a random key created once and kept in var/ (never a key
+# from the repository); production refuses to start without SECRET_KEY.
+_SECRET_KEY_FROM_ENV = env("SECRET_KEY", default="")
+SECRET_KEY = _SECRET_KEY_FROM_ENV or local_secret("secret_key", directory=BASE_DIR / "var")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -215,7 +220,8 @@ else:
     # Shared across processes (rate limits, cached price) without Redis.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # On its own autocommit connection: a failed request must not roll back its cache writes.
+            "BACKEND": "apps.core.autocommit.AutocommitDatabaseCache",
             "LOCATION": "core_cache",
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
         }
@@ -335,7 +341,6 @@ REST_FRAMEWORK = {
         "user_write": env("THROTTLE_USER_WRITE", default="120/min"),
         "new_user_write": env("THROTTLE_NEW_USER_WRITE", default="30/min"),
     },
-    "NUM_PROXIES": env.int("TRUSTED_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
@@ -343,7 +348,9 @@ REST_FRAMEWORK = {
 }
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 NEW_ACCOUNT_HOURS = env.int("NEW_ACCOUNT_HOURS", default=24)
-THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")
+THROTTLE_CACHE = env("THROTTLE_CACHE", default="default" if REDIS_URL else "local")  # concurrency slots
+# The limiter (apps/core/limits.py) counts on this Redis, else in PostgreSQL (table limit_counters).
+LIMITS_REDIS_URL = env("LIMITS_REDIS_URL", default=REDIS_URL)
 
 # Plain strings, no Django imports.
 from apps.core.api_docs import DESCRIPTION as API_DESCRIPTION
@@ -381,7 +388,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- JWT (one token system for the whole API) -----------------------------------------------
-JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default=SECRET_KEY + "-jwt")
+JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", default="") or (
+    _SECRET_KEY_FROM_ENV + "-jwt"
+    if _SECRET_KEY_FROM_ENV
+    else local_secret("jwt_signing_key", directory=BASE_DIR / "var")
+)
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=30)),

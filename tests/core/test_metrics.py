@@ -26,3 +26,15 @@ def test_metrics_need_the_token_when_configured(client, settings):
 
 def test_metrics_refuse_remote_callers_without_a_token(client):
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.7").status_code == 403
+
+
+def test_metrics_refuse_visitors_relayed_by_a_local_reverse_proxy(client, settings):
+    """A reverse proxy on the same machine makes every visitor's peer address loopback: without a
+    token, only a direct scrape (no forwarding header) is trusted, whatever TRUSTED_PROXIES says."""
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200  # a direct local scrape
+    relayed = {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.7"}
+    assert client.get("/metrics", **relayed).status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="::1", HTTP_FORWARDED="for=203.0.113.7").status_code == 403
+    settings.TRUSTED_PROXIES = 1  # the proxy is trusted: the visitor is its X-Forwarded-For entry
+    assert client.get("/metrics", **relayed).status_code == 403
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1").status_code == 403

@@ -81,3 +81,20 @@ def test_backfill_rate_limited_is_a_clear_error():
     with pytest.raises(CommandError, match="rate limited"):
         call_command("market_backfill", stdout=StringIO(), stderr=StringIO())
     assert not MarketCandle.objects.exists()
+
+
+def test_market_poll_once_asks_sources_that_are_backing_off(sources):
+    """After an outage every source is backing off; an operator's `--once` still asks them now
+    (the loop and beat keep respecting the back-off)."""
+    from django.utils import timezone
+
+    from apps.market.models import SourceHealth
+
+    later = timezone.now() + timezone.timedelta(hours=1)
+    for name in sources:
+        SourceHealth.objects.update_or_create(source=name, defaults={"backoff_until": later, "consecutive_failures": 3})
+    out = StringIO()
+    call_command("market_poll", "--once", stdout=out)
+    assert "dexscreener: accepted" in out.getvalue()
+    assert MarketSnapshot.objects.count() == 1
+    assert SourceHealth.objects.get(source="dexscreener").backoff_until is None

@@ -121,7 +121,7 @@ def test_member_page_shows_moderation_history(mod_client, moderator):
         "/admin/moderation/moderateduser/", {"action": "user_ban_0", "_selected_action": [comment.author_id]}
     )
     comment.author.refresh_from_db()
-    assert not comment.author.is_active
+    assert comment.author.is_banned and comment.author.is_active
 
 
 def test_watched_words_through_the_admin(mod_client):

@@ -247,7 +247,7 @@ def test_ban_and_unsuspend(moderator):
     member = UserFactory()
     services.moderate(actor=moderator, action="ban", target_type="user", target_id=member.pk, reason="scammer")
     member.refresh_from_db()
-    assert not member.is_active
+    assert member.is_banned and member.is_active
     services.moderate(actor=moderator, action="unsuspend", target_type="user", target_id=member.pk)
     member.refresh_from_db()
     assert member.is_active and member.suspended_until is None
@@ -269,7 +269,7 @@ def test_moderator_cannot_suspend_another_moderator_but_admin_can(moderator):
     with pytest.raises(PermissionDeniedError):
         services.moderate(actor=moderator, action="ban", target_type="user", target_id=other.pk)
     services.moderate(actor=AdminFactory(), action="ban", target_type="user", target_id=other.pk)
-    assert not User.objects.get(pk=other.pk).is_active
+    assert User.objects.get(pk=other.pk).is_banned
 
 
 def test_ignore_leaves_content_and_counts_ignored(moderator):

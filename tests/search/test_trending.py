@@ -84,3 +84,11 @@ def test_retention_job_prunes_by_age_and_size():
 def test_beat_schedules_the_jobs(settings):
     tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert {"apps.search.tasks.prune_search_log", "apps.search.tasks.refresh_vocabulary"} <= tasks_scheduled
+
+
+def test_anonymous_searchers_behind_a_trusted_proxy_are_told_apart(api_client, settings):
+    """Searchers are counted by the client address (TRUSTED_PROXIES applied), not the proxy's."""
+    settings.TRUSTED_PROXIES = 1
+    for visitor in ("198.51.100.1", "198.51.100.2", "198.51.100.2"):
+        api_client.get("/api/search", {"q": "bridge"}, REMOTE_ADDR="10.0.0.254", HTTP_X_FORWARDED_FOR=visitor)
+    assert SearchLog.objects.values("searcher").distinct().count() == 2

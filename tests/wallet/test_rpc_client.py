@@ -187,10 +187,11 @@ def test_breaker_state_is_shared_through_redis(rpc, redis_url, settings):
     cache.clear()
 
 
-def test_lost_redis_degrades_to_no_breaker_and_no_refresh_limit(rpc, settings, user, make_client):
+def test_lost_redis_degrades_to_no_breaker_and_a_refresh_limit_in_postgres(rpc, settings, user, make_client):
     from apps.wallet.models import WalletConnection
 
     settings.CACHES = _redis_cache("redis://127.0.0.1:1/0")  # nothing listens there
+    settings.LIMITS_REDIS_URL = "redis://127.0.0.1:1/0"
     rpc.down(RPC_1)
     rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_jsonParsed"), url=RPC_2)
     with SolanaRpcClient(breaker_failures=1, sleep=lambda s: None) as client:
@@ -198,4 +199,5 @@ def test_lost_redis_degrades_to_no_breaker_and_no_refresh_limit(rpc, settings, u
     WalletConnection.objects.create(user=user, address=OWNER, verified=True, is_primary=True)
     api = make_client(user)
     assert api.post("/api/wallet/refresh").status_code == 200
-    assert api.post("/api/wallet/refresh").status_code == 200  # no shared counter: not limited, not a 500
+    # The limiter falls back to its PostgreSQL counters: still limited, never a 500.
+    assert api.post("/api/wallet/refresh").status_code == 429

@@ -239,6 +239,16 @@ def test_inactive_account_cannot_sign_in(api_client, wallet):
     assert response.status_code == 403 and _code(response) == "account_suspended"
 
 
+def test_banned_account_cannot_sign_in_with_its_wallet(api_client, wallet):
+    from apps.accounts.services import user_suspend
+
+    assert login(api_client, wallet).status_code == 200
+    user_suspend(user=User.objects.get(), by=None, until=None, reason="scam")
+    response = login(api_client, wallet)
+    assert response.status_code == 403 and _code(response) == "account_suspended"
+    assert response.json()["error"]["details"]["banned"] is True
+
+
 @pytest.mark.django_db(transaction=True)
 def test_one_nonce_used_twice_at_once_signs_in_once(wallet):
     """Two requests race with the same signed message: the row lock lets exactly one through."""

@@ -41,8 +41,9 @@ from apps.accounts.api.serializers import (
 )
 from apps.accounts.models import User
 from apps.accounts.permissions import require, user_can
-from apps.accounts.ratelimit import UNKNOWN_IP, client_ip
 from apps.accounts.tokens import csrf_token_for, issue_token_pair, rotate_refresh_token, session_id_of
+from apps.core import limits
+from apps.core.client_address import client_address
 from apps.core.exceptions import ApplicationError, NotAuthenticated, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
 from apps.privacy.api.serializers import AccountDeleteSerializer as PrivacyDeleteSerializer
@@ -116,8 +117,7 @@ def presented_refresh(request, body_value: str | None) -> str | None:
 
 
 def _ip(request) -> str | None:
-    ip = client_ip(request)
-    return None if ip == UNKNOWN_IP else ip
+    return client_address(request, default=None)
 
 
 # --- registration, login, tokens ---------------------------------------------------------------
@@ -171,11 +171,9 @@ class RefreshView(APIView):
         "session is ended); a wrong CSRF header is 403 `csrf_failed`.",
     )
     def post(self, request):
-        from apps.accounts import ratelimit
-
         s = RefreshSerializer(data=request.data)
         s.is_valid(raise_exception=True)
-        ratelimit.hit("refresh_ip", client_ip(request))
+        limits.hit("refresh_ip", client_address(request))
         raw = presented_refresh(request, s.validated_data.get("refresh"))
         if not raw:
             raise _refresh_missing()

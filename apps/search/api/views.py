@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.client_address import client_address
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import ValidationFailed
 from apps.core.filters import FilteredView
@@ -31,10 +32,6 @@ def _page(request: Request) -> int:
     except ValueError:
         raise ValidationFailed("page must be a whole number from 1 to 10000.", details={"page": ["Invalid page."]})
     return page
-
-
-def _client_address(request: Request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
 
 
 class SearchView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, APIView):
@@ -97,7 +94,7 @@ class SearchView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, APIVi
                     query=parsed.normalized,
                     searcher=services.searcher_key(
                         user_id=request.user.pk if request.user.is_authenticated else None,
-                        address=_client_address(request),
+                        address=client_address(request),
                     ),
                     result_count=selectors.trending_count(viewer=request.user, result=result),
                 )

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import inspect
 
-from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.tokens import issue_token_pair
 from apps.core.exceptions import ValidationFailed
 from apps.core.filters import FilteredView
 from apps.core.pagination import KeysetPagination
+from apps.core.throttling import LimitThrottle
 from apps.wallet import selectors, services, siws
 from apps.wallet.api import serializers as s
 from apps.wallet.api.filters import TransactionFilter
@@ -30,17 +29,10 @@ SIWS_REFUSALS = (
 )
 
 
-class SiwsThrottle(SimpleRateThrottle):
-    """Challenges and sign-ins per client (user id when signed in, else IP)."""
+class SiwsThrottle(LimitThrottle):
+    """Challenges and sign-ins per client (user id when signed in, else IP): SIWS_CHALLENGE_RATE."""
 
-    scope = "wallet_siws"
-
-    def get_rate(self) -> str:
-        return settings.SIWS_CHALLENGE_RATE
-
-    def get_cache_key(self, request, view) -> str:
-        ident = request.user.pk if request.user and request.user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    limit_name = "siws"
 
 
 class WalletView(APIView):

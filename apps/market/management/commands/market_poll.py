@@ -14,12 +14,16 @@ class Command(BaseCommand):
     help = "Poll the price sources: once with --once, else every MARKET_POLL_SECONDS until stopped."
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="poll once and exit (1 if no source answered)")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="poll once now, asking every source even if it is backing off, and exit (1 if none answered)",
+        )
 
     def handle(self, *args, once=False, **options):
         self.verbose = once or options.get("verbosity", 1) > 1
         if once:
-            if not self._poll():
+            if not self._poll(force=True):
                 raise CommandError("no valid quote from any source; the price is stale")
             return
         while True:
@@ -30,8 +34,8 @@ class Command(BaseCommand):
                 logger.exception("market poll failed")
             time.sleep(max(1.0, settings.MARKET_POLL_SECONDS - (time.monotonic() - started)))
 
-    def _poll(self) -> bool:
-        result = services.poll_guarded()
+    def _poll(self, *, force: bool = False) -> bool:
+        result = services.poll_guarded(force=force)
         if result is None:
             self.stdout.write("another poll is running; skipped")
             return True

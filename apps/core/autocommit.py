@@ -1,0 +1,97 @@
+"""A second connection to the default database, per thread, in autocommit: what is written
+through it commits at once, whatever the request's own transaction (ATOMIC_REQUESTS) does later.
+
+Used by the limiter's PostgreSQL counters (apps.core.limits) and by the database cache
+(`AutocommitDatabaseCache`): a failed request rolls its transaction back, and must not take its
+failed-login count or a circuit breaker's state with it. The connection follows the default
+alias's settings (the test database, the application role) and is rebuilt when they change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connections, router
+
+logger = logging.getLogger(__name__)
+_local = threading.local()
+
+
+def own_connection():
+    """This thread's autocommit connection (a Django DatabaseWrapper outside `connections`)."""
+    wanted = connections["default"].settings_dict
+    ident = (wanted.get("NAME"), wanted.get("USER"), wanted.get("HOST"), wanted.get("PORT"))
+    conn = getattr(_local, "conn", None)
+    if conn is not None and (getattr(_local, "ident", None) != ident or not conn.is_usable()):
+        close()
+        conn = None
+    if conn is None:
+        conn = connections.create_connection("default")
+        _local.conn, _local.ident = conn, ident
+    return conn
+
+
+def execute(sql: str, params: list) -> list:
+    """Run one statement on the own connection (reconnecting once if it was dropped)."""
+    for attempt in (1, 2):
+        conn = own_connection()
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+        except Exception:
+            close()
+            if attempt == 2:
+                raise
+    return []
+
+
+def close() -> None:
+    conn = getattr(_local, "conn", None)
+    _local.conn = None
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            logger.debug("closing the autocommit connection failed", exc_info=True)
+
+
+class AutocommitDatabaseCache(DatabaseCache):
+    """Django's database cache on the own autocommit connection instead of the request's."""
+
+    @contextlib.contextmanager
+    def _own(self) -> Iterator[None]:
+        own = own_connection()
+        aliases = {router.db_for_read(self.cache_model_class), router.db_for_write(self.cache_model_class)}
+        saved = {alias: connections[alias] for alias in aliases}
+        for alias in aliases:  # `connections` is per thread / per task: nobody else sees the swap
+            connections[alias] = own
+        try:
+            yield
+        finally:
+            for alias, conn in saved.items():
+                connections[alias] = conn
+
+    def get_many(self, keys, version=None):
+        with self._own():
+            return super().get_many(keys, version=version)
+
+    def _base_set(self, mode, key, value, timeout=None):
+        with self._own():
+            return super()._base_set(mode, key, value, timeout)
+
+    def _base_delete_many(self, keys):
+        with self._own():
+            return super()._base_delete_many(keys)
+
+    def has_key(self, key, version=None):
+        with self._own():
+            return super().has_key(key, version=version)
+
+    def clear(self):
+        with self._own():
+            return super().clear()

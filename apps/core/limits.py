@@ -1,0 +1,284 @@
+"""The one limiter: every rate limit and lockout the platform applies.
+
+A limit is a line in `LIMITS` (name → how many per how many seconds, read from settings at call
+time so an operator's env and a test's `settings` fixture both apply). Callers name the limit and
+who is counted (`hit("login_account", f"user:{pk}")`); the limiter counts first and refuses after
+(increment-then-check, one atomic step), so concurrent attempts cannot slip past a limit between a
+check and a record.
+
+Counting happens OUTSIDE the request's transaction, or a failed request (a 401 rolls its
+transaction back) would erase its own count:
+- on Redis when `LIMITS_REDIS_URL` (default `REDIS_URL`) is set: one Lua script (INCR + EXPIRE);
+- else, and whenever Redis errors, in PostgreSQL's `limit_counters` table through the limiter's own
+  autocommit connection (one `INSERT … ON CONFLICT DO UPDATE … RETURNING`): shared by every
+  process, committed at once. Beat purges expired rows (`core.purge_limit_counters`).
+If both stores are unreachable the request is let through (fail open): a lost store must not take
+sign-in down, and without its database the platform is down anyway.
+
+Windows are fixed (the key carries the window's number); `Retry-After` is the rest of the window.
+Per-socket message budgets are token buckets in the socket's own memory (`bucket()`): one socket
+lives in one process, so there is nothing to share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from apps.core import autocommit
+from apps.core.exceptions import RateLimited
+
+logger = logging.getLogger(__name__)
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """ "300/min" → (300, 60)."""
+    count, period = rate.split("/")
+    return int(count), _PERIODS[period.strip()[0]]
+
+
+@dataclass(frozen=True)
+class Limit:
+    count: int
+    seconds: int
+
+
+def _rate(getter: Callable[[], str]) -> Callable[[], Limit]:
+    return lambda: Limit(*parse_rate(getter()))
+
+
+def _auth(name: str) -> Callable[[], Limit]:
+    return lambda: Limit(*settings.AUTH_RATE_LIMITS[name])
+
+
+def _endpoint(scope: str) -> Callable[[], Limit]:
+    return _rate(lambda: settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope])
+
+
+# Every limit the platform applies. README "Throttling" lists them with their settings.
+LIMITS: dict[str, Callable[[], Limit]] = {
+    # HTTP endpoint classes, per IP (anonymous) or per user (apps.core.throttling)
+    "anon_read": _endpoint("anon_read"),
+    "anon_write": _endpoint("anon_write"),
+    "user_read": _endpoint("user_read"),
+    "user_write": _endpoint("user_write"),
+    "new_user_write": _endpoint("new_user_write"),
+    "penalty": _rate(lambda: settings.THROTTLE_PENALTY_RATE),
+    "failures": lambda: Limit(settings.THROTTLE_FAILURE_LIMIT, settings.THROTTLE_FAILURE_WINDOW),
+    # accounts: sign-in, registration, resets, email codes; every password check shares login_account
+    "login_ip": _auth("login_ip"),
+    "login_account": _auth("login_account"),
+    "register_ip": _auth("register_ip"),
+    "reset_address": _auth("reset_address"),
+    "reset_ip": _auth("reset_ip"),
+    "verify_code": _auth("verify_code"),
+    "verify_send": _auth("verify_send"),
+    "refresh_ip": _auth("refresh_ip"),
+    # moderation reports per reporter an hour
+    "reports": lambda: Limit(settings.MODERATION_REPORTS_PER_HOUR, 3600),
+    "reports_new_user": lambda: Limit(settings.MODERATION_NEW_USER_REPORTS_PER_HOUR, 3600),
+    # wallet: SIWS challenges and sign-ins per client, on-demand balance refresh per user
+    "siws": _rate(lambda: settings.SIWS_CHALLENGE_RATE),
+    "wallet_refresh": lambda: Limit(1, max(1, settings.WALLET_REFRESH_COOLDOWN_SECONDS)),
+    # not a refusal: Profile.last_seen_at is written on the first request of each minute only
+    "last_seen": lambda: Limit(1, 60),
+}
+# Per-socket token buckets (rate per second, burst): see bucket().
+BUCKETS: dict[str, Callable[[], tuple[float, int]]] = {
+    "socket_message": lambda: (settings.REALTIME_RATE_PER_SECOND, settings.REALTIME_RATE_BURST),
+    "socket_broadcast": lambda: (
+        settings.REALTIME_BROADCAST_RATE_PER_SECOND,
+        settings.REALTIME_BROADCAST_BURST,
+    ),
+}
+
+
+def limit_for(name: str) -> Limit:
+    """The limit called `name`; `scoped:<scope>` is an endpoint's extra budget `THROTTLE_<SCOPE>`."""
+    if name.startswith("scoped:"):
+        rate = getattr(settings, f"THROTTLE_{name.split(':', 1)[1].upper()}", None)
+        return Limit(*parse_rate(rate)) if rate else Limit(0, 0)
+    return LIMITS[name]()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    count: int  # this caller's count in the window, this attempt included (0: not counted)
+    limit: Limit
+    retry_after: int
+
+    @property
+    def allowed(self) -> bool:
+        return self.count <= self.limit.count
+
+
+def _key(name: str, ident: str, limit: Limit, now: int) -> tuple[str, int]:
+    digest = hashlib.sha256(str(ident).lower().encode()).hexdigest()[:32]
+    window = now // limit.seconds
+    return f"lim:{name}:{digest}:{window}", (window + 1) * limit.seconds - now
+
+
+# --- stores ------------------------------------------------------------------------------------
+_INCR = """
+local n = redis.call('INCRBY', KEYS[1], ARGV[1])
+if n == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return n
+"""
+_redis_lock = threading.Lock()
+_redis_clients: dict[str, object] = {}
+
+
+def _redis():
+    url = getattr(settings, "LIMITS_REDIS_URL", None)
+    if url is None:
+        url = settings.REDIS_URL
+    if not url:
+        return None
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            import redis
+
+            client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            client._sk_incr = client.register_script(_INCR)
+            _redis_clients[url] = client
+    return client
+
+
+def _incr(key: str, amount: int, ttl: int) -> int:
+    client = _redis()
+    if client is not None:
+        try:
+            return int(client._sk_incr(keys=[key], args=[amount, ttl + 1], client=client))
+        except Exception:
+            logger.warning("limiter: Redis unavailable, counting in PostgreSQL", exc_info=True)
+    rows = autocommit.execute(
+        "INSERT INTO limit_counters (key, count, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s)) "
+        "ON CONFLICT (key) DO UPDATE SET count = limit_counters.count + EXCLUDED.count RETURNING count",
+        [key, amount, ttl + 1],
+    )
+    return int(rows[0][0])
+
+
+def _get(key: str) -> int:
+    client = _redis()
+    if client is not None:
+        try:
+            return int(client.get(key) or 0)
+        except Exception:
+            logger.warning("limiter: Redis unavailable, reading PostgreSQL", exc_info=True)
+    rows = autocommit.execute("SELECT count FROM limit_counters WHERE key = %s AND expires_at > now()", [key])
+    return int(rows[0][0]) if rows else 0
+
+
+def _delete(key: str) -> None:
+    client = _redis()
+    if client is not None:
+        try:
+            client.delete(key)
+        except Exception:
+            logger.warning("limiter: Redis unavailable", exc_info=True)
+    autocommit.execute("DELETE FROM limit_counters WHERE key = %s", [key])
+
+
+# --- the API -----------------------------------------------------------------------------------
+def attempt(name: str, ident: str, *, limit: Limit | None = None, amount: int = 1) -> Outcome:
+    """Count one attempt and say whether it is within the limit (never raises for the limit)."""
+    limit = limit or limit_for(name)
+    if limit.seconds <= 0:
+        return Outcome(0, Limit(1, 1), 0)
+    now = int(time.time())
+    key, retry = _key(name, ident, limit, now)
+    try:
+        count = _incr(key, amount, limit.seconds)
+    except Exception:
+        logger.warning("limiter unavailable: letting %s through", name, exc_info=True)
+        count = 0
+    return Outcome(count, limit, max(1, retry))
+
+
+def hit(name: str, ident: str, *, limit: Limit | None = None, message: str | None = None) -> Outcome:
+    """Count one attempt; 429 `rate_limited` with Retry-After when it is over the limit."""
+    outcome = attempt(name, ident, limit=limit)
+    if not outcome.allowed:
+        raise RateLimited(message, retry_after=outcome.retry_after)
+    return outcome
+
+
+def count(name: str, ident: str, *, limit: Limit | None = None) -> int:
+    """The current count (no attempt recorded)."""
+    limit = limit or limit_for(name)
+    if limit.seconds <= 0:
+        return 0
+    key, _ = _key(name, ident, limit, int(time.time()))
+    try:
+        return _get(key)
+    except Exception:
+        logger.warning("limiter unavailable", exc_info=True)
+        return 0
+
+
+def undo(name: str, ident: str) -> None:
+    """Give back one attempt that turned out well (a right password does not count as a failure)."""
+    limit = limit_for(name)
+    key, _ = _key(name, ident, limit, int(time.time()))
+    try:
+        _incr(key, -1, limit.seconds)
+    except Exception:
+        logger.warning("limiter unavailable", exc_info=True)
+
+
+def clear(name: str, ident: str) -> None:
+    limit = limit_for(name)
+    key, _ = _key(name, ident, limit, int(time.time()))
+    try:
+        _delete(key)
+    except Exception:
+        logger.warning("limiter unavailable", exc_info=True)
+
+
+def purge() -> int:
+    """Forget expired PostgreSQL counters (beat, `core.purge_limit_counters`)."""
+    sql = "WITH gone AS (DELETE FROM limit_counters WHERE expires_at < now() RETURNING 1) SELECT count(*) FROM gone"
+    rows = autocommit.execute(sql, [])
+    return int(rows[0][0]) if rows else 0
+
+
+def reset_all() -> None:
+    """Forget every counter (tests)."""
+    client = _redis()
+    if client is not None:
+        keys = list(client.scan_iter(match="lim:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    autocommit.execute("DELETE FROM limit_counters", [])
+
+
+class TokenBucket:
+    __slots__ = ("rate", "capacity", "tokens", "stamp")
+
+    def __init__(self, rate: float, capacity: int) -> None:
+        self.rate, self.capacity = rate, float(capacity)
+        self.tokens, self.stamp = float(capacity), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def bucket(name: str) -> TokenBucket:
+    """A fresh per-socket token bucket for the limit called `name` (see BUCKETS)."""
+    rate, burst = BUCKETS[name]()
+    return TokenBucket(rate, burst)
