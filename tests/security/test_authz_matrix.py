@@ -750,12 +750,18 @@ def world(django_db_setup, django_db_blocker):
     down afterwards, and checked: no table may hold a row more or less than before."""
     # Outside any test, so the fixture acts as the system itself (row-level security: private
     # rows of every user are built, counted and removed).
+    from apps.core import limits
+
+    # Limit counters are written outside every transaction by design (a refused request must still
+    # count), so they are not rows the matrix could leave behind: start and end with none.
     with django_db_blocker.unblock(), rls.system_context("test:authz-matrix-world"):
+        limits.reset_all()
         before = _row_counts()
         built = _build_world()
     yield built
     with django_db_blocker.unblock(), rls.system_context("test:authz-matrix-world"):
         _tear_down(built)
+        limits.reset_all()
         after = _row_counts()
     leaked = {table: (before.get(table), n) for table, n in after.items() if before.get(table) != n}
     assert not leaked, f"the matrix left rows behind (table: before, after): {leaked}"
