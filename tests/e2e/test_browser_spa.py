@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -27,13 +26,12 @@ from pathlib import Path
 import pytest
 
 from apps.accounts.models import User
+from tests.browser import headless_chromium
 from tests.forum.factories import CategoryFactory
 from tests.realtime.test_cross_process import _test_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 SPA_DIR = Path(__file__).resolve().parent / "spa"
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 PASSWORD = "plum-rocket-velvet-88"
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -108,34 +106,12 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def chromium(tmp_path):
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium/chromedriver missing: .ci/run should have installed them")
-        pytest.skip("chromium and chromium-driver are not installed")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-first-run",
+    for driver in headless_chromium(
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
         "--host-resolver-rules=MAP localhost 127.0.0.1",  # loopback only, IPv4 like the servers
     ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_script_timeout(30)
-    yield driver
-    driver.quit()
+        driver.set_script_timeout(30)
+        yield driver
 
 
 def run(driver, script: str):

@@ -2,8 +2,6 @@
 reported post and removes it. Headless Chromium (Debian's `chromium` + `chromium-driver`, which
 .ci/run installs when missing) through Selenium, against pytest-django's live server."""
 
-import os
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -12,41 +10,16 @@ from django.utils import timezone
 from apps.forum.models import Post
 from apps.moderation import services
 from apps.moderation.models import AuditLogEntry, Reviewable
+from tests.browser import headless_chromium
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.moderation.factories import ModeratorFactory, PostFactory
-
-CHROMIUM = os.environ.get("CHROMIUM_BINARY", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
 @pytest.fixture
 def browser():
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("chromium/chromedriver missing: .ci/run should have installed them")
-        pytest.skip("chromium and chromium-driver are not installed")
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must never download anything
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--window-size=1400,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
+    for driver in headless_chromium("--window-size=1400,1000"):
+        driver.implicitly_wait(5)
+        yield driver
 
 
 @pytest.mark.django_db(transaction=True)
