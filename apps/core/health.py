@@ -36,10 +36,10 @@ def check_cache() -> str:
 
 
 def check_broker() -> str:
-    from successkid.celery import app
+    from celery import current_app
 
     try:
-        with app.connection_for_write() as conn:
+        with current_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         return "ok"
     except Exception as exc:

@@ -44,9 +44,9 @@ class CeleryQueueCollector:
 
         family = GaugeMetricFamily("sk_celery_queue_depth", "Messages waiting in a Celery queue", labels=["queue"])
         try:
-            from successkid.celery import app
+            from celery import current_app
 
-            with app.connection_for_read() as conn:
+            with current_app.connection_for_read() as conn:
                 channel = conn.default_channel
                 for queue in getattr(settings, "CELERY_QUEUE_NAMES", ("celery",)):
                     try:

@@ -8,7 +8,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import realtime
-        from apps.notifications import receivers, services
+        from apps.notifications import receivers, selectors
 
         receivers.connect()
-        realtime.register_per_user_builder(services.BULK_FRAMES, services.bulk_frames)
+        realtime.register_per_user_builder(selectors.BULK_FRAMES, selectors.bulk_frames)

@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -27,58 +26,11 @@ from apps.notifications.models import (
     Subscription,
     TargetType,
 )
+from apps.notifications.payloads import notification_payload
+from apps.notifications.selectors import BULK_FRAMES, channels_for, in_dnd, is_muted, settings_for, unread_count
 
 logger = logging.getLogger(__name__)
 MAX_ACTORS = 500  # who is already counted (a re-vote is not one more); newest first
-
-
-# -- reading preferences -------------------------------------------------------------------------
-def settings_for(user_id: int) -> NotificationSettings:
-    """The user's settings (an unsaved default row when they never changed anything)."""
-    found = NotificationSettings.objects.filter(user_id=user_id).first()
-    return found or NotificationSettings(user_id=user_id)
-
-
-def channels_for(prefs: NotificationSettings, kind: types.NotificationType) -> tuple[bool, bool]:
-    chosen = (prefs.types or {}).get(kind.key) or {}
-    return bool(chosen.get("in_app", kind.in_app)), bool(chosen.get("email", kind.email))
-
-
-def is_muted(user_id: int, *, actor_id: int | None, scope: dict[str, int | None] | None) -> bool:
-    """Muted actor, thread or category (a thread's own level wins over its category's)."""
-    targets = Q()
-    if actor_id:
-        targets |= Q(target_type=TargetType.USER, target_id=actor_id)
-    scope = scope or {}
-    if scope.get("thread"):
-        targets |= Q(target_type=TargetType.THREAD, target_id=scope["thread"])
-    if scope.get("category"):
-        targets |= Q(target_type=TargetType.CATEGORY, target_id=scope["category"])
-    if not targets:
-        return False
-    levels = dict(
-        Subscription.objects.filter(targets, user_id=user_id).values_list("target_type", "level")
-    )  # at most three rows
-    if levels.get(TargetType.USER) == Level.MUTE:
-        return True
-    if TargetType.THREAD in levels:
-        return levels[TargetType.THREAD] == Level.MUTE
-    return levels.get(TargetType.CATEGORY) == Level.MUTE
-
-
-def in_dnd(prefs: NotificationSettings, now: datetime | None = None) -> bool:
-    return prefs.dnd_until is not None and prefs.dnd_until > (now or timezone.now())
-
-
-def unread_count(user_id: int) -> int:
-    # Served by the partial index notifications_unread_idx (read_at IS NULL AND in_app).
-    return Notification.objects.filter(user_id=user_id, read_at__isnull=True, in_app=True).count()
-
-
-def serialize(notification: Notification) -> dict[str, Any]:
-    from apps.notifications.api.serializers import NotificationSerializer
-
-    return dict(NotificationSerializer(notification).data)
 
 
 # -- creating ------------------------------------------------------------------------------------
@@ -185,7 +137,7 @@ def _deliver(notification: Notification, prefs: NotificationSettings, in_app: bo
         realtime.broadcast(
             f"user:{notification.user_id}",
             "notification.created",
-            {"notification": serialize(notification), "unread_count": unread_count(notification.user_id)},
+            {"notification": notification_payload(notification), "unread_count": unread_count(notification.user_id)},
         )
     if email and not dnd and prefs.email_frequency == EmailFrequency.IMMEDIATE and notification.emailed_at is None:
         from apps.notifications.tasks import send_notification_email
@@ -211,7 +163,7 @@ def announce(*, title: str, body: str = "", link: str = "", key: str) -> int:
 @transaction.atomic
 def announce_type(*, type: str, context: dict[str, Any], key: str) -> int:
     """One notification of `type` to every active user who has not turned it off, in bulk, pushed
-    after commit to whoever is connected (`bulk_frames`). Idempotent per `key`."""
+    after commit to whoever is connected (`selectors.bulk_frames`). Idempotent per `key`."""
     kind = types.get(type)
     dedupe_key = f"{kind.key}:{key}"[:160]
     if Notification.objects.filter(dedupe_key=dedupe_key).exists():
@@ -250,37 +202,6 @@ def announce_type(*, type: str, context: dict[str, Any], key: str) -> int:
     # Pushed to the users connected right now, by the processes holding their sockets.
     realtime.broadcast_per_user(BULK_FRAMES, {"dedupe_key": dedupe_key})
     return len(created)
-
-
-BULK_FRAMES = "notifications.bulk"
-
-
-def bulk_frames(payload: dict, user_ids: list[int]) -> dict[int, tuple[str, dict]]:
-    """`notification.created` frames of one bulk notification for these (connected) users, as
-    `_deliver` would push them one by one: not to users in do-not-disturb, nor where it is not
-    in-app or already read. Three queries for any number of users."""
-    rows = list(
-        Notification.objects.filter(
-            dedupe_key=payload.get("dedupe_key"), user_id__in=user_ids, in_app=True, read_at__isnull=True
-        )
-    )
-    if not rows:
-        return {}
-    now = timezone.now()
-    quiet = set(
-        NotificationSettings.objects.filter(user_id__in=user_ids, dnd_until__gt=now).values_list("user_id", flat=True)
-    )
-    counts = dict(
-        Notification.objects.filter(user_id__in=[n.user_id for n in rows], read_at__isnull=True, in_app=True)
-        .values("user_id")
-        .annotate(n=Count("id"))
-        .values_list("user_id", "n")
-    )
-    return {
-        n.user_id: ("notification.created", {"notification": serialize(n), "unread_count": counts.get(n.user_id, 0)})
-        for n in rows
-        if n.user_id not in quiet
-    }
 
 
 # -- read state and deletion ---------------------------------------------------------------------
@@ -404,14 +325,6 @@ def auto_watch(*, user_id: int, target_type: str, target_id: int) -> None:
     )
 
 
-def watchers(*, target_type: str, target_id: int, exclude: Iterable[int] = ()) -> list[int]:
-    return list(
-        Subscription.objects.filter(target_type=target_type, target_id=target_id, level=Level.WATCH)
-        .exclude(user_id__in=list(exclude))
-        .values_list("user_id", flat=True)
-    )
-
-
 # -- email ---------------------------------------------------------------------------------------
 def _site() -> dict[str, str]:
     return {"site_url": settings.NOTIFICATIONS_SITE_URL.rstrip("/"), "site_name": settings.NOTIFICATIONS_SITE_NAME}
@@ -492,19 +405,6 @@ def send_digest(*, user_id: int, frequency: str) -> int:
         raise
     NotificationSettings.objects.update_or_create(user_id=user_id, defaults={"last_digest_at": timezone.now()})
     return len(rows)
-
-
-def digest_recipients(*, frequency: str) -> list[int]:
-    """Users on this digest frequency with something to send (one indexed query)."""
-    qs = Notification.objects.filter(email_wanted=True, emailed_at__isnull=True, read_at__isnull=True)
-    if frequency == EmailFrequency.DAILY:
-        # Users without a settings row are on the default frequency (daily).
-        qs = qs.filter(
-            Q(user__notification_settings__email_frequency=frequency) | Q(user__notification_settings__isnull=True)
-        )
-    else:
-        qs = qs.filter(user__notification_settings__email_frequency=frequency)
-    return list(qs.values_list("user_id", flat=True).distinct())
 
 
 # -- retention -----------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.notifications import services
+from apps.notifications import handlers, selectors, services
 
 
 @shared_task(name="notifications.send_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -19,7 +19,7 @@ def send_digest(user_id: int, frequency: str) -> int:
 
 @shared_task(name="notifications.send_digests")
 def send_digests(frequency: str) -> int:
-    users = services.digest_recipients(frequency=frequency)
+    users = selectors.digest_recipients(frequency=frequency)
     for user_id in users:
         send_digest.delay(user_id, frequency)
     return len(users)
@@ -32,8 +32,6 @@ def purge() -> int:
 
 @shared_task(name="notifications.handle_event", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def handle_event(event_name: str, fields: dict) -> None:
-    """Notify for one domain event (ids only; see receivers.HANDLERS). Idempotent: deliveries
+    """Notify for one domain event (ids only; see handlers.HANDLERS). Idempotent: deliveries
     carry dedupe keys, consolidation ignores a repeated actor."""
-    from apps.notifications.receivers import handle
-
-    handle(event_name, fields)
+    handlers.handle(event_name, fields)

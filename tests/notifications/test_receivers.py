@@ -170,15 +170,15 @@ def test_an_unreachable_broker_still_notifies(monkeypatch):
 def test_replies_when_the_forum_models_answer(monkeypatch):
     """With the forum's models present (simulated here: they are built on another branch), the
     post author gets reply_to_post, the parent comment's author reply_to_comment, once each."""
-    from apps.notifications import receivers
+    from apps.notifications import handlers
 
     author, parent_author, replier = UserFactory(), UserFactory(), UserFactory()
-    monkeypatch.setattr(receivers, "post_info", lambda pid: {"post_title": "GM thread", "post_author_id": author.pk})
+    monkeypatch.setattr(handlers, "post_info", lambda pid: {"post_title": "GM thread", "post_author_id": author.pk})
     comments = {
         7: {"author_id": parent_author.pk, "excerpt": "first"},
         8: {"author_id": replier.pk, "excerpt": "wagmi"},
     }
-    monkeypatch.setattr(receivers, "comment_info", lambda cid: comments.get(cid, {}))
+    monkeypatch.setattr(handlers, "comment_info", lambda cid: comments.get(cid, {}))
     emit(CommentCreated(comment_id=8, post_id=300, author_id=replier.pk, category_id=1, parent_id=7))
     emit(CommentCreated(comment_id=8, post_id=300, author_id=replier.pk, category_id=1, parent_id=7))  # retried
     to_author = Notification.objects.get(user=author, type="reply_to_post")

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.notifications import services
+from apps.notifications import selectors, services
 from apps.notifications.models import Notification, NotificationSettings
 from tests.factories import UserFactory
 from tests.notifications.factories import NotificationFactory, SubscriptionFactory
@@ -83,7 +83,7 @@ def test_email_only_rows_are_hidden_from_the_list_and_count(user, auth_client):
     n = services.notify(user.pk, "mention", actor_id=UserFactory().pk)
     assert n is not None and not n.in_app and n.email_wanted
     assert auth_client.get("/api/notifications").json()["data"] == []
-    assert services.unread_count(user.pk) == 0
+    assert selectors.unread_count(user.pk) == 0
 
 
 def test_retention_drops_expired_and_keeps_the_newest_n(user):

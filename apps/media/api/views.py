@@ -13,10 +13,9 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import require
 from apps.core.concurrency import ConcurrencyLimitMixin
-from apps.core.exceptions import NotFound, ValidationFailed
-from apps.media import images, services
+from apps.core.exceptions import ValidationFailed
+from apps.media import images, selectors, services
 from apps.media.api.serializers import MediaAssetSerializer, MediaUploadSerializer
-from apps.media.models import MediaAsset
 
 
 class MediaUploadView(ConcurrencyLimitMixin, APIView):
@@ -50,23 +49,18 @@ class MediaUploadView(ConcurrencyLimitMixin, APIView):
         return Response(MediaAssetSerializer(asset, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
-def _own_asset(request: Request, pk: int) -> MediaAsset:
-    asset = MediaAsset.objects.filter(pk=pk).first()
-    if asset is None or (asset.owner_id != request.user.pk and not request.user.is_moderator):
-        raise NotFound()
-    return asset
-
-
 class MediaDetailView(APIView):
     permission_classes = [require("content.create")]
 
     @extend_schema(responses=MediaAssetSerializer, summary="One of your uploads (variants' status and URLs)")
     def get(self, request: Request, pk: int) -> Response:
-        return Response(MediaAssetSerializer(_own_asset(request, pk), context={"request": request}).data)
+        return Response(
+            MediaAssetSerializer(selectors.media_owned(user=request.user, pk=pk), context={"request": request}).data
+        )
 
     @extend_schema(request=None, responses={204: None}, summary="Delete one of your uploads")
     def delete(self, request: Request, pk: int) -> Response:
-        services.media_delete(asset=_own_asset(request, pk))
+        services.media_delete(asset=selectors.media_owned(user=request.user, pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -75,7 +69,7 @@ def media_file(request: HttpRequest, key, variant: str) -> FileResponse:
     """Serve a stored image with headers that keep a browser from treating it as anything else."""
     if variant not in ("original", *services.VARIANTS):
         raise Http404()
-    asset = MediaAsset.objects.filter(key=key).only("key", "file", "content_type", "format", "variants").first()
+    asset = selectors.media_for_file(key=key)
     if asset is None:
         raise Http404()
     name, content_type = services.file_for(asset, variant)

@@ -6,24 +6,12 @@ from apps.notifications import types
 from apps.notifications.models import (
     EmailFrequency,
     Level,
-    Notification,
     NotificationSettings,
     Subscription,
     TargetType,
 )
-
-
-class NotificationSerializer(serializers.ModelSerializer):
-    """API.md "notification": id, type, title, body, data, read, created_at (+ link, count)."""
-
-    read = serializers.BooleanField(read_only=True)
-    count = serializers.IntegerField(read_only=True, help_text="People or events folded into this notification.")
-    created_at = serializers.DateTimeField(read_only=True, help_text="Time of the latest activity.")
-
-    class Meta:
-        model = Notification
-        fields = ["id", "type", "title", "body", "link", "data", "read", "count", "created_at"]
-        read_only_fields = fields
+from apps.notifications.payloads import NotificationSerializer as NotificationSerializer  # the wire shape
+from apps.notifications.selectors import channels_for
 
 
 class NotificationReadSerializer(serializers.Serializer):
@@ -97,8 +85,6 @@ class SettingsOutputSerializer(serializers.Serializer):
 
     @staticmethod
     def build(prefs: NotificationSettings) -> dict:
-        from apps.notifications.services import channels_for
-
         rows = []
         for kind in types.REGISTRY.values():
             in_app, email = channels_for(prefs, kind)

@@ -95,7 +95,7 @@ class MarkReadView(APIView):
         updated = services.notifications_mark_read(
             user=request.user, ids=body.validated_data.get("ids"), all=body.validated_data["all"]
         )
-        return Response({"updated": updated, "unread_count": services.unread_count(request.user.pk)})
+        return Response({"updated": updated, "unread_count": selectors.unread_count(request.user.pk)})
 
 
 class UnreadCountView(APIView):
@@ -104,7 +104,7 @@ class UnreadCountView(APIView):
     @extend_schema(summary="How many unread notifications I have", tags=TAGS, responses=UnreadCountSerializer)
     def get(self, request):
         services.record_visit(user=request.user)
-        return Response({"unread_count": services.unread_count(request.user.pk)})
+        return Response({"unread_count": selectors.unread_count(request.user.pk)})
 
 
 class SettingsView(APIView):
@@ -113,7 +113,7 @@ class SettingsView(APIView):
 
     @extend_schema(summary="My notification settings", tags=TAGS, responses=SettingsOutputSerializer)
     def get(self, request):
-        return Response(SettingsOutputSerializer.build(services.settings_for(request.user.pk)))
+        return Response(SettingsOutputSerializer.build(selectors.settings_for(request.user.pk)))
 
     @extend_schema(
         summary="Change my notification settings",

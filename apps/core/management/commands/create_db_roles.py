@@ -84,7 +84,7 @@ class Command(BaseCommand):
         grants below cover them)."""
         if not (settings.CELERY_BROKER_URL.startswith("sqla+") or settings.CELERY_RESULT_BACKEND.startswith("db+")):
             return
-        from successkid.celery import app
+        from celery import current_app as app
 
         if settings.CELERY_BROKER_URL.startswith("sqla+"):
             with app.connection_for_write() as conn:
