@@ -1,5 +1,5 @@
 """Checks every forum write shares: who may contribute, which tags and category a post may carry,
-who may see the item being written, and the mentions a body announces."""
+who may see the item being written (and its row lock), and the mentions a body announces."""
 
 from __future__ import annotations
 
@@ -105,3 +105,29 @@ def check_status_change(actor: User | None, status: str, *, system: bool) -> Non
         raise PermissionDeniedError("Only moderators can do this.")
     if status not in ContentStatus.values:
         raise ValidationFailed("Unknown status.", details={"status": ["Unknown status."]})
+
+
+def lock_post(post_id: int) -> Post:
+    """The post, its row locked for this transaction (its category joined for the access rules)."""
+    post = (
+        Post.objects.select_for_update(of=("self",))
+        .select_related("category", "category__parent")
+        .filter(pk=post_id)
+        .first()
+    )
+    if post is None:
+        raise NotFound("Post not found.")
+    return post
+
+
+def lock_comment(comment_id: int) -> Comment:
+    """The comment, its row locked for this transaction (post and category joined for the access rules)."""
+    comment = (
+        Comment.objects.select_for_update(of=("self",))
+        .select_related("post", "post__category", "post__category__parent")
+        .filter(pk=comment_id)
+        .first()
+    )
+    if comment is None:
+        raise NotFound("Comment not found.")
+    return comment

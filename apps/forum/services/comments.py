@@ -22,6 +22,7 @@ from apps.forum.services.checks import (
     check_visible_post,
     deletion_status,
     emit_mentions,
+    lock_comment,
     require_contributor,
 )
 
@@ -102,21 +103,9 @@ def comment_create(*, author: User, post_id: int, body: str, parent_id: int | No
     return comment
 
 
-def _lock_comment(comment_id: int) -> Comment:
-    comment = (
-        Comment.objects.select_for_update(of=("self",))
-        .select_related("post", "post__category", "post__category__parent")
-        .filter(pk=comment_id)
-        .first()
-    )
-    if comment is None:
-        raise NotFound("Comment not found.")
-    return comment
-
-
 @transaction.atomic
 def comment_update(*, comment_id: int, editor: User, body: str) -> Comment:
-    comment = _lock_comment(comment_id)
+    comment = lock_comment(comment_id)
     check_visible_comment(editor, comment)
     moderator = is_moderator(editor)
     if comment.author_id != editor.pk and not moderator:
@@ -164,7 +153,7 @@ def _move_comment_status(comment: Comment, new_status: str, *, actor: User | Non
 
 @transaction.atomic
 def comment_delete(*, comment_id: int, actor: User, reason: str = "") -> Comment:
-    comment = _lock_comment(comment_id)
+    comment = lock_comment(comment_id)
     check_visible_comment(actor, comment)
     new_status = deletion_status(actor, author_id=comment.author_id, what="comments")
     if comment.status in PLACEHOLDER_STATUSES:
@@ -188,7 +177,7 @@ def comment_set_status(
 ) -> Comment:
     """Moderation: hide, remove or restore a comment, keeping counters exact (`system`: see post_set_status)."""
     check_status_change(actor, status, system=system)
-    comment = _lock_comment(comment_id)
+    comment = lock_comment(comment_id)
     if comment.status == status:
         return comment
     previous = comment.status

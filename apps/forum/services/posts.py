@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.access import can_post_in_category, is_moderator
 from apps.core.events import emit
-from apps.core.exceptions import Conflict, NotFound, PermissionDeniedError
+from apps.core.exceptions import Conflict, PermissionDeniedError
 from apps.forum import broadcasts, hooks, ranking
 from apps.forum.content_rules import ContentGone, clean_body, clean_title, post_slug
 from apps.forum.events import PostChanged, PostCreated, PostDeleted, PostEdited
@@ -23,6 +23,7 @@ from apps.forum.services.checks import (
     check_visible_post,
     deletion_status,
     emit_mentions,
+    lock_post,
     require_contributor,
     resolve_tags,
 )
@@ -93,18 +94,6 @@ def _announce_post(post: Post, *, mentions: Sequence[str]) -> None:
     broadcasts.post_created(post)
 
 
-def _lock_post(post_id: int) -> Post:
-    post = (
-        Post.objects.select_for_update(of=("self",))
-        .select_related("category", "category__parent")
-        .filter(pk=post_id)
-        .first()
-    )
-    if post is None:
-        raise NotFound("Post not found.")
-    return post
-
-
 @transaction.atomic
 def post_update(
     *,
@@ -118,7 +107,7 @@ def post_update(
     expected_revision: int | None = None,
     reason: str = "",
 ) -> Post:
-    post = _lock_post(post_id)
+    post = lock_post(post_id)
     check_visible_post(editor, post)
     moderator = is_moderator(editor)
     if post.author_id != editor.pk and not moderator:
@@ -221,7 +210,7 @@ def _move_post_status(post: Post, new_status: str, *, actor: User | None, reason
 def post_delete(*, post_id: int, actor: User, reason: str = "") -> Post:
     """The author's delete (status `deleted`) or a moderator's removal (`removed`); the thread stays
     with a placeholder. Deleting twice is a no-op."""
-    post = _lock_post(post_id)
+    post = lock_post(post_id)
     check_visible_post(actor, post)
     new_status = deletion_status(actor, author_id=post.author_id, what="posts")
     if post.status in PLACEHOLDER_STATUSES:
@@ -237,7 +226,7 @@ def post_set_status(*, post_id: int, actor: User | None, status: str, reason: st
     """Moderation: hide, remove, mark pending or restore (published) a post, keeping counters exact.
     `system=True` (no actor) is the moderation app acting on its own, e.g. auto-hide past a report score."""
     check_status_change(actor, status, system=system)
-    post = _lock_post(post_id)
+    post = lock_post(post_id)
     if post.status == status:
         return post
     previous = post.status
@@ -263,7 +252,7 @@ def post_set_flags(
 ) -> Post:
     if not system and not is_moderator(actor):
         raise PermissionDeniedError("Only moderators can pin or lock posts.")
-    post = _lock_post(post_id)
+    post = lock_post(post_id)
     fields = []
     if is_pinned is not None and post.is_pinned != is_pinned:
         post.is_pinned, fields = is_pinned, [*fields, "is_pinned"]

@@ -9,12 +9,18 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.events import emit
-from apps.core.exceptions import NotFound, PermissionDeniedError, ValidationFailed
+from apps.core.exceptions import PermissionDeniedError, ValidationFailed
 from apps.forum import broadcasts, ranking
 from apps.forum.content_rules import ContentGone
 from apps.forum.events import VoteChanged
-from apps.forum.models import Comment, ContentStatus, Post, Vote
-from apps.forum.services.checks import check_visible_comment, check_visible_post, require_contributor
+from apps.forum.models import ContentStatus, Vote
+from apps.forum.services.checks import (
+    check_visible_comment,
+    check_visible_post,
+    lock_comment,
+    lock_post,
+    require_contributor,
+)
 
 
 @dataclass(frozen=True)
@@ -88,14 +94,7 @@ def vote_post(*, user: User, post_id: int, value: int) -> VoteResult:
     rankings in one UPDATE. Concurrent voters queue on the row lock, so counters stay exact."""
     value = _validate_vote_value(value)
     require_contributor(user)
-    post = (
-        Post.objects.select_for_update(of=("self",))
-        .select_related("category", "category__parent")
-        .filter(pk=post_id)
-        .first()
-    )
-    if post is None:
-        raise NotFound("Post not found.")
+    post = lock_post(post_id)
     check_visible_post(user, post)
     if post.status != ContentStatus.PUBLISHED:
         raise ContentGone("You cannot vote on deleted or hidden content.")
@@ -117,14 +116,7 @@ def vote_post(*, user: User, post_id: int, value: int) -> VoteResult:
 def vote_comment(*, user: User, comment_id: int, value: int) -> VoteResult:
     value = _validate_vote_value(value)
     require_contributor(user)
-    comment = (
-        Comment.objects.select_for_update(of=("self",))
-        .select_related("post", "post__category", "post__category__parent")
-        .filter(pk=comment_id)
-        .first()
-    )
-    if comment is None:
-        raise NotFound("Comment not found.")
+    comment = lock_comment(comment_id)
     check_visible_comment(user, comment)
     if comment.status != ContentStatus.PUBLISHED or comment.post.status != ContentStatus.PUBLISHED:
         raise ContentGone("You cannot vote on deleted or hidden content.")
