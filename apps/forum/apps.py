@@ -9,10 +9,12 @@ class ForumConfig(AppConfig):
     def ready(self) -> None:
         from apps.core import events, seeding
         from apps.forum import feed_cache, reference
+        from apps.forum.api import payloads
+        from apps.forum.realtime_topics import register_topics
         from apps.forum.seed import load_categories, load_tags, make_demo_forum
-        from apps.forum.topics import register_topics
 
         register_topics()
+        payloads.register()  # the API layer shapes what the domain broadcasts
         reference.register()
         for event_type, receiver in feed_cache.SUBSCRIPTIONS:
             events.subscribe(event_type, receiver)

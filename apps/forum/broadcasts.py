@@ -1,41 +1,48 @@
 """Realtime pushes of the forum (API.md topics `posts`, `category:<slug>`, `post:<id>`), sent after
-commit. Payloads come from the REST serializers, rendered for an anonymous viewer (my_vote 0),
-since one broadcast reaches every subscriber; each carries its read rule (`audience`), so the hub
-delivers it only to sockets whose viewer may read the post, on every topic."""
+commit. The payload of a post or comment is shaped by the API layer (`apps.forum.api.payloads`,
+registered at start-up), so this domain module imports nothing from api/. Each broadcast carries
+its read rule (`audience`), so the hub delivers it only to sockets whose viewer may read the post,
+on every topic."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from apps.core.access import comment_audience, post_audience
 from apps.core.realtime import broadcast
 
 if TYPE_CHECKING:
     from apps.forum.models import Comment, Post
-    from apps.forum.services import VoteResult
+    from apps.forum.services.votes import VoteResult
 
 
-def _post_data(post: Post) -> dict:
-    from apps.forum.api.serializers import PostSerializer
+def _unregistered(obj: Any) -> dict:
+    raise RuntimeError("Forum broadcast payloads are not registered (ForumConfig.ready registers them).")
 
-    return dict(PostSerializer(post, context={"viewer": None}).data)
+
+_post_payload: Callable[[Post], dict] = _unregistered
+_comment_payload: Callable[[Comment], dict] = _unregistered
+
+
+def set_payloads(*, post: Callable[[Post], dict], comment: Callable[[Comment], dict]) -> None:
+    global _post_payload, _comment_payload
+    _post_payload, _comment_payload = post, comment
 
 
 def post_created(post: Post) -> None:
-    data = _post_data(post)
+    data = _post_payload(post)
     audience = post_audience(post)
     broadcast("posts", "post.created", data, audience=audience)
     broadcast(f"category:{post.category.slug}", "post.created", data, audience=audience)
 
 
 def post_updated(post: Post) -> None:
-    broadcast(f"post:{post.pk}", "post.updated", _post_data(post), audience=post_audience(post))
+    broadcast(f"post:{post.pk}", "post.updated", _post_payload(post), audience=post_audience(post))
 
 
 def comment_event(comment: Comment, event: str) -> None:
-    from apps.forum.api.serializers import CommentSerializer
-
-    data = dict(CommentSerializer(comment, context={"viewer": None}).data)
+    data = _comment_payload(comment)
     broadcast(f"post:{comment.post_id}", event, data, audience=comment_audience(comment))
 
 

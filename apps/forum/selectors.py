@@ -23,6 +23,7 @@ from apps.core.access import (
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.core.pagination import decode_cursor, encode_cursor
 from apps.forum import reference
+from apps.forum.content_rules import normalise_tag
 from apps.forum.models import (
     PLACEHOLDER_STATUSES,
     Category,
@@ -319,8 +320,6 @@ def category_list(*, viewer) -> list[Category]:
 def tag_list(*, viewer, q: str | None = None) -> QuerySet[Tag]:
     """Tags on at least one post the viewer may read: a tag used only in a staff-only or
     holder-only category does not reveal itself (its `post_count` is still the global count)."""
-    from apps.forum.services import normalise_tag
-
     tagged = PostTag.objects.filter(tag_id=OuterRef("pk"))
     readable = tagged.filter(post__status=ContentStatus.PUBLISHED).exclude(
         post__category_id__in=unreadable_category_ids(viewer)

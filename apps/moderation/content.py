@@ -1,5 +1,6 @@
-"""Moderation's writes to forum rows and accounts, kept small so they can be pointed at the forum's
-own services when those exist. Each returns (before, after) snapshots for the audit log.
+"""Moderation's writes to forum rows and accounts, each a thin wrapper over the owning app's service
+(the forum's status and flag services, accounts' standing service). Each returns (before, after)
+snapshots for the audit log.
 
 Every write is one atomic UPDATE on the row (never read-modify-write of counters); events leave
 through apps.core.events after commit.

@@ -1,10 +1,5 @@
-"""The moderators' workplace: the review queue (highest score first, filters, the reported content
-inline, bulk actions, one-click actions on an item), the read-only audit log, watched words, and a
-member page with the member's moderation history. Every button calls the same services as the API.
-
-Moderators need `is_staff` to enter the admin; what they may do is decided by
-apps.accounts.permissions.user_can, not by Django's model permissions.
-"""
+"""The review queue: highest score first, filters, the reported content inline, bulk actions and
+one-click actions on an item, all through the same services as the API."""
 
 from __future__ import annotations
 
@@ -12,27 +7,19 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
-from apps.accounts.admin import ReadOnlyInline, register_user_inline
 from apps.accounts.models import User
 from apps.accounts.permissions import user_can
 from apps.core.exceptions import ApplicationError
 from apps.forum.models import Comment, Post
 from apps.moderation import selectors, services
-from apps.moderation.models import (
-    ALL_REASONS,
-    AuditLogEntry,
-    ModeratedUser,
-    Report,
-    Reviewable,
-    ReviewableStatus,
-    WatchedWord,
-)
+from apps.moderation.admin.common import ModeratorOnly
+from apps.moderation.models import ALL_REASONS, AuditLogEntry, Report, Reviewable, ReviewableStatus
 
 ITEM_ACTIONS = [
     ("remove", "Remove content"),
@@ -51,27 +38,6 @@ ITEM_ACTIONS = [
     ("ban", "Ban the author"),
     ("unsuspend", "Lift the author's suspension/ban"),
 ]
-
-
-class ModeratorOnly:
-    """Admin access by role (user_can), not by Django model permissions."""
-
-    permission = "content.moderate"
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return user_can(request.user, self.permission)
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return user_can(request.user, self.permission)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -358,149 +324,3 @@ class ReviewableAdmin(ModeratorOnly, admin.ModelAdmin):
         except ApplicationError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         return HttpResponseRedirect(reverse("admin:moderation_reviewable_change", args=[object_id]))
-
-
-@admin.register(AuditLogEntry)
-class AuditLogEntryAdmin(ModeratorOnly, admin.ModelAdmin):
-    permission = "audit.read"
-    list_display = ["created_at", "actor", "action", "target_type", "target_id", "target_user", "reason_short"]
-    list_filter = ["action", "target_type"]
-    list_select_related = ["actor", "target_user"]
-    search_fields = ["reason", "actor__username", "target_user__username"]
-    date_hierarchy = "created_at"
-    ordering = ["-id"]
-    readonly_fields = [
-        "created_at",
-        "actor",
-        "action",
-        "target_type",
-        "target_id",
-        "target_user",
-        "reviewable",
-        "reason",
-        "before",
-        "after",
-    ]
-    fields = readonly_fields
-
-    @admin.display(description="reason")
-    def reason_short(self, obj: AuditLogEntry) -> str:
-        return truncatechars(obj.reason, 80)
-
-
-@admin.register(WatchedWord)
-class WatchedWordAdmin(admin.ModelAdmin):
-    list_display = ["word", "action", "created_by", "created_at"]
-    list_filter = ["action"]
-    search_fields = ["word"]
-    fields = ["word", "action"]
-
-    def has_module_permission(self, request):
-        return user_can(request.user, "content.moderate")
-
-    def has_view_permission(self, request, obj=None):
-        return user_can(request.user, "content.moderate")
-
-    def has_add_permission(self, request):
-        return user_can(request.user, "content.moderate")
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return user_can(request.user, "content.moderate")
-
-    def save_model(self, request, obj, form, change):
-        saved = services.watched_word_add(actor=request.user, word=obj.word, action=obj.action)
-        obj.pk = saved.pk
-
-    def delete_model(self, request, obj):
-        services.watched_word_remove(actor=request.user, word_id=obj.pk)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            services.watched_word_remove(actor=request.user, word_id=obj.pk)
-
-
-# --- Members: moderation history on the user page ---------------------------------------------
-
-
-class UserModerationHistoryInline(ReadOnlyInline):
-    """Every moderation action that fell on a member, on the accounts User page and the members page."""
-
-    model = AuditLogEntry
-    fk_name = "target_user"
-    fields = ["created_at", "actor", "action", "target_type", "target_id", "reason"]
-    readonly_fields = fields
-    ordering = ["-id"]
-    verbose_name_plural = "moderation history"
-
-    def has_view_permission(self, request, obj=None):
-        return user_can(request.user, "audit.read")
-
-
-def _user_bulk(action: str, label: str, hours: int | None = None):
-    def run(modeladmin, request, queryset):
-        for member in queryset:
-            try:
-                services.moderate(
-                    actor=request.user,
-                    action=action,
-                    target_type="user",
-                    target_id=member.pk,
-                    reason=f"{label} from the admin",
-                    duration=timedelta(hours=hours) if hours else None,
-                )
-            except ApplicationError as exc:
-                modeladmin.message_user(request, f"{member.username}: {exc.message}", messages.WARNING)
-            else:
-                modeladmin.message_user(request, f"{member.username}: {label} done.", messages.SUCCESS)
-
-    run.__name__ = f"user_{action}_{hours or 0}"
-    run.short_description = label
-    return run
-
-
-@admin.register(ModeratedUser)
-class ModeratedUserAdmin(ModeratorOnly, admin.ModelAdmin):
-    permission = "users.suspend"
-    list_display = ["username", "role", "is_active", "suspended_until", "date_joined"]
-    list_filter = ["role", "is_active"]
-    search_fields = ["username", "email"]
-    ordering = ["-id"]
-    fields = ["username", "role", "is_active", "suspended_until", "suspension_reason", "date_joined", "reports_summary"]
-    readonly_fields = fields
-    inlines = [UserModerationHistoryInline]
-    actions = [
-        _user_bulk("warn", "Warn"),
-        _user_bulk("suspend", "Suspend for 24 hours", 24),
-        _user_bulk("suspend", "Suspend for 7 days", 24 * 7),
-        _user_bulk("ban", "Ban"),
-        _user_bulk("unsuspend", "Lift suspension/ban"),
-    ]
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    @admin.display(description="reports against this member's content")
-    def reports_summary(self, obj: User) -> str:
-        rows = (
-            Reviewable.objects.filter(target_user=obj)
-            .order_by("-id")
-            .values_list("id", "target_type", "target_id", "status", "score")[:20]
-        )
-        if not rows:
-            return "none"
-        return format_html_join(
-            "",
-            '<div><a href="{}">#{}</a> {} {}: {} (score {:.1f})</div>',
-            (
-                (reverse("admin:moderation_reviewable_change", args=[rid]), rid, ttype, tid, status, score)
-                for rid, ttype, tid, status, score in rows
-            ),
-        )
-
-
-register_user_inline(UserModerationHistoryInline)
