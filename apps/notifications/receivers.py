@@ -12,7 +12,6 @@ from dataclasses import asdict
 
 from apps.core import events
 from apps.notifications.handlers import EVENT_TYPES, handle
-from apps.notifications.handlers import on_user_mentioned as on_user_mentioned  # tests/security imports it here
 from apps.notifications.tasks import handle_event
 
 logger = logging.getLogger(__name__)

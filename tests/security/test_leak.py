@@ -160,7 +160,7 @@ def build_world() -> World:
                 reached_at=now,
             )
         # Mentions go through the notifications receiver (what the forum's UserMentioned event runs).
-        from apps.notifications.receivers import on_user_mentioned
+        from apps.notifications.handlers import on_user_mentioned
 
         for name in ("member", "holder", "whale", "moderator"):
             on_user_mentioned(people[name].pk, earner.pk, post.pk)
