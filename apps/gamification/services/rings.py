@@ -11,9 +11,9 @@ from django.db.models import F
 
 from apps.core.events import emit
 from apps.gamification.events import VoteRingDetected
-from apps.gamification.models import PointTransaction, TransactionKind, VoteRingReport
+from apps.gamification.models import VoteRingReport
 from apps.gamification.services.ledger import reverse_transaction
-from apps.gamification.services.votes import VOTE_ACTIVITIES
+from apps.gamification.services.votes import standing_vote_awards
 
 
 def strongly_connected(graph: dict[int, set[int]]) -> list[list[int]]:
@@ -56,14 +56,7 @@ def penalise_ring(
 ) -> VoteRingReport:
     """Reverse the vote points the members gave each other in the window; record (once a day)
     and announce (once) the ring."""
-    awards = PointTransaction.objects.filter(
-        user_id__in=members,
-        actor_id__in=members,
-        kind=TransactionKind.AWARD,
-        activity__in=VOTE_ACTIVITIES.values(),
-        created_at__gte=since,
-        reversed_by__isnull=True,
-    ).values_list("id", "amount")
+    awards = standing_vote_awards(since=since, user_id__in=members, actor_id__in=members).values_list("id", "amount")
     reversed_count = reversed_points = 0
     for txn_id, amount in list(awards):
         if reverse_transaction(transaction_id=txn_id, reason="vote ring") is not None:

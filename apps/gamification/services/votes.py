@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -37,16 +38,20 @@ def voter_is_eligible(voter: User, now: dt.datetime) -> bool:
     return True
 
 
-def _diminished(*, base: int, author_id: int, voter_id: int, now: dt.datetime) -> int:
-    since = now - dt.timedelta(days=settings.GAMIFICATION_SAME_VOTER_WINDOW_DAYS)
-    prior = PointTransaction.objects.filter(
-        user_id=author_id,
-        actor_id=voter_id,
+def standing_vote_awards(*, since: dt.datetime, **who: object) -> QuerySet[PointTransaction]:
+    """Vote awards made since `since` and not reversed, narrowed by `who` (user_id=, actor_id=...)."""
+    return PointTransaction.objects.filter(
         kind=TransactionKind.AWARD,
         activity__in=VOTE_ACTIVITIES.values(),
         created_at__gte=since,
         reversed_by__isnull=True,
-    ).count()
+        **who,
+    )
+
+
+def _diminished(*, base: int, author_id: int, voter_id: int, now: dt.datetime) -> int:
+    since = now - dt.timedelta(days=settings.GAMIFICATION_SAME_VOTER_WINDOW_DAYS)
+    prior = standing_vote_awards(since=since, user_id=author_id, actor_id=voter_id).count()
     full = settings.GAMIFICATION_SAME_VOTER_FULL_AWARDS
     if prior < full:
         return base
