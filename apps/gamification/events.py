@@ -33,3 +33,13 @@ class VoteRingDetected(DomainEvent):
 
     report_id: int
     member_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BoardNotReady(DomainEvent):
+    """A leaderboard read found a board's Redis set missing (the database answered). Internal:
+    gamification's own receiver queues the rebuild, so the read path imports no task."""
+
+    period: str
+    start: str  # ISO date
+    category_id: int

@@ -77,8 +77,7 @@ def export(user) -> dict:
 
 
 def erase(user) -> dict:
-    from apps.gamification import redis_store
-    from apps.gamification.services import _pages_stale
+    from apps.gamification import page_cache, redis_store
 
     entries = list(LeaderboardEntry.objects.filter(user=user).values_list("period", "period_start", "category_id"))
     ledger = PointTransaction.objects.filter(user=user)
@@ -95,5 +94,5 @@ def erase(user) -> dict:
         now = timezone.now()
         removals = [(period, start, cat, user.pk, 0, now) for period, start, cat in entries]  # 0 points = ZREM
         transaction.on_commit(lambda: redis_store.apply_updates(removals))
-        transaction.on_commit(_pages_stale)
+        transaction.on_commit(page_cache.invalidate)
     return counts

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q, QuerySet
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts.models import User
 from apps.core import access
+from apps.core.events import dispatch
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.gamification import catalogue, redis_store
+from apps.gamification.events import BoardNotReady
 from apps.gamification.models import (
     Achievement,
+    Activity,
     CriteriaType,
     LeaderboardEntry,
+    Level,
     PointTransaction,
     UserAchievement,
     UserStats,
@@ -196,53 +197,9 @@ def db_neighbours(
     return [(uid, pts) for uid, pts, _ in ahead + behind]
 
 
-def _queue_rebuild(period: str, start: dt.date, category_id: int) -> None:
-    from apps.gamification import tasks
-
-    try:
-        if cache.add(f"gamification:rebuild:{period}:{start}:{category_id}", 1, timeout=60):
-            tasks.rebuild_redis_board.delay(period, start.isoformat(), category_id)
-    except Exception:
-        logger.warning("could not queue a leaderboard rebuild", exc_info=True)
-
-
-# Rendered leaderboard pages are cached under a version that every ledger change bumps (after
-# commit), so a cached page is never staler than the last award; the TTL only bounds memory.
-PAGE_CACHE_VERSION_KEY = "lb:pages:version"
-
-
-def cached_page(key: str) -> tuple[int, dict | None]:
-    """(the current page version, the page stored under `key` if it was rendered at that version):
-    one round trip for both. Version 0: no cache, so nothing is stored either. A lost version key
-    comes back as a new timestamp, never as a number an old page could still carry."""
-    try:
-        found = cache.get_many([PAGE_CACHE_VERSION_KEY, key])
-        version = found.get(PAGE_CACHE_VERSION_KEY)
-        if version is None:
-            cache.add(PAGE_CACHE_VERSION_KEY, time.time_ns(), None)
-            return int(cache.get(PAGE_CACHE_VERSION_KEY) or 0), None
-    except Exception:
-        return 0, None  # no cache: every read computes
-    stored = found.get(key)
-    if isinstance(stored, tuple) and stored[0] == version:
-        return int(version), stored[1]
-    return int(version), None
-
-
-def store_page(key: str, version: int, body: dict) -> None:
-    try:
-        cache.set(key, (version, body), settings.LEADERBOARD_PAGE_CACHE_SECONDS)
-    except Exception:
-        logger.warning("could not cache a leaderboard page", exc_info=True)
-
-
-def bump_page_cache_version() -> None:
-    try:
-        cache.incr(PAGE_CACHE_VERSION_KEY)
-    except ValueError:  # not set yet: the next read creates it (cached_page)
-        pass
-    except Exception:
-        logger.warning("could not invalidate cached leaderboard pages", exc_info=True)
+def _board_not_ready(period: str, start: dt.date, category_id: int) -> None:
+    # A read has no commit to wait for: the receivers (which queue the rebuild) run now.
+    dispatch(BoardNotReady(period=period, start=start.isoformat(), category_id=category_id))
 
 
 def _users(ids: list[int]) -> dict[int, dict]:
@@ -260,7 +217,7 @@ def leaderboard(
         rows = [(rank, users[uid], pts) for uid, pts, rank in items if uid in users]
         return Board(period, start, category_id, total, rows, "redis")
     if use_redis and redis_store.client() is not None:
-        _queue_rebuild(period, start, category_id)
+        _board_not_ready(period, start, category_id)
     total = db_total(period=period, start=start, category_id=category_id)
     items = db_top(period=period, start=start, category_id=category_id, limit=limit, offset=offset)
     users = _users([uid for uid, _ in items])
@@ -298,7 +255,7 @@ def leaderboard_around(
                 board.me = None if rank is None else {"rank": rank, "points": points}
                 return board
         if redis_store.client() is not None:
-            _queue_rebuild(period, start, category_id)
+            _board_not_ready(period, start, category_id)
     total, found = db_standing(period=period, start=start, category_id=category_id, user_id=user_id)
     if found is None:
         return Board(period, start, category_id, total, [], "database", None)
@@ -320,7 +277,28 @@ def leaderboard_around(
     return Board(period, start, category_id, total, rows, "database", {"rank": rank, "points": points})
 
 
-# --- points history, achievements ----------------------------------------------------------------
+# --- catalogue, points history, achievements ----------------------------------------------------
+
+
+def activity_catalogue() -> QuerySet[Activity]:
+    """What earns points (active activities), in display order."""
+    return Activity.objects.filter(is_active=True).order_by("sort_order", "code")
+
+
+def level_catalogue() -> QuerySet[Level]:
+    return Level.objects.order_by("number")
+
+
+def achievement_catalogue() -> QuerySet[Achievement]:
+    """Every active achievement, in display order (secret ones are masked by the serializer)."""
+    return Achievement.objects.filter(is_active=True).order_by("sort_order", "code")
+
+
+def unlocked_achievement_ids(viewer) -> set[int]:
+    """The achievements the viewer has unlocked (none for an anonymous viewer)."""
+    if not getattr(viewer, "is_authenticated", False):
+        return set()
+    return set(UserAchievement.objects.filter(user_id=viewer.pk).values_list("achievement_id", flat=True))
 
 
 def user_for_view(*, user_id: int, viewer) -> User:

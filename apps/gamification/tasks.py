@@ -6,7 +6,7 @@ import datetime as dt
 
 from celery import shared_task
 
-from apps.gamification import services
+from apps.gamification import jobs, services
 
 
 @shared_task
@@ -16,17 +16,17 @@ def award_milestone_witnesses(milestone_id: int) -> int:
 
 @shared_task
 def detect_vote_rings() -> int:
-    return len(services.detect_vote_rings())
+    return len(jobs.detect_vote_rings())
 
 
 @shared_task
 def prune_activity_log() -> int:
-    return services.prune_activity_log()
+    return jobs.prune_activity_log()
 
 
 @shared_task
 def grant_standing_achievements() -> int:
-    return services.grant_standing_achievements()
+    return jobs.grant_standing_achievements()
 
 
 @shared_task
@@ -41,4 +41,4 @@ def rebuild_redis_board(period: str, start: str, category_id: int) -> int:
 
 @shared_task
 def compact_leaderboard_counts() -> int:
-    return services.compact_leaderboard_counts()
+    return jobs.compact_leaderboard_counts()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.core import realtime
 from apps.core.events import DomainEvent, dispatch, subscribe, unsubscribe
 from apps.forum.events import PostCreated
-from apps.gamification import catalogue, services
+from apps.gamification import catalogue, jobs, services
 from apps.gamification.events import AchievementUnlocked
 from apps.gamification.models import PointTransaction, UserAchievement, UserStats
 from apps.gamification.periods import period_start
@@ -100,10 +100,10 @@ def test_standing_achievement_for_last_weeks_top_ten():
         services.award_points(
             user_id=u.id, activity="comment_created", amount=i + 1, idempotency_key=f"w{i}", now=last_week
         )
-    services.grant_standing_achievements()
+    jobs.grant_standing_achievements()
     winners = {u.id for u in users if "weekly_top10" in codes(u)}
     assert winners == {u.id for u in users[2:]}
-    assert services.grant_standing_achievements() == 0  # once
+    assert jobs.grant_standing_achievements() == 0  # once
 
 
 def test_backfill_grants_new_definitions_once():
@@ -128,7 +128,7 @@ def test_backfill_event_and_standing_from_history():
     long_ago = timezone.now() - dt.timedelta(days=30)
     services.award_points(user_id=user.id, activity="comment_created", idempotency_key="c", now=long_ago)
     assert not codes(user)
-    services.backfill_achievements()
+    jobs.backfill_achievements()
     assert {"wallet_verified", "weekly_top10"} <= codes(user)
     assert period_start("week", long_ago) < period_start("week", timezone.now())
 

@@ -266,7 +266,7 @@ def test_a_cached_page_is_served_until_the_next_award(
 def test_a_lost_page_version_never_serves_an_older_page(api_client, django_capture_on_commit_callbacks):
     from django.core.cache import cache
 
-    from apps.gamification import selectors, services
+    from apps.gamification import page_cache, services
     from tests.factories import UserFactory
 
     def board_ids():
@@ -277,5 +277,5 @@ def test_a_lost_page_version_never_serves_an_older_page(api_client, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         services.award_points(user_id=a.id, activity="post_created", idempotency_key="v1")
     assert board_ids() == [a.id]  # cached at the next version
-    cache.delete(selectors.PAGE_CACHE_VERSION_KEY)  # evicted, or Redis restarted without it
+    cache.delete(page_cache.VERSION_KEY)  # evicted, or Redis restarted without it
     assert board_ids() == [a.id]  # not the first page back from the dead

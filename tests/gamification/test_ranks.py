@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from apps.gamification import selectors, services
+from apps.gamification import jobs, selectors, services
 from apps.gamification.models import LeaderboardEntry, LeaderboardScoreCount, LeaderboardScoreDelta
 from apps.gamification.periods import period_start
 from tests.factories import UserFactory
@@ -92,12 +92,12 @@ def test_every_rank_matches_brute_force_after_awards_and_reversals():
     assert histogram() == counts_from_standings()
     assert LeaderboardScoreDelta.objects.exists()  # nothing compacted yet: the readers sum the deltas
     assert assert_ranks_exact(now) > 100
-    assert services.compact_leaderboard_counts() > 0
+    assert jobs.compact_leaderboard_counts() > 0
     assert not LeaderboardScoreDelta.objects.exists()
     assert not LeaderboardScoreCount.objects.filter(users__lte=0).exists()
     assert histogram() == counts_from_standings()
     assert assert_ranks_exact(now) > 100
-    assert services.compact_leaderboard_counts() == 0  # nothing left to fold
+    assert jobs.compact_leaderboard_counts() == 0  # nothing left to fold
 
 
 def test_ranks_inside_and_across_wide_buckets():
@@ -121,7 +121,7 @@ def test_ranks_inside_and_across_wide_buckets():
         )
         awards.append(txn)
     assert assert_ranks_exact(now, limits=(5,)) == 16 * 4 + 8 * 4
-    services.compact_leaderboard_counts()
+    jobs.compact_leaderboard_counts()
     # Move users across bucket edges both ways, with a reversal and a fresh award.
     services.reverse_transaction(transaction_id=awards[6].id, now=now)  # 1010 -> gone
     services.award_points(
@@ -136,7 +136,7 @@ def test_ranks_inside_and_across_wide_buckets():
 
 def test_standings_deleted_outside_the_award_path_leave_the_counts():
     _, now = make_history(seed=8, users=10, events=120)
-    services.compact_leaderboard_counts()
+    jobs.compact_leaderboard_counts()
     leader = brute_force("all", period_start("all", now), 0)[0][0]
     # As a cascade from the user would (the statement trigger counts any write to the table).
     LeaderboardEntry.objects.filter(user_id=leader).delete()

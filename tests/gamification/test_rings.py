@@ -4,7 +4,7 @@ import pytest
 
 from apps.core.events import DomainEvent, dispatch, subscribe, unsubscribe
 from apps.forum.events import VoteChanged
-from apps.gamification import services, tasks
+from apps.gamification import jobs, tasks
 from apps.gamification.events import VoteRingDetected
 from apps.gamification.models import PointTransaction, VoteRingReport
 from tests.gamification.factories import VeteranFactory
@@ -52,7 +52,7 @@ def test_ring_is_reversed_and_reported_baseline_is_not(django_capture_on_commit_
     try:
         with django_capture_on_commit_callbacks(execute=True):
             assert tasks.detect_vote_rings.delay().get() == 1
-        services.detect_vote_rings()  # a second run the same night changes nothing
+        jobs.detect_vote_rings()  # a second run the same night changes nothing
     finally:
         unsubscribe(VoteRingDetected, got.append)
     report = VoteRingReport.objects.get()
@@ -74,5 +74,5 @@ def test_mutual_pair_detected():
     a, b = VeteranFactory.create_batch(2)
     upvote(a, b, 5)
     upvote(b, a, 5)
-    reports = services.detect_vote_rings()
+    reports = jobs.detect_vote_rings()
     assert [r.members for r in reports] == [sorted([a.id, b.id])]

@@ -263,14 +263,14 @@ def test_no_row_with_every_word_relaxes_to_any_word(api_client, corpus):
 
 
 def test_statement_timeout_is_a_400(api_client, corpus, settings, monkeypatch):
-    from apps.search import selectors
+    from apps.search.selectors import common, fulltext
 
     settings.SEARCH_STATEMENT_TIMEOUT_MS = 50
 
     def slow_rank(*args, **kwargs):
-        selectors._run("SELECT pg_sleep(2)", [])
+        common.run("SELECT pg_sleep(2)", [])
 
-    monkeypatch.setattr(selectors, "_rank", slow_rank)
+    monkeypatch.setattr(fulltext, "_rank", slow_rank)
     response = search(api_client, q="pump")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "bad_request"

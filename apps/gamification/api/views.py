@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.generics import ListAPIView
@@ -12,7 +11,7 @@ from apps.core.exceptions import NotAuthenticated
 from apps.core.filters import FilteredView
 from apps.core.pagination import KeysetPagination, PagePagination, parse_limit
 from apps.core.sparse import SparseFieldsetMixin
-from apps.gamification import selectors
+from apps.gamification import page_cache, selectors
 from apps.gamification.api.filters import LeaderboardFilter
 from apps.gamification.api.serializers import (
     AchievementSerializer,
@@ -22,7 +21,7 @@ from apps.gamification.api.serializers import (
     PointTransactionSerializer,
     UserAchievementSerializer,
 )
-from apps.gamification.models import Achievement, Activity, LeaderboardEntry, Level, PointTransaction, UserAchievement
+from apps.gamification.models import LeaderboardEntry, PointTransaction, UserAchievement
 
 
 class ListPagePagination(PagePagination):
@@ -54,7 +53,9 @@ class ActivityListView(ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = ActivitySerializer
     pagination_class = CataloguePagination
-    queryset = Activity.objects.filter(is_active=True).order_by("sort_order", "code")
+
+    def get_queryset(self):
+        return selectors.activity_catalogue()
 
     @extend_schema(operation_id="points_activities_list", tags=["gamification"])
     def get(self, request, *args, **kwargs):
@@ -67,17 +68,13 @@ class LevelListView(ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = LevelSerializer
     pagination_class = CataloguePagination
-    queryset = Level.objects.order_by("number")
+
+    def get_queryset(self):
+        return selectors.level_catalogue()
 
     @extend_schema(operation_id="levels_list", tags=["gamification"])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
-
-
-def _revealed(request) -> set[int]:
-    if not request.user.is_authenticated:
-        return set()
-    return set(UserAchievement.objects.filter(user_id=request.user.pk).values_list("achievement_id", flat=True))
 
 
 class AchievementListView(ListAPIView):
@@ -86,10 +83,12 @@ class AchievementListView(ListAPIView):
     permission_classes = [AllowAny]
     serializer_class = AchievementSerializer
     pagination_class = CataloguePagination
-    queryset = Achievement.objects.filter(is_active=True).order_by("sort_order", "code")
+
+    def get_queryset(self):
+        return selectors.achievement_catalogue()
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "revealed": _revealed(self.request)}
+        return {**super().get_serializer_context(), "revealed": selectors.unlocked_achievement_ids(self.request.user)}
 
     @extend_schema(operation_id="achievements_list", tags=["gamification"])
     def get(self, request, *args, **kwargs):
@@ -114,7 +113,7 @@ class UserAchievementListView(ListAPIView):
         ctx = super().get_serializer_context()
         ctx["with_progress"] = getattr(self, "with_progress", False)
         # The owner sees what they unlocked; others only ever see unlocked rows, so reveal those.
-        ctx["revealed"] = _revealed(self.request) if ctx["with_progress"] else {"__all__"}
+        ctx["revealed"] = selectors.unlocked_achievement_ids(self.request.user) if ctx["with_progress"] else {"__all__"}
         return ctx
 
     def list(self, request, *args, **kwargs):
@@ -198,9 +197,11 @@ class LeaderboardView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, 
             paginator.page = (first_rank - 1) // paginator.limit + 1
         else:
             cache_key, version = None, 0
-            if settings.LEADERBOARD_PAGE_CACHE_SECONDS:
-                cache_key = f"lb:page:{period}:{start.isoformat()}:{category_id}:{paginator.page}:{paginator.limit}"
-                version, hit = selectors.cached_page(cache_key)
+            if page_cache.enabled():
+                cache_key = page_cache.page_key(
+                    period=period, start=start, category_id=category_id, page=paginator.page, limit=paginator.limit
+                )
+                version, hit = page_cache.get(cache_key)
                 if hit is not None:
                     return Response(hit)
             board = selectors.leaderboard(
@@ -225,5 +226,5 @@ class LeaderboardView(FilteredView, ConcurrencyLimitMixin, SparseFieldsetMixin, 
             meta["me"] = board.me
         body = {"data": data, "meta": meta}
         if not around and cache_key and version:
-            selectors.store_page(cache_key, version, body)
+            page_cache.put(cache_key, version, body)
         return Response(body)

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from apps.gamification import services
+from apps.gamification import jobs
 
 
 class Command(BaseCommand):
@@ -12,5 +12,5 @@ class Command(BaseCommand):
         parser.add_argument("--code", action="append", dest="codes", help="Only these achievement codes.")
 
     def handle(self, *args, codes=None, **options):
-        granted = services.backfill_achievements(codes=codes)
+        granted = jobs.backfill_achievements(codes=codes)
         self.stdout.write(f"{granted} achievements granted")

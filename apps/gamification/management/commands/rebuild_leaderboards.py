@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from apps.gamification import redis_store, services
+from apps.gamification import jobs, redis_store, services
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, redis_only=False, **options):
         if not redis_only:
-            rows = services.rebuild_leaderboard_table()
+            rows = jobs.rebuild_leaderboard_table()
             self.stdout.write(f"leaderboards table: {rows} standings from the ledger")
         if redis_store.client() is None:
             self.stdout.write("Redis not configured: the database answers alone")

@@ -1,0 +1,113 @@
+"""Achievements: unlocking (once, with its bonus), state-based checks and event unlocks.
+
+State-based achievements (counter, streak, level, holder tier) are checked whenever their inputs
+change; event achievements unlock where their event is handled (apps.gamification.receivers
+ACHIEVEMENT_TRIGGERS); standing ones from finished boards (apps.gamification.jobs)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts.models import Profile
+from apps.core import realtime
+from apps.core.events import emit
+from apps.gamification import catalogue
+from apps.gamification.events import AchievementUnlocked
+from apps.gamification.models import Achievement, CriteriaType, UserAchievement, UserStats
+from apps.gamification.services.ledger import award_points
+
+
+def unlock_achievement(*, user_id: int, achievement: Achievement, now: dt.datetime | None = None) -> bool:
+    """Unlock once (unique row); the bonus, event and broadcast happen with the first unlock only."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO user_achievements (user_id, achievement_id, unlocked_at) VALUES (%s, %s, %s)"
+                " ON CONFLICT (user_id, achievement_id) DO NOTHING RETURNING id",
+                [user_id, achievement.id, now],
+            )
+            if cur.fetchone() is None:
+                return False
+        if achievement.bonus_points:
+            award_points(
+                user_id=user_id,
+                activity="achievement_unlocked",
+                amount=achievement.bonus_points,
+                idempotency_key=f"achievement:{achievement.code}:{user_id}",
+                source_type="achievement",
+                source_id=achievement.code,
+                apply_caps=False,
+                now=now,
+            )
+        emit(AchievementUnlocked(user_id=user_id, achievement_id=achievement.id))
+        realtime.broadcast(
+            f"user:{user_id}",
+            "achievement.unlocked",
+            {
+                "code": achievement.code,
+                "name": achievement.name,
+                "description": achievement.description,
+                "icon": achievement.icon,
+                "tier": achievement.tier,
+                "bonus_points": achievement.bonus_points,
+                "unlocked_at": now,
+            },
+        )
+    return True
+
+
+def unlock_event_achievements(*, user_id: int, event: str) -> int:
+    found = [
+        a
+        for a in catalogue.active_achievements()
+        if a.criteria_type == CriteriaType.EVENT and a.criteria.get("event") == event
+    ]
+    return sum(unlock_achievement(user_id=user_id, achievement=a) for a in found)
+
+
+def achievement_met(achievement: Achievement, *, stats: UserStats | None, level: int, holder_tier: str) -> bool:
+    c = achievement.criteria
+    if achievement.criteria_type == CriteriaType.COUNTER:
+        current = getattr(stats, c.get("stat", ""), 0) if stats else 0
+        return current >= int(c.get("target", 0))
+    if achievement.criteria_type == CriteriaType.STREAK:
+        return bool(stats) and stats.longest_streak >= int(c.get("days", 0))
+    if achievement.criteria_type == CriteriaType.LEVEL:
+        return level >= int(c.get("level", 0))
+    if achievement.criteria_type == CriteriaType.HOLDER_TIER:
+        return catalogue.holder_tier_rank(holder_tier) >= catalogue.holder_tier_rank(c.get("tier", ""))
+    return False  # event and standing achievements are granted where those happen
+
+
+STATE_TYPES = {CriteriaType.COUNTER, CriteriaType.STREAK, CriteriaType.LEVEL, CriteriaType.HOLDER_TIER}
+
+
+def check_achievements(*, user_id: int, holder_tier: str | None = None) -> list[str]:
+    """Unlock every state-based achievement the user now meets (bonus points may raise the level,
+    which may unlock more: repeat until nothing new)."""
+    unlocked: list[str] = []
+    candidates = [a for a in catalogue.active_achievements() if a.criteria_type in STATE_TYPES]
+    if not candidates:
+        return unlocked
+    for _ in range(3):
+        have = set(UserAchievement.objects.filter(user_id=user_id).values_list("achievement_id", flat=True))
+        todo = [a for a in candidates if a.id not in have]
+        if not todo:
+            break
+        stats = UserStats.objects.filter(user_id=user_id).first()
+        profile = Profile.objects.filter(user_id=user_id).values("level", "holder_tier").first() or {}
+        tier = holder_tier or profile.get("holder_tier", "none")
+        new = [
+            a
+            for a in todo
+            if achievement_met(a, stats=stats, level=profile.get("level", 1), holder_tier=tier)
+            and unlock_achievement(user_id=user_id, achievement=a)
+        ]
+        unlocked += [a.code for a in new]
+        if not new:
+            break
+    return unlocked
