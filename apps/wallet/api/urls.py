@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from apps.wallet.api import views
 
@@ -12,5 +12,8 @@ urlpatterns = [
     path("wallet/refresh", views.WalletRefreshView.as_view(), name="wallet-refresh"),
     path("wallet/transactions", views.TransactionListView.as_view(), name="wallet-transactions"),
     path("wallet/transactions/summary", views.TransactionSummaryView.as_view(), name="wallet-transactions-summary"),
-    path("wallet/<str:address>", views.WalletDetailView.as_view(), name="wallet-detail"),
+    # A Solana address is 32-44 base58 characters: "transactions" and the like are never one.
+    re_path(
+        r"^wallet/(?P<address>[1-9A-HJ-NP-Za-km-z]{32,44})$", views.WalletDetailView.as_view(), name="wallet-detail"
+    ),
 ]
