@@ -26,10 +26,16 @@ def can_see_profile(viewer, user: User) -> bool:
     return can_see_user(viewer, user)
 
 
+def user_with_profile(*, user_id: int) -> User:
+    """The user and their profile in one query: what every profile body is rendered from (read
+    again after a write, so the body shows what was stored)."""
+    return User.objects.select_related("profile").get(pk=user_id)
+
+
 def user_get(*, user_id, viewer) -> User:
     """The user if the viewer may see their profile; otherwise 404 (never leak existence)."""
     try:
-        user = User.objects.select_related("profile").get(pk=int(user_id))
+        user = user_with_profile(user_id=int(user_id))
     except (User.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
     if not can_see_profile(viewer, user):
@@ -39,7 +45,7 @@ def user_get(*, user_id, viewer) -> User:
 
 def user_get_any(*, user_id) -> User:
     try:
-        return User.objects.select_related("profile").get(pk=int(user_id))
+        return user_with_profile(user_id=int(user_id))
     except (User.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 
