@@ -13,9 +13,8 @@ from django.utils import timezone
 
 from apps.market.jobs import INTERVALS, Fold, bucket_start, fold_many, intervals_covering
 from apps.market.models import MarketCandle, MarketMilestone, MarketSnapshot
-from apps.market.sources import http_client
+from apps.market.sources import build_source, http_client
 from apps.market.sources.base import from_epoch, to_decimal
-from apps.market.sources.coingecko import CoinGeckoSource
 
 from .validation import _TICK, ABSURD_PRICE, _lock_market_writes, _quant
 
@@ -83,9 +82,7 @@ def backfill(
     into 5m/1h/1d; hourly into 1h/1d), candles into the intervals they fit inside (30-minute candles
     into 1h/1d). Nothing is invented for missing buckets. Idempotent: re-running folds the same
     values into the same buckets."""
-    source = CoinGeckoSource(
-        base_url=settings.COINGECKO_BASE_URL, mint=settings.TOKEN_MINT, api_key=settings.COINGECKO_API_KEY
-    )
+    source = build_source("coingecko")
     with client_factory() as client:
         chart = source.market_chart(client, coin_id=coin_id, days=days)
         ohlc = source.ohlc(client, coin_id=coin_id, days=days)
