@@ -199,34 +199,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_JSON_BODY_BYTES", default=1 * 1024 * 
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# --- Cache -----------------------------------------------------------------------------------
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
-                # Redis may be lost: the database is the source of truth, so degrade, don't fail.
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-else:
-    # Shared across processes (rate limits, cached price) without Redis.
-    CACHES = {
-        "default": {
-            # On its own autocommit connection: a failed request must not roll back its cache writes.
-            "BACKEND": "apps.core.autocommit.AutocommitDatabaseCache",
-            "LOCATION": "core_cache",
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
-        }
-    }
-CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
+# --- Cache: CACHES is in components/caching.py --------------------------------------------
 
 # --- Channels --------------------------------------------------------------------------------
 if REDIS_URL:
