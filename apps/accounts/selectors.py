@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import AccountAuditLog, AuthSession, User
 from apps.accounts.permissions import user_can
-from apps.core.exceptions import NotFound
+from apps.core.exceptions import ApplicationError, NotFound
 
 
 def is_owner_or_admin(viewer, user: User) -> bool:
@@ -41,6 +41,17 @@ def user_get(*, user_id, viewer) -> User:
     if not can_see_profile(viewer, user):
         raise NotFound()
     return user
+
+
+def user_from_path(*, user_id: str, viewer) -> User:
+    """The user a `/users/<id|me>/` path names, as `viewer` may see them ("me" needs a signed-in viewer)."""
+    if user_id == "me":
+        if not getattr(viewer, "is_authenticated", False):
+            raise ApplicationError(
+                "Authentication credentials were not provided.", code="not_authenticated", status=401
+            )
+        return user_with_profile(user_id=viewer.pk)
+    return user_get(user_id=user_id, viewer=viewer)
 
 
 def user_get_any(*, user_id) -> User:

@@ -32,16 +32,6 @@ from .cookies import _ip
 
 
 # --- profiles --------------------------------------------------------------------------------
-def _resolve_user(request, user_id: str) -> User:
-    if user_id == "me":
-        if not request.user.is_authenticated:
-            raise ApplicationError(
-                "Authentication credentials were not provided.", code="not_authenticated", status=401
-            )
-        return selectors.user_with_profile(user_id=request.user.pk)
-    return selectors.user_get(user_id=user_id, viewer=request.user)
-
-
 def _require_owner_or_admin(request, user: User) -> None:
     if not request.user.is_authenticated:
         raise ApplicationError("Authentication credentials were not provided.", code="not_authenticated", status=401)
@@ -63,7 +53,7 @@ class UserDetailView(APIView):
         summary="A profile (the owner and admins also see private fields)",
     )
     def get(self, request, user_id: str):
-        return Response(_profile_body(request, _resolve_user(request, user_id)))
+        return Response(_profile_body(request, selectors.user_from_path(user_id=user_id, viewer=request.user)))
 
     @extend_schema(
         tags=["users"],
@@ -72,7 +62,7 @@ class UserDetailView(APIView):
         summary="Update my profile (display name, bio, links, privacy)",
     )
     def put(self, request, user_id: str):
-        user = _resolve_user(request, user_id)
+        user = selectors.user_from_path(user_id=user_id, viewer=request.user)
         _require_owner_or_admin(request, user)
         s = ProfileUpdateSerializer(data=request.data, partial=True)
         s.is_valid(raise_exception=True)
@@ -97,7 +87,7 @@ class UserDetailView(APIView):
     def delete(self, request, user_id: str):
         from apps.privacy.api.views import delete_me
 
-        user = _resolve_user(request, user_id)
+        user = selectors.user_from_path(user_id=user_id, viewer=request.user)
         if not request.user.is_authenticated:
             raise ApplicationError(
                 "Authentication credentials were not provided.", code="not_authenticated", status=401
@@ -109,7 +99,7 @@ class UserDetailView(APIView):
 
 class UserSettingsView(APIView):
     def _target(self, request, user_id: str) -> User:
-        user = _resolve_user(request, user_id)
+        user = selectors.user_from_path(user_id=user_id, viewer=request.user)
         _require_owner_or_admin(request, user)
         return user
 
@@ -153,7 +143,7 @@ class AvatarView(APIView):
         "absolute and points at the image's thumbnail.",
     )
     def post(self, request, user_id: str):
-        user = _resolve_user(request, user_id)
+        user = selectors.user_from_path(user_id=user_id, viewer=request.user)
         _require_owner_or_admin(request, user)
         s = AvatarSerializer(data=request.data)
         s.is_valid(raise_exception=True)
