@@ -209,7 +209,7 @@ def exchange_allauth_session(request) -> User:
         raise NotAuthenticated("No finished sign-in to exchange.")
     session.flush()
     if user.is_suspended:
-        from apps.accounts.services import _raise_suspended
+        from apps.accounts.services.login import _raise_suspended
 
         _raise_suspended(user)
     return user

@@ -101,7 +101,7 @@ def erase(user: User) -> dict:
     from allauth.account.models import EmailAddress
     from allauth.socialaccount.models import SocialAccount
 
-    from apps.accounts.services import _code_key
+    from apps.accounts.services.registration import _code_key
 
     user = User.objects.select_for_update().get(pk=user.pk)
     avatar = Profile.objects.filter(user=user).values_list("avatar_url", flat=True).first() or ""

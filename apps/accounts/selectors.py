@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.accounts.models import AccountAuditLog, AuthSession, User
 from apps.accounts.permissions import user_can
-from apps.core.exceptions import NotFound
+from apps.core.exceptions import ApplicationError, NotFound
 
 
 def is_owner_or_admin(viewer, user: User) -> bool:
@@ -26,10 +26,16 @@ def can_see_profile(viewer, user: User) -> bool:
     return can_see_user(viewer, user)
 
 
+def user_with_profile(*, user_id: int) -> User:
+    """The user and their profile in one query: what every profile body is rendered from (read
+    again after a write, so the body shows what was stored)."""
+    return User.objects.select_related("profile").get(pk=user_id)
+
+
 def user_get(*, user_id, viewer) -> User:
     """The user if the viewer may see their profile; otherwise 404 (never leak existence)."""
     try:
-        user = User.objects.select_related("profile").get(pk=int(user_id))
+        user = user_with_profile(user_id=int(user_id))
     except (User.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
     if not can_see_profile(viewer, user):
@@ -37,9 +43,20 @@ def user_get(*, user_id, viewer) -> User:
     return user
 
 
+def user_from_path(*, user_id: str, viewer) -> User:
+    """The user a `/users/<id|me>/` path names, as `viewer` may see them ("me" needs a signed-in viewer)."""
+    if user_id == "me":
+        if not getattr(viewer, "is_authenticated", False):
+            raise ApplicationError(
+                "Authentication credentials were not provided.", code="not_authenticated", status=401
+            )
+        return user_with_profile(user_id=viewer.pk)
+    return user_get(user_id=user_id, viewer=viewer)
+
+
 def user_get_any(*, user_id) -> User:
     try:
-        return User.objects.select_related("profile").get(pk=int(user_id))
+        return user_with_profile(user_id=int(user_id))
     except (User.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 

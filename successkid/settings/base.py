@@ -199,34 +199,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_JSON_BODY_BYTES", default=1 * 1024 * 
 MAX_UPLOAD_BYTES = env.int("MAX_UPLOAD_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# --- Cache -----------------------------------------------------------------------------------
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
-                # Redis may be lost: the database is the source of truth, so degrade, don't fail.
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
-else:
-    # Shared across processes (rate limits, cached price) without Redis.
-    CACHES = {
-        "default": {
-            # On its own autocommit connection: a failed request must not roll back its cache writes.
-            "BACKEND": "apps.core.autocommit.AutocommitDatabaseCache",
-            "LOCATION": "core_cache",
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
-        }
-    }
-CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
+# --- Cache: CACHES is in components/caching.py --------------------------------------------
 
 # --- Channels --------------------------------------------------------------------------------
 if REDIS_URL:
@@ -288,7 +261,7 @@ EVENTS_SPOOL_RETRY_THREAD = env.bool("EVENTS_SPOOL_RETRY_THREAD", default=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-# Each app adds its periodic jobs here (see apps/*/tasks.py); beat reads this dict.
+# Each area adds its periodic jobs (BEAT_SCHEDULE in its component, merged below); beat reads this dict.
 CELERY_BEAT_SCHEDULE: dict = {}
 # Queues by kind of work, so a slow kind cannot starve another (README "Scale-out topology"):
 # `interactive` follows a user's action (notifications, emails) and should run within seconds;
@@ -300,25 +273,8 @@ from kombu import Queue
 CELERY_QUEUE_NAMES = ("celery", "interactive", "outside", "media", "batch")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_NAMES]
-CELERY_TASK_ROUTES = {
-    "notifications.handle_event": {"queue": "interactive"},
-    "core.redeliver_event": {"queue": "interactive"},
-    "notifications.send_email": {"queue": "interactive"},
-    "apps.gamification.tasks.rebuild_redis_board": {"queue": "interactive"},
-    "apps.market.tasks.poll_market": {"queue": "outside"},
-    "wallet.*": {"queue": "outside"},
-    "apps.media.tasks.generate_variants": {"queue": "media"},
-    "apps.media.tasks.cleanup_orphan_media": {"queue": "media"},
-    "notifications.send_digest": {"queue": "batch"},
-    "notifications.send_digests": {"queue": "batch"},
-    "notifications.purge": {"queue": "batch"},
-    "accounts.*": {"queue": "batch"},
-    "apps.forum.tasks.*": {"queue": "batch"},
-    "apps.search.tasks.*": {"queue": "batch"},
-    "apps.moderation.tasks.*": {"queue": "batch"},
-    "apps.market.tasks.enforce_market_retention": {"queue": "batch"},
-    "apps.gamification.tasks.*": {"queue": "batch"},
-}
+# Each area routes its own tasks (TASK_ROUTES in its component, merged below); the core's are here.
+CELERY_TASK_ROUTES = {"core.redeliver_event": {"queue": "interactive"}}
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -408,20 +364,6 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# --- Product settings ------------------------------------------------------------------------
-TOKEN_MINT = env("TOKEN_MINT", default="4dEsUqET9sdYoVXzFWkM3cMJbKMESZkHxPjK17imbuPW")
-TOKEN_SYMBOL = env("TOKEN_SYMBOL", default="SKID")
-SOLANA_RPC_URLS = env.list("SOLANA_RPC_URLS", default=["https://api.mainnet-beta.solana.com"])
-DEXSCREENER_BASE_URL = env("DEXSCREENER_BASE_URL", default="https://api.dexscreener.com")
-COINGECKO_BASE_URL = env("COINGECKO_BASE_URL", default="https://api.coingecko.com/api/v3")
-COINGECKO_API_KEY = env("COINGECKO_API_KEY", default="")
-SOLSCAN_BASE_URL = env("SOLSCAN_BASE_URL", default="https://pro-api.solscan.io/v2.0")
-SOLSCAN_API_KEY = env("SOLSCAN_API_KEY", default="")
-MARKET_POLL_SECONDS = env.int("MARKET_POLL_SECONDS", default=30)
-SIWS_DOMAIN = env("SIWS_DOMAIN", default="localhost:8000")
-SIWS_URI = env("SIWS_URI", default="http://localhost:8000")
-SIWS_CHAIN_ID = env("SIWS_CHAIN_ID", default="mainnet")
-
 EMAIL_URL = env("EMAIL_URL", default="consolemail://")
 vars().update(env.email_url_config(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Success Kid <noreply@successkid.local>")
@@ -478,19 +420,15 @@ LOGGING = {
 # (users_username_ci_unique), which Django's check cannot see.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
-# Holder tiers, lowest first: (name, minimum whole tokens held over all verified wallets).
-# The wallet app computes tiers; other apps compare them by position in this list.
-HOLDER_TIERS = [
-    ("none", 0),
-    ("holder", env.int("HOLDER_TIER_HOLDER_MIN", default=1_000_000)),
-    ("whale", env.int("HOLDER_TIER_WHALE_MIN", default=100_000_000)),
-]
-# Every holder-tier field (categories' minimums, profiles) shares one enum in the API schema.
+# Every holder-tier field (categories' minimums, profiles) shares one enum in the API schema (the
+# tiers themselves are HOLDER_TIERS, in components/wallet.py).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["HolderTierEnum"] = "apps.core.access.tier_choices"
 
 # --- Per-area settings -----------------------------------------------------------------------
-# Each area keeps its own settings in components/<area>.py (UPPERCASE names). Two names are
-# merged rather than replaced: BEAT_SCHEDULE (into CELERY_BEAT_SCHEDULE) and EXTRA_INSTALLED_APPS.
+# Each area keeps its own settings in components/<area>.py (UPPERCASE names): the token, Solana RPC,
+# SIWS and holder tiers in wallet.py, the price sources and polling in market.py. Three names are
+# merged rather than replaced: BEAT_SCHEDULE (into CELERY_BEAT_SCHEDULE), TASK_ROUTES (into
+# CELERY_TASK_ROUTES) and EXTRA_INSTALLED_APPS.
 COMPONENTS = [
     "accounts",
     "forum",
@@ -518,6 +456,8 @@ for _component in COMPONENTS:
         _value = getattr(_module, _name)
         if _name == "BEAT_SCHEDULE":
             CELERY_BEAT_SCHEDULE.update(_value)
+        elif _name == "TASK_ROUTES":
+            CELERY_TASK_ROUTES.update(_value)
         elif _name == "EXTRA_INSTALLED_APPS":
             INSTALLED_APPS.extend(a for a in _value if a not in INSTALLED_APPS)
         else:

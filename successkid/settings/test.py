@@ -1,7 +1,9 @@
 """The test suite: fast hashing, eager Celery, no outside network."""
 
+from urllib.parse import urlsplit
+
 from .base import *  # noqa: F403
-from .base import CACHES, DATABASE_OWNER, DATABASES, env
+from .base import CACHES, DATABASE_OWNER, DATABASES, MARKET_SOURCE_REGISTRY, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -11,9 +13,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests must never reach the real outside world: adapters are pointed at unroutable hosts and
 # tests replay recorded answers through respx.
 SOLANA_RPC_URLS = ["http://rpc-1.test", "http://rpc-2.test"]
-DEXSCREENER_BASE_URL = "http://dexscreener.test"
-COINGECKO_BASE_URL = "http://coingecko.test/api/v3"
-SOLSCAN_BASE_URL = "http://solscan.test/v2.0"
+# Every registered price source at http://<name>.test, with its default URL's path
+# (http://coingecko.test/api/v3).
+for _source, _spec in MARKET_SOURCE_REGISTRY.items():
+    globals()[f"{_source.upper()}_BASE_URL"] = f"http://{_source}.test{urlsplit(_spec['base_url']).path}"
 # Each test gets an empty per-process cache; Redis-backed tests ask for the shared one explicitly.
 CACHES = {**CACHES, "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "test"}}
 LOGGING_CONFIG = None

@@ -77,7 +77,7 @@ def test_leaderboard_keeps_the_rank(api_client, settings):
 
 
 def test_market_history_keeps_the_time(api_client):
-    from apps.market.rollups import Fold, fold_many
+    from apps.market.jobs import Fold, fold_many
 
     t0 = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
     fold_many([(Fold.point(Decimal(1 + i), t0 + timedelta(minutes=i)), ["1m"]) for i in range(3)])

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from apps.market import services
 from apps.market.events import MarketMoved, PriceUpdated
+from apps.market.jobs import Fold, fold_many
 from apps.market.models import MarketCandle, MarketMove
-from apps.market.rollups import Fold, fold_many
 from apps.market.sources import Quote
 
 from .conftest import json_response

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django_filters import rest_framework as filters
 
 from apps.core.filters import UtcDateTimeFilter
+from apps.market.jobs import INTERVAL_SECONDS
 from apps.market.models import MarketCandle
-from apps.market.rollups import INTERVAL_SECONDS
 
 
 class HistoryFilter(filters.FilterSet):

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from django.utils.functional import lazy
 from rest_framework import serializers
 
 from apps.market.models import AlertKind, MarketCandle, MarketMilestone, PriceAlert, SourceHealth
 from apps.market.pricing import dec_str
+from apps.market.sources import source_names
 
 
 class PlainDecimalField(serializers.DecimalField):
@@ -21,6 +23,15 @@ def _usd(**kwargs) -> PlainDecimalField:
     return PlainDecimalField(max_digits=30, decimal_places=4, **kwargs)
 
 
+def _registered_sources_text() -> str:
+    """ "a, b or c": the registered price sources (read when the schema is built, not at import)."""
+    names = source_names()
+    return " or ".join(filter(None, [", ".join(names[:-1]), names[-1]])) if names else ""
+
+
+_registered_sources = lazy(_registered_sources_text, str)
+
+
 class PriceSerializer(serializers.Serializer):
     """API.md "price" (output shape, for the schema)."""
 
@@ -31,7 +42,7 @@ class PriceSerializer(serializers.Serializer):
     change_24h_pct = _usd(allow_null=True)
     volume_24h_usd = _usd(allow_null=True)
     liquidity_usd = _usd(allow_null=True)
-    source = serializers.CharField(allow_null=True, help_text="dexscreener, coingecko or solscan")
+    source = serializers.CharField(allow_null=True, help_text=_registered_sources())
     confirmed_by = serializers.CharField(
         allow_null=True, help_text="second source that confirmed an unusually large move"
     )

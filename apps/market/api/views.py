@@ -20,8 +20,8 @@ from apps.core.pagination import KeysetPagination
 from apps.core.sparse import SparseFieldsetMixin
 from apps.market import selectors, services
 from apps.market.cards import milestone_card
+from apps.market.jobs import INTERVAL_SECONDS
 from apps.market.models import SourceHealth
-from apps.market.rollups import INTERVAL_SECONDS
 
 from .filters import HistoryFilter
 from .serializers import (

@@ -110,3 +110,6 @@ SOCIALACCOUNT_QUERY_EMAIL = True
 BEAT_SCHEDULE = {
     "accounts.purge_sessions": {"task": "accounts.purge_sessions", "schedule": 6 * 3600},
 }
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {"accounts.*": {"queue": "batch"}}

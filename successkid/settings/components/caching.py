@@ -3,6 +3,36 @@ Every name can be overridden from the environment."""
 
 from successkid.settings.env import env
 
+# --- The caches ---------------------------------------------------------------------------------
+_redis_url = env("REDIS_URL", default="")
+if _redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                # Redis may be lost: the database is the source of truth, so degrade, don't fail.
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    # Shared across processes (rate limits, cached price) without Redis.
+    CACHES = {
+        "default": {
+            # On its own autocommit connection: a failed request must not roll back its cache writes.
+            "BACKEND": "apps.core.autocommit.AutocommitDatabaseCache",
+            "LOCATION": "core_cache",
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
+        }
+    }
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
+
 # --- Per-process reference data (apps.core.refcache) ----------------------------------------------
 # Where the shared versions live (Redis when REDIS_URL is set, else the database cache).
 REFERENCE_CACHE_ALIAS = env("REFERENCE_CACHE_ALIAS", default="default")

@@ -29,3 +29,6 @@ BEAT_SCHEDULE = {
     "forum-decay-hot-ranks": {"task": "apps.forum.tasks.decay_hot_ranks", "schedule": timedelta(minutes=10)},
     "forum-refresh-trending": {"task": "apps.forum.tasks.refresh_trending", "schedule": timedelta(minutes=15)},
 }
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {"apps.forum.tasks.*": {"queue": "batch"}}

@@ -54,3 +54,9 @@ BEAT_SCHEDULE = {
     },
 }
 LEADERBOARD_PAGE_CACHE_SECONDS = env.int("LEADERBOARD_PAGE_CACHE_SECONDS", default=60)
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {
+    "apps.gamification.tasks.rebuild_redis_board": {"queue": "interactive"},
+    "apps.gamification.tasks.*": {"queue": "batch"},
+}

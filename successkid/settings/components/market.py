@@ -3,8 +3,34 @@
 from successkid.settings.env import env
 
 MARKET_POLL_SECONDS = env.int("MARKET_POLL_SECONDS", default=30)
+
+# The price sources, the one place a source is registered: its name, the class that asks it, its
+# default base URL and whether it takes an API key. Each source NAME gets NAME_BASE_URL (and
+# NAME_API_KEY) from the environment; the default order of MARKET_SOURCES, the sources the poller
+# builds and the API's help texts all derive from this.
+MARKET_SOURCE_REGISTRY = {
+    "dexscreener": {
+        "class": "apps.market.sources.dexscreener.DexScreenerSource",
+        "base_url": "https://api.dexscreener.com",
+        "api_key": False,
+    },
+    "coingecko": {
+        "class": "apps.market.sources.coingecko.CoinGeckoSource",
+        "base_url": "https://api.coingecko.com/api/v3",
+        "api_key": True,
+    },
+    "solscan": {
+        "class": "apps.market.sources.solscan.SolscanSource",
+        "base_url": "https://pro-api.solscan.io/v2.0",
+        "api_key": True,
+    },
+}
+for _source, _spec in MARKET_SOURCE_REGISTRY.items():
+    globals()[f"{_source.upper()}_BASE_URL"] = env(f"{_source.upper()}_BASE_URL", default=_spec["base_url"])
+    if _spec["api_key"]:
+        globals()[f"{_source.upper()}_API_KEY"] = env(f"{_source.upper()}_API_KEY", default="")
 # Sources tried in this order; the first valid (and, after an absurd jump, confirmed) quote wins.
-MARKET_SOURCES = env.list("MARKET_SOURCES", default=["dexscreener", "coingecko", "solscan"])
+MARKET_SOURCES = env.list("MARKET_SOURCES", default=list(MARKET_SOURCE_REGISTRY))
 MARKET_HTTP_TIMEOUT_SECONDS = env.float("MARKET_HTTP_TIMEOUT_SECONDS", default=5.0)
 COINGECKO_COIN_ID = env("COINGECKO_COIN_ID", default="success-kid")
 
@@ -49,4 +75,16 @@ BEAT_SCHEDULE = {
         "options": {"expires": float(MARKET_POLL_SECONDS)},
     },
     "market-retention": {"task": "apps.market.tasks.enforce_market_retention", "schedule": 3600.0},
+}
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {
+    "apps.market.tasks.poll_market": {"queue": "outside"},
+    "apps.market.tasks.enforce_market_retention": {"queue": "batch"},
+}
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {
+    "apps.market.tasks.poll_market": {"queue": "outside"},
+    "apps.market.tasks.enforce_market_retention": {"queue": "batch"},
 }

@@ -85,3 +85,10 @@ BEAT_SCHEDULE = {
     "media-cleanup-orphans": {"task": "apps.media.tasks.cleanup_orphan_media", "schedule": timedelta(hours=1)},
     "moderation-expire-claims": {"task": "apps.moderation.tasks.expire_claims", "schedule": timedelta(minutes=10)},
 }
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {
+    "apps.media.tasks.generate_variants": {"queue": "media"},
+    "apps.media.tasks.cleanup_orphan_media": {"queue": "media"},
+    "apps.moderation.tasks.*": {"queue": "batch"},
+}

@@ -26,3 +26,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=15),
     },
 }
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {
+    "notifications.handle_event": {"queue": "interactive"},
+    "notifications.send_email": {"queue": "interactive"},
+    "notifications.send_digest": {"queue": "batch"},
+    "notifications.send_digests": {"queue": "batch"},
+    "notifications.purge": {"queue": "batch"},
+}

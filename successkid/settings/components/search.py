@@ -34,3 +34,6 @@ BEAT_SCHEDULE = {
     "search-prune-log": {"task": "apps.search.tasks.prune_search_log", "schedule": timedelta(hours=1)},
     "search-refresh-vocabulary": {"task": "apps.search.tasks.refresh_vocabulary", "schedule": timedelta(hours=1)},
 }
+
+# Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
+TASK_ROUTES = {"apps.search.tasks.*": {"queue": "batch"}}
