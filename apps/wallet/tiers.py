@@ -36,11 +36,6 @@ def tier_for(total_base: int | Decimal, decimals: int) -> str:
     return chosen
 
 
-def at_least(tier: str, required: str) -> bool:
-    """`at_least(user.profile.holder_tier, "holder")`: the check holder-only features make."""
-    return rank(tier) >= rank(required)
-
-
 def next_tier(total_base: int | Decimal, decimals: int) -> tuple[str, int] | None:
     whole = Decimal(total_base) / (Decimal(10) ** decimals)
     for name, minimum in thresholds():
