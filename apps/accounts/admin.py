@@ -18,8 +18,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils import timezone
 
 from apps.accounts import services
+from apps.accounts.access import user_can
 from apps.accounts.models import AccountAuditLog, AuthSession, Profile, Role, RoleAssignment, User
-from apps.accounts.permissions import user_can
 from apps.core.client_address import client_address
 from apps.core.exceptions import ApplicationError, RateLimited
 

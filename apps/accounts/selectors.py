@@ -9,8 +9,8 @@ from django.db import connections, router
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from apps.accounts.access import user_can
 from apps.accounts.models import AccountAuditLog, AuthSession, User
-from apps.accounts.permissions import user_can
 from apps.core.exceptions import ApplicationError, NotFound
 
 

@@ -115,7 +115,7 @@ def viewer_class(user) -> ViewerClass:
 
 
 def is_moderator(user) -> bool:
-    from apps.accounts.permissions import user_can
+    from apps.accounts.access import user_can
 
     return _authed(user) and user_can(user, "content.moderate")
 
@@ -230,7 +230,7 @@ def visibility_key(user) -> str:
 
 
 def can_post_in_category(user, category) -> bool:
-    from apps.accounts.permissions import user_can
+    from apps.accounts.access import user_can
 
     if not user_can(user, "content.create") or not can_read_category(user, category):
         return False
@@ -290,8 +290,8 @@ def can_read_comment(user, comment) -> bool:
 
 def can_see_user(viewer, user) -> bool:
     """Whether `viewer` may see `user`'s profile and activity (points, achievements, reports)."""
+    from apps.accounts.access import user_can
     from apps.accounts.models import ProfileVisibility
-    from apps.accounts.permissions import user_can
 
     if _authed(viewer) and (viewer.pk == user.pk or user_can(viewer, "users.view_private")):
         return True

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from apps.core.access import comment_audience, post_audience
-from apps.core.realtime import broadcast
+from apps.core.push import broadcast
 
 if TYPE_CHECKING:
     from apps.forum.models import Comment, Post

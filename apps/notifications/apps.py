@@ -7,8 +7,8 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from apps.core import realtime
+        from apps.core import push
         from apps.notifications import receivers, selectors
 
         receivers.connect()
-        realtime.register_per_user_builder(selectors.BULK_FRAMES, selectors.bulk_frames)
+        push.register_per_user_builder(selectors.BULK_FRAMES, selectors.bulk_frames)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.core import realtime
+from apps.core import push
 from apps.core.exceptions import NotFound, ValidationFailed
 from apps.notifications import access, types
 from apps.notifications.models import (
@@ -134,7 +134,7 @@ def _consolidate(user_id, kind, group_key, actor_id, ctx, now) -> Notification |
 def _deliver(notification: Notification, prefs: NotificationSettings, in_app: bool, email: bool) -> None:
     dnd = in_dnd(prefs)
     if in_app and not dnd:
-        realtime.broadcast(
+        push.broadcast(
             f"user:{notification.user_id}",
             "notification.created",
             {"notification": notification_payload(notification), "unread_count": unread_count(notification.user_id)},
@@ -200,7 +200,7 @@ def announce_type(*, type: str, context: dict[str, Any], key: str) -> int:
     ]
     created = Notification.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
     # Pushed to the users connected right now, by the processes holding their sockets.
-    realtime.broadcast_per_user(BULK_FRAMES, {"dedupe_key": dedupe_key})
+    push.broadcast_per_user(BULK_FRAMES, {"dedupe_key": dedupe_key})
     return len(created)
 
 
@@ -214,7 +214,7 @@ def _owned(user, notification_id: Any) -> Notification:
 
 def _announce_count(user_id: int) -> None:
     transaction.on_commit(
-        lambda: realtime.broadcast_now(
+        lambda: push.broadcast_now(
             f"user:{user_id}", "notification.unread_count", {"unread_count": unread_count(user_id)}
         )
     )

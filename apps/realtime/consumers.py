@@ -24,7 +24,7 @@ from django.conf import settings
 
 from apps.core import access, limits
 from apps.core.metrics import WS_CONNECTIONS, WS_MESSAGES
-from apps.core.realtime import abroadcast_now
+from apps.core.push import abroadcast_now
 from apps.realtime import topics
 from apps.realtime.hub import freeze_filter, get_hub
 from apps.realtime.middleware import authenticate_token

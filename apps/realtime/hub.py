@@ -8,7 +8,7 @@ last one leaving removes it. A published event therefore reaches each process on
 PUBLISH, or one NOTIFY without Redis), and the hub hands the frame, JSON-encoded once by the
 publisher, to every local socket's ASGI `send` in one loop. Filters are evaluated once per
 distinct filter per event, with the frame decoded at most once. Nothing here touches the
-database, except per-user frames (core.realtime: one builder query per bulk event for the users
+database, except per-user frames (core.push: one builder query per bulk event for the users
 connected to this process).
 
 Presence lives here too: the hub renews its sockets' presence entries every heartbeat, sweeps
@@ -30,7 +30,7 @@ from django.conf import settings
 
 from apps.core import access
 from apps.core.metrics import WS_MESSAGES
-from apps.core.realtime import (
+from apps.core.push import (
     PER_USER_GROUP,
     abroadcast_now,
     event_message,
@@ -200,7 +200,7 @@ class Hub:
             logger.exception("realtime hub: per-user fan-out failed")
 
     async def fan_out_per_user(self, message: dict) -> int:
-        """Frames computed for the users with a `user:<id>` subscriber here (core.realtime
+        """Frames computed for the users with a `user:<id>` subscriber here (core.push
         "per-user frames"): one builder call for all of them, then a local fan-out each."""
         builder = per_user_builder(message.get("builder", ""))
         user_ids = [int(t[5:]) for t in self.subs if t.startswith("user:") and t[5:].isdigit()]

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from apps.core import events, realtime
+from apps.core import events, push
 
 
 def on_account_deleted(event) -> None:
     # Tell the account's own clients, then close their sockets (their tokens no longer work).
-    realtime.broadcast_now(f"user:{event.user_id}", "account.deleted", {"user_id": event.user_id})
-    realtime.close_user_sockets_now(event.user_id, reason="deleted")
+    push.broadcast_now(f"user:{event.user_id}", "account.deleted", {"user_id": event.user_id})
+    push.close_user_sockets_now(event.user_id, reason="deleted")
 
 
 def on_sessions_ended(event) -> None:
     """Logout, revocation, replay, password change or reset: the ended sessions' sockets close."""
-    realtime.close_user_sockets_now(
+    push.close_user_sockets_now(
         event.user_id,
         session_ids=list(event.session_ids) or None,
         except_session_id=event.except_session_id,
@@ -23,7 +23,7 @@ def on_sessions_ended(event) -> None:
 
 def on_user_suspended(event) -> None:
     # A suspended or banned account may not act: every socket of it closes, whatever its session.
-    realtime.close_user_sockets_now(event.user_id, reason="suspended")
+    push.close_user_sockets_now(event.user_id, reason="suspended")
 
 
 def connect() -> None:

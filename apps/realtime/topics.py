@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from apps.core.realtime import TOPIC_RE
+from apps.core.push import TOPIC_RE
 
 # An authoriser answers True (allowed), False (forbidden) for (user, topic argument).
 Authoriser = Callable[[object, str | None], Awaitable[bool]]

@@ -1,7 +1,7 @@
 """The project's real ASGI application (Origin check, token auth, the RealtimeConsumer with topic
 authorisation, the hub) plus one bench-only door: a socket opened with `?role=sender` sends
 `{"type": "fire", "seq": k, "t": ...}` and the server publishes it with
-`apps.core.realtime.abroadcast_now(TOPIC, "bench.fire", {...})`, i.e. exactly the path every
+`apps.core.push.abroadcast_now(TOPIC, "bench.fire", {...})`, i.e. exactly the path every
 `broadcast()` after commit takes (channel layer group_send → each process's hub → sockets).
 
     DJANGO_SETTINGS_MODULE=successkid.settings.dev uvicorn bench.ws.bench_asgi:app ...
@@ -13,7 +13,7 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "successkid.settings.dev")
 
 from apps.core.access import OPEN
-from apps.core.realtime import abroadcast_now
+from apps.core.push import abroadcast_now
 from successkid.asgi import application
 
 TOPIC = os.environ.get("WSBENCH_TOPIC", "posts")

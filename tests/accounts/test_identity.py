@@ -3,8 +3,8 @@
 import pytest
 
 from apps.accounts import identity
+from apps.accounts.access import user_can
 from apps.accounts.identity import Identity
-from apps.accounts.permissions import user_can
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

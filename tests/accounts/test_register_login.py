@@ -3,8 +3,8 @@
 import pytest
 from django.core import mail
 
+from apps.accounts.access import user_can
 from apps.accounts.models import User
-from apps.accounts.permissions import user_can
 from tests.accounts.helpers import STRONG, bearer, last_mail_code, last_mail_key, login, register
 from tests.factories import UserFactory
 

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from apps.accounts.access import user_can
 from apps.accounts.events import RoleChanged, UserSuspended
 from apps.accounts.models import AccountAuditLog, RoleAssignment, User
-from apps.accounts.permissions import user_can
 from apps.core import events
 from tests.factories import UserFactory
 

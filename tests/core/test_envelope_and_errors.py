@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import require
+from apps.accounts.access import require
 from apps.core.exceptions import Conflict
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pytest
 from django.db import transaction
 
-from apps.core import events, realtime
+from apps.core import events, push
 from apps.core.events import DomainEvent
 
 
@@ -55,20 +55,20 @@ def test_failing_receiver_does_not_stop_the_others(received):
 @pytest.mark.django_db(transaction=True)
 def test_broadcast_waits_for_commit_and_rollback_sends_nothing(monkeypatch):
     sent = []
-    monkeypatch.setattr(realtime, "broadcast_now", lambda *args: sent.append(args))
+    monkeypatch.setattr(push, "broadcast_now", lambda *args: sent.append(args))
     with pytest.raises(RuntimeError), transaction.atomic():
-        realtime.broadcast("market", "price.updated", {"price_usd": "1"})
+        push.broadcast("market", "price.updated", {"price_usd": "1"})
         raise RuntimeError
     assert sent == []
     with transaction.atomic():
-        realtime.broadcast("market", "price.updated", {"price_usd": "2"})
+        push.broadcast("market", "price.updated", {"price_usd": "2"})
         assert sent == []
     assert sent == [("market", "price.updated", {"price_usd": "2"})]
 
 
 def test_bad_topic_fails_fast():
     with pytest.raises(ValueError):
-        realtime.group_name("no spaces allowed")
+        push.group_name("no spaces allowed")
 
 
 FLAKY_CALLS: list[DomainEvent] = []

@@ -46,5 +46,5 @@ def broadcasts(monkeypatch):
         if topic == "posts" or topic.startswith(("post:", "category:")):
             sent.append((topic, event, data))
 
-    monkeypatch.setattr("apps.core.realtime.broadcast_now", record)
+    monkeypatch.setattr("apps.core.push.broadcast_now", record)
     return sent

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.core import realtime
+from apps.core import push
 from apps.core.events import DomainEvent, dispatch, subscribe, unsubscribe
 from apps.forum.events import PostCreated
 from apps.gamification import catalogue, jobs, services
@@ -41,7 +41,7 @@ def test_counter_progress_then_unlock_once(make_client, monkeypatch, django_capt
 
     got: list[DomainEvent] = []
     sent = []
-    monkeypatch.setattr(realtime, "broadcast_now", lambda *a: sent.append(a))
+    monkeypatch.setattr(push, "broadcast_now", lambda *a: sent.append(a))
     subscribe(AchievementUnlocked, got.append)
     try:
         with django_capture_on_commit_callbacks(execute=True):

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from apps.core import realtime, rls
+from apps.core import push, rls
 from apps.core.events import DomainEvent, subscribe, unsubscribe
 from apps.gamification import services
 from apps.gamification.events import LevelUp, PointsAwarded
@@ -104,7 +104,7 @@ def test_level_follows_points_and_level_up_is_emitted(django_capture_on_commit_c
     user = UserFactory()
     got: list[DomainEvent] = []
     sent = []
-    monkeypatch.setattr(realtime, "broadcast_now", lambda *a: sent.append(a))
+    monkeypatch.setattr(push, "broadcast_now", lambda *a: sent.append(a))
     subscribe(LevelUp, got.append)
     subscribe(PointsAwarded, got.append)
     try:
@@ -126,7 +126,7 @@ def test_level_follows_points_and_level_up_is_emitted(django_capture_on_commit_c
 def test_leaderboard_changed_is_throttled(django_capture_on_commit_callbacks, monkeypatch):
     user = UserFactory()
     sent = []
-    monkeypatch.setattr(realtime, "broadcast_now", lambda *a: sent.append(a))
+    monkeypatch.setattr(push, "broadcast_now", lambda *a: sent.append(a))
     with django_capture_on_commit_callbacks(execute=True):
         for i in range(3):
             services.award_points(user_id=user.id, activity="comment_created", idempotency_key=f"c{i}")

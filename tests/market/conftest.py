@@ -79,10 +79,10 @@ def sources():
 @pytest.fixture
 def broadcasts(monkeypatch):
     """Every realtime broadcast that actually leaves (after commit), as (topic, event, data)."""
-    from apps.core import realtime
+    from apps.core import push
 
     sent: list[tuple] = []
-    monkeypatch.setattr(realtime, "broadcast_now", lambda topic, event, data: sent.append((topic, event, data)))
+    monkeypatch.setattr(push, "broadcast_now", lambda topic, event, data: sent.append((topic, event, data)))
     return sent
 
 

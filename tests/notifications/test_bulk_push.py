@@ -1,5 +1,5 @@
 """Bulk notifications (announcements, milestones) reach the users connected right now, each with
-their own row and unread count, computed by the process holding their sockets (core.realtime
+their own row and unread count, computed by the process holding their sockets (core.push
 "per-user frames")."""
 
 from __future__ import annotations

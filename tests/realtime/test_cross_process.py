@@ -53,7 +53,7 @@ async def _broadcast_from_another_process(redis_url: str | None) -> None:
         "DATABASE_URL": _test_database_url(),
         "REDIS_URL": redis_url or "",
     }
-    code = "from apps.core.realtime import broadcast_now; broadcast_now('market', 'price.updated', {'price_usd': '0.42', 'pid': %d})"
+    code = "from apps.core.push import broadcast_now; broadcast_now('market', 'price.updated', {'price_usd': '0.42', 'pid': %d})"
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "manage.py",

@@ -6,7 +6,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from apps.accounts.tokens import issue_token_pair
-from apps.core.realtime import abroadcast_now
+from apps.core.push import abroadcast_now
 from successkid.routing import websocket_application
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
-from apps.core.realtime import abroadcast_now, broadcast, group_name
+from apps.core.push import abroadcast_now, broadcast, group_name
 from successkid.routing import websocket_application
 from tests.realtime.helpers import make_user, next_event, open_socket, subscribe
 

@@ -94,7 +94,7 @@ async def test_two_server_processes_share_topics_and_presence_over_redis(redis_u
             # And a server-side broadcast from yet another process reaches both servers' sockets.
             for ws in (on_a, on_b):
                 await ws.send(json.dumps({"type": "subscribe", "topic": "market"}))
-            code = "from apps.core.realtime import broadcast_now; broadcast_now('market', 'market.moved', {'change_pct': '5.0'})"
+            code = "from apps.core.push import broadcast_now; broadcast_now('market', 'market.moved', {'change_pct': '5.0'})"
             env = {**os.environ, "DJANGO_SETTINGS_MODULE": "successkid.settings.dev",
                    "DATABASE_URL": _test_database_url(), "REDIS_URL": redis_url}  # fmt: skip
             await asyncio.sleep(0.3)  # both subscriptions acknowledged by Redis

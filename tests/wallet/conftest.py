@@ -262,10 +262,10 @@ def wallet_events():
 
 @pytest.fixture
 def broadcasts(monkeypatch):
-    from apps.core import realtime
+    from apps.core import push
 
     sent: list[tuple[str, str, Any]] = []
-    monkeypatch.setattr(realtime, "broadcast_now", lambda topic, event, data: sent.append((topic, event, data)))
+    monkeypatch.setattr(push, "broadcast_now", lambda topic, event, data: sent.append((topic, event, data)))
     return sent
 
 

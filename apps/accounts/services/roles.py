@@ -7,9 +7,9 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from apps.accounts.access import ROLE_RANK, role_of
 from apps.accounts.events import RoleChanged, UserReinstated, UserSuspended
 from apps.accounts.models import AccountAuditLog, AuditAction, Role, RoleAssignment, User
-from apps.accounts.permissions import ROLE_RANK, role_of
 from apps.accounts.tokens import revoke_sessions
 from apps.core.events import emit
 from apps.core.exceptions import PermissionDeniedError

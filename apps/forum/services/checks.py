@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.db.models.functions import Lower
 
+from apps.accounts.access import user_can
 from apps.accounts.models import User
-from apps.accounts.permissions import user_can
 from apps.core.access import can_post_in_category, can_read_category, can_read_post, can_see_content, is_moderator
 from apps.core.events import emit
 from apps.core.exceptions import NotFound, PermissionDeniedError, ValidationFailed

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Profile
-from apps.core import realtime
+from apps.core import push
 from apps.core.events import emit
 from apps.gamification import catalogue
 from apps.gamification.events import AchievementUnlocked
@@ -44,7 +44,7 @@ def unlock_achievement(*, user_id: int, achievement: Achievement, now: dt.dateti
                 now=now,
             )
         emit(AchievementUnlocked(user_id=user_id, achievement_id=achievement.id))
-        realtime.broadcast(
+        push.broadcast(
             f"user:{user_id}",
             "achievement.unlocked",
             {

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core import realtime
+from apps.core import push
 from apps.gamification import page_cache, redis_store
 from apps.gamification.models import LeaderboardEntry
 from apps.gamification.periods import period_starts
@@ -54,7 +54,7 @@ def _leaderboard_changed() -> None:
     except Exception:
         first = True
     if first:
-        realtime.broadcast_now("leaderboard", "leaderboard.changed", {"throttle_seconds": seconds})
+        push.broadcast_now("leaderboard", "leaderboard.changed", {"throttle_seconds": seconds})
 
 
 def rebuild_redis_board(*, period: str, start: dt.date, category_id: int) -> int:

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Profile
-from apps.core import realtime
+from apps.core import push
 from apps.core.events import emit
 from apps.gamification import catalogue
 from apps.gamification.events import LevelUp, PointsAwarded
@@ -46,7 +46,7 @@ def _lock_profile(user_id: int, *, active_only: bool = False) -> tuple[int, int]
 
 def _after_change(*, txn: PointTransaction, old_level: int, new_level: int, standings: list[tuple]) -> None:
     emit(PointsAwarded(user_id=txn.user_id, transaction_id=txn.id, amount=txn.amount, activity=txn.activity))
-    realtime.broadcast(
+    push.broadcast(
         f"user:{txn.user_id}",
         "points.awarded",
         {
@@ -59,7 +59,7 @@ def _after_change(*, txn: PointTransaction, old_level: int, new_level: int, stan
     )
     if new_level > old_level:
         emit(LevelUp(user_id=txn.user_id, old_level=old_level, new_level=new_level))
-        realtime.broadcast(f"user:{txn.user_id}", "level.up", {"old_level": old_level, "new_level": new_level})
+        push.broadcast(f"user:{txn.user_id}", "level.up", {"old_level": old_level, "new_level": new_level})
     standings_changed(standings)
 
 

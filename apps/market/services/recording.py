@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.core import events, realtime
+from apps.core import events, push
 from apps.core.exceptions import ValidationFailed
 from apps.market.events import MarketMoved, MilestoneReached, PriceAlertTriggered, PriceUpdated
 from apps.market.jobs import fold_price
@@ -74,7 +74,7 @@ def record_quote(*, quote: Quote, taken_at: datetime, confirmed_by: str = "") ->
     if (previous is None or previous.price_usd != snapshot.price_usd) and cache.add(
         BROADCAST_THROTTLE_KEY, 1, settings.MARKET_BROADCAST_MIN_SECONDS
     ):
-        realtime.broadcast("market", "price.updated", payload)
+        push.broadcast("market", "price.updated", payload)
     return snapshot
 
 
@@ -104,7 +104,7 @@ def _check_milestones(snapshot: MarketSnapshot) -> None:
             continue
         logger.info("market: milestone %s reached at %s (market cap %s)", label, iso(t), dec_str(cap))
         events.emit(MilestoneReached(milestone_id=milestone_id))
-        realtime.broadcast(
+        push.broadcast(
             "market",
             "milestone.reached",
             {
@@ -145,7 +145,7 @@ def _check_move(snapshot: MarketSnapshot) -> None:
         snapshot_id=snapshot.id,
     )
     events.emit(MarketMoved(change_pct=dec_str(change), window_minutes=window, snapshot_id=snapshot.id))
-    realtime.broadcast(
+    push.broadcast(
         "market",
         "market.moved",
         {

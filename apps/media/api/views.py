@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import require
+from apps.accounts.access import require
 from apps.core.concurrency import ConcurrencyLimitMixin
 from apps.core.exceptions import ValidationFailed
 from apps.media import images, selectors, services

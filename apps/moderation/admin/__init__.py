@@ -3,7 +3,7 @@ inline, bulk actions, one-click actions on an item), the read-only audit log, wa
 member page with the member's moderation history. Every button calls the same services as the API.
 
 Moderators need `is_staff` to enter the admin; what they may do is decided by
-apps.accounts.permissions.user_can, not by Django's model permissions.
+apps.accounts.access.user_can, not by Django's model permissions.
 
 Importing the package registers every page (Django's admin autodiscovery imports it).
 """

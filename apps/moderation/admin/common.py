@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from apps.accounts.permissions import user_can
+from apps.accounts.access import user_can
 
 
 class ModeratorOnly:

@@ -9,9 +9,9 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html_join
 
+from apps.accounts.access import user_can
 from apps.accounts.admin import ReadOnlyInline, register_user_inline
 from apps.accounts.models import User
-from apps.accounts.permissions import user_can
 from apps.core.exceptions import ApplicationError
 from apps.moderation import services
 from apps.moderation.admin.common import ModeratorOnly

@@ -13,8 +13,8 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.accounts.access import user_can
 from apps.accounts.models import User
-from apps.accounts.permissions import user_can
 from apps.core.exceptions import ApplicationError
 from apps.forum.models import Comment, Post
 from apps.moderation import selectors, services

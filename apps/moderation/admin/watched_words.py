@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.accounts.permissions import user_can
+from apps.accounts.access import user_can
 from apps.moderation import services
 from apps.moderation.models import WatchedWord
 

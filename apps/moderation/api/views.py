@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import require
+from apps.accounts.access import require
 from apps.core.filters import FilteredView
 from apps.core.idempotency import IdempotentPostMixin
 from apps.core.pagination import KeysetPagination

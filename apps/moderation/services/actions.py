@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.accounts.access import ROLE_RANK, role_of, user_can
 from apps.accounts.models import User
-from apps.accounts.permissions import ROLE_RANK, role_of, user_can
 from apps.core import events
 from apps.core.exceptions import Conflict, NotFound, PermissionDeniedError, ValidationFailed
 from apps.forum.models import Comment, ContentStatus, Post

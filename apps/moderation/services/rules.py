@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from apps.accounts.access import user_can
 from apps.accounts.models import User
-from apps.accounts.permissions import user_can
 from apps.core.exceptions import PermissionDeniedError
 from apps.forum.models import ContentStatus
 from apps.moderation.models import AuditAction, ReportStatus, ReviewableKind, ReviewableStatus

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Profile, User
 from apps.core import limits
-from apps.core.realtime import broadcast
+from apps.core.push import broadcast
 from apps.wallet import tiers
 from apps.wallet.clients.solana_rpc import RpcError, SolanaRpcClient, TokenHolding, get_client
 from apps.wallet.models import BalanceHistory, HolderStatus, TokenBalance, WalletConnection

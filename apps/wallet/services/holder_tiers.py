@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.accounts.models import Profile
 from apps.core.events import emit
 from apps.core.exceptions import ApplicationError
-from apps.core.realtime import broadcast
+from apps.core.push import broadcast
 from apps.wallet import tiers
 from apps.wallet.events import HolderTierChanged
 from apps.wallet.models import HolderStatus, TokenBalance

@@ -17,7 +17,7 @@ from apps.accounts.models import Profile, User
 from apps.core import rls
 from apps.core.events import emit
 from apps.core.exceptions import Conflict, NotFound
-from apps.core.realtime import broadcast
+from apps.core.push import broadcast
 from apps.wallet.events import WalletUnlinked, WalletVerified
 from apps.wallet.models import ChallengePurpose, WalletConnection
 

@@ -58,7 +58,7 @@ ACCOUNT_LOGIN_METHODS = {"email", "username"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*"]
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_USERNAME_MIN_LENGTH = 3
-# Our own gate (apps.accounts.permissions) decides what an unverified account may do; allauth must
+# Our own gate (apps.accounts.access) decides what an unverified account may do; allauth must
 # not block an OAuth sign-in on it.
 ACCOUNT_EMAIL_VERIFICATION = "optional"
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}

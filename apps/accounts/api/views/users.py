@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
+from apps.accounts.access import require, user_can
 from apps.accounts.api.serializers import (
     SETTINGS_DEFAULTS,
     AuditEntrySerializer,
@@ -23,7 +24,6 @@ from apps.accounts.api.serializers import (
     UserSettingsSerializer,
 )
 from apps.accounts.models import User
-from apps.accounts.permissions import require, user_can
 from apps.core.exceptions import ApplicationError, PermissionDeniedError
 from apps.core.pagination import KeysetPagination
 from apps.privacy.api.serializers import AccountDeleteSerializer as PrivacyDeleteSerializer

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.accounts import permissions
-from apps.accounts.permissions import register_grant, register_permission, user_can
+from apps.accounts import access
+from apps.accounts.access import register_grant, register_permission, user_can
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,13 +14,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def cleanup():
-    before = (dict(permissions.PERMISSIONS), set(permissions.CONTRIBUTION_PERMISSIONS), list(permissions._grants))
+    before = (dict(access.PERMISSIONS), set(access.CONTRIBUTION_PERMISSIONS), list(access._grants))
     yield
-    permissions.PERMISSIONS.clear()
-    permissions.PERMISSIONS.update(before[0])
-    permissions.CONTRIBUTION_PERMISSIONS.clear()
-    permissions.CONTRIBUTION_PERMISSIONS.update(before[1])
-    permissions._grants[:] = before[2]
+    access.PERMISSIONS.clear()
+    access.PERMISSIONS.update(before[0])
+    access.CONTRIBUTION_PERMISSIONS.clear()
+    access.CONTRIBUTION_PERMISSIONS.update(before[1])
+    access._grants[:] = before[2]
 
 
 def test_hierarchy():
