@@ -10,8 +10,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from apps.core.views import ApiNotFoundView
 
 APPS_WITH_API = ["core", "accounts", "forum", "wallet", "market", "gamification", "notifications", "realtime", "search"]
-APPS_WITH_API += ["moderation", "media"]  # issue 5: moderation and media live in their own apps
-APPS_WITH_API += ["privacy"]  # issue 10: export my data
+APPS_WITH_API += ["moderation", "media"]  # moderation and media live in their own apps
+APPS_WITH_API += ["privacy"]  # export and deletion of your data
 
 urlpatterns = [
     # Static documents: no request transaction (ATOMIC_REQUESTS), so no database connection.

@@ -1,4 +1,4 @@
-"""Caching and the stricter throttles of issue 10 (see README "Caching strategy" and "Throttling").
+"""Caching and the stricter throttles (see README "Caching strategy" and "Throttling").
 Every name can be overridden from the environment."""
 
 from successkid.settings.env import env

@@ -1,4 +1,4 @@
-"""Forum settings (issue 4). Every name can be overridden from the environment."""
+"""Forum settings. Every name can be overridden from the environment."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Moderation and media settings (issue 5). Every name can be overridden from the environment."""
+"""Moderation and media settings. Every name can be overridden from the environment."""
 
 from datetime import timedelta
 

@@ -1,4 +1,4 @@
-"""Your data (issue 10): export, account deletion, IP retention. Every value can be set from the
+"""Your data: export, account deletion, IP retention. Every value can be set from the
 environment."""
 
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Search settings (issue 9). Every name can be overridden from the environment."""
+"""Search settings. Every name can be overridden from the environment."""
 
 from datetime import timedelta
 
