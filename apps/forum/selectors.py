@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -319,13 +319,18 @@ def category_list(*, viewer) -> list[Category]:
 
 def tag_list(*, viewer, q: str | None = None) -> QuerySet[Tag]:
     """Tags on at least one post the viewer may read: a tag used only in a staff-only or
-    holder-only category does not reveal itself (its `post_count` is still the global count)."""
+    holder-only category does not reveal itself, and `visible_post_count` counts only the posts
+    the viewer may read (the stored `post_count` counts every published post)."""
     tagged = PostTag.objects.filter(tag_id=OuterRef("pk"))
-    readable = tagged.filter(post__status=ContentStatus.PUBLISHED).exclude(
-        post__category_id__in=unreadable_category_ids(viewer)
-    )
+    hidden = unreadable_category_ids(viewer)
+    readable = tagged.filter(post__status=ContentStatus.PUBLISHED).exclude(post__category_id__in=hidden)
     # A tag nobody has used yet reveals nothing; one used only where the viewer cannot read does.
     qs = Tag.objects.filter(~Exists(tagged) | Exists(readable))
+    if hidden:
+        counted = readable.order_by().values("tag_id").annotate(n=Count("*")).values("n")
+        qs = qs.annotate(visible_post_count=Coalesce(Subquery(counted, output_field=IntegerField()), Value(0)))
+    else:
+        qs = qs.annotate(visible_post_count=F("post_count"))
     if q:
         prefix = normalise_tag(q)
         qs = qs.filter(slug__startswith=prefix) if prefix else qs.none()

@@ -213,3 +213,23 @@ def test_moderators_do_not_review_reports_about_admin_only_content(make_client):
     assert moderator.get(f"/api/moderation/queue/{item}").status_code == 404
     assert moderator.post(f"/api/moderation/queue/{item}/claim").status_code == 404
     assert admin.get(f"/api/moderation/queue/{item}").status_code == 200
+
+
+def test_tag_counts_count_only_posts_the_viewer_may_read(api_client, make_client, world):
+    from apps.forum.services import post_create
+
+    staffer = UserFactory(role=Role.MODERATOR, date_joined=timezone.now() - timezone.timedelta(days=30))
+    for title, category in (("Wombat walk", "public"), ("Wombat plan A", "nested"), ("Wombat plan B", "staff")):
+        post_create(author=staffer, category=world[category], title=title, body="Wombats.", tags=["wombat"])
+    moderator = make_client(staffer)
+
+    def tag_count(client, path, params):
+        body = client.get(path, params).json()["data"]
+        rows = body["tags"] if isinstance(body, dict) else body
+        return [row["post_count"] for row in rows if row["slug"] == "wombat"]
+
+    # The two staff-only posts are neither listed nor counted: a count is content too.
+    assert tag_count(api_client, "/api/tags", {"q": "wom"}) == [1]
+    assert tag_count(api_client, "/api/search/suggest", {"q": "wombat"}) == [1]
+    assert tag_count(moderator, "/api/tags", {"q": "wom"}) == [3]
+    assert tag_count(moderator, "/api/search/suggest", {"q": "wombat"}) == [3]

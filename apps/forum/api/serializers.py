@@ -58,6 +58,12 @@ class TagSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TagListSerializer(TagSerializer):
+    post_count = serializers.IntegerField(
+        source="visible_post_count", read_only=True, help_text="Published posts with this tag that you may read."
+    )
+
+
 class PostSerializer(serializers.ModelSerializer):
     """API.md "post". A deleted or removed post is a placeholder: its title says so, its body and
     author are empty, its counters and place in the thread stay. The author is a nested

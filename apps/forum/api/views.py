@@ -78,17 +78,17 @@ class CategoryDetailView(ForumView):
 
 class TagListView(ForumView):
     queryset = Tag.objects.none()  # for the schema generator only
-    serializer_class = s.TagSerializer
+    serializer_class = s.TagListSerializer
 
     @extend_schema(
         tags=TAG,
         summary="Tags (prefix autocomplete)",
         parameters=[OpenApiParameter("q", str, description="Prefix, normalised like tags are.")],
-        responses=s.TagSerializer(many=True),
+        responses=s.TagListSerializer(many=True),
     )
     def get(self, request):
         qs = selectors.tag_list(viewer=request.user, q=request.query_params.get("q"))
-        return self.page(qs, s.TagSerializer, ["-post_count", "slug"])
+        return self.page(qs, s.TagListSerializer, ["-visible_post_count", "slug"])
 
 
 # --- posts -----------------------------------------------------------------------------------------

@@ -92,6 +92,13 @@ TAG_READABLE = """
 """
 
 
+# How many of a tag's published posts the viewer may read (`tags.post_count` counts them all).
+TAG_VISIBLE_COUNT = """
+    (SELECT count(*) FROM post_tags pt JOIN posts p ON p.id = pt.post_id
+     WHERE pt.tag_id = tags.id AND p.status = 'published' AND p.category_id = ANY(%(readable)s))
+"""
+
+
 # --- suggest -----------------------------------------------------------------------------------
 
 
@@ -147,15 +154,18 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
         params["readable"] = sorted(access.readable_category_ids(viewer))
         branches += [
             f"""
-            (SELECT 'tag', row_number() OVER (ORDER BY post_count DESC, slug), NULL::bigint, slug, name,
-                    post_count::bigint
-             FROM tags WHERE slug LIKE %(slug_prefix)s {TAG_READABLE} ORDER BY post_count DESC, slug LIMIT %(n)s)
+            (SELECT 'tag', row_number() OVER (ORDER BY visible_count DESC, slug), NULL::bigint, slug, name,
+                    visible_count
+             FROM (SELECT slug, name, {TAG_VISIBLE_COUNT} AS visible_count
+                   FROM tags WHERE slug LIKE %(slug_prefix)s {TAG_READABLE}) t
+             ORDER BY visible_count DESC, slug LIMIT %(n)s)
             """,  # noqa: S608
             f"""
-            (SELECT 'tag~', row_number() OVER (ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC),
-                    NULL::bigint, slug, name, post_count::bigint
-             FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(slug_prefix)s {TAG_READABLE}
-             ORDER BY similarity(slug, %(slug)s) DESC, post_count DESC LIMIT %(n)s)
+            (SELECT 'tag~', row_number() OVER (ORDER BY similarity(slug, %(slug)s) DESC, visible_count DESC),
+                    NULL::bigint, slug, name, visible_count
+             FROM (SELECT slug, name, {TAG_VISIBLE_COUNT} AS visible_count
+                   FROM tags WHERE slug %% %(slug)s AND slug NOT LIKE %(slug_prefix)s {TAG_READABLE}) t
+             ORDER BY similarity(slug, %(slug)s) DESC, visible_count DESC LIMIT %(n)s)
             """,  # noqa: S608
         ]
     term = text.lower().lstrip("@")
