@@ -53,4 +53,4 @@ def visible_to(user: User, obj: Target) -> bool:
         return False
     if post.status != ContentStatus.PUBLISHED and not user.is_moderator:
         return False
-    return access.can_read_post(user, post)
+    return access.can_read_comment(user, obj) if isinstance(obj, Comment) else access.can_read_post(user, obj)
