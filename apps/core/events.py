@@ -5,7 +5,7 @@
         post_id: int
         author_id: int
 
-    SUBSCRIPTIONS = [(PostCreated, award_points_for_post)]   # in the receiving app's receivers.py
+    SUBSCRIPTIONS = [(PostCreated, award_points_for_post)]   # the receiving app's receivers.py
     events.emit(PostCreated(post_id=p.id, author_id=u.id))   # in a service, inside its transaction
 
 Transport is a transactional outbox (apps/core/outbox.py): `emit` writes the event and one
@@ -18,6 +18,7 @@ backoff, until it succeeds or is parked. Delivery is at least once: receivers ar
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -27,7 +28,8 @@ from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, transaction
 from django.utils import timezone
 
 from apps.core import rls
@@ -54,6 +56,23 @@ def subscribe(event_type: type[E], receiver: Callable[[E], None]) -> None:
 def unsubscribe(event_type: type[E], receiver: Callable[[E], None]) -> None:
     if receiver in _receivers[event_type]:
         _receivers[event_type].remove(receiver)
+
+
+def connect_receivers() -> None:
+    """Subscribe every installed app's receivers: each declares them in its `receivers.py` as
+    `SUBSCRIPTIONS = [(EventType, handler), ...]`, so "who reacts to PostCreated?" is one grep.
+    Called once from the core app's ready() (every model is loaded by then)."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        module_name = f"{config.name}.receivers"
+        if find_spec(module_name) is None:
+            continue
+        for event_type, receiver in getattr(import_module(module_name), "SUBSCRIPTIONS", ()):
+            subscribe(event_type, receiver)
 
 
 def receivers_for(event: DomainEvent | type[DomainEvent]) -> list[Receiver]:
@@ -107,20 +126,27 @@ def dispatch(event: DomainEvent, event_id: uuid.UUID | None = None, *, using: st
 def emit(event: DomainEvent, *, using: str | None = None) -> None:
     """Record `event` in the outbox of the current transaction and deliver it once that commits
     (at once outside a transaction). A rolled-back transaction leaves no event."""
-    from apps.core.models import OutboxDelivery, OutboxEvent
-
     alias = using or "default"
     now = timezone.now()
     event_id = uuid.uuid4()
-    tracked = {dotted(r) for r in receivers_for(event) if relayable(r)}
+    tracked = sorted({dotted(r) for r in receivers_for(event) if relayable(r)})
     # The relay leaves a fresh event to its own process for a few seconds (the low-latency path).
     due = now + timedelta(seconds=settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS)
-    with transaction.atomic(using=alias):
-        OutboxEvent.objects.using(alias).create(
-            id=event_id, type=dotted(type(event)), payload=asdict(event), created_at=now
-        )
-        OutboxDelivery.objects.using(alias).bulk_create(
-            [OutboxDelivery(event_id=event_id, receiver=path, next_attempt_at=due) for path in sorted(tracked)]
+    # One statement (so one round-trip, and atomic without a savepoint): the event and its deliveries.
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "WITH event AS (INSERT INTO outbox_events (id, type, payload, created_at) VALUES (%s, %s, %s::jsonb, %s)) "
+            "INSERT INTO outbox_deliveries (event_id, receiver, attempts, next_attempt_at, last_error) "
+            "SELECT %s, receiver, 0, %s, '' FROM unnest(%s::text[]) AS receiver",
+            [
+                event_id,
+                dotted(type(event)),
+                json.dumps(asdict(event), cls=DjangoJSONEncoder),
+                now,
+                event_id,
+                due,
+                tracked,
+            ],
         )
     if settings.EVENTS_DISPATCH_ON_COMMIT:
         transaction.on_commit(lambda: dispatch(event, event_id, using=alias), using=alias)
