@@ -38,9 +38,8 @@ logger = logging.getLogger("successkid.asgi")
 def _warm() -> list[str]:
     from django.db import close_old_connections
 
-    from apps.core import event_spool, refcache
+    from apps.core import refcache
 
-    event_spool.drain_quietly("web start")  # redeliveries left by a process that died
     try:
         return refcache.warm()
     finally:

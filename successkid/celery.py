@@ -2,7 +2,6 @@ import logging
 import os
 
 from celery import Celery, Task
-from celery.signals import worker_ready
 from django.db import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "successkid.settings.dev")
@@ -63,14 +62,6 @@ def guard_redis_broker_loss(channel_cls=None) -> None:
 guard_redis_broker_loss()
 
 app = Celery("successkid", task_cls=SystemTask)
-
-
-@worker_ready.connect
-def drain_event_spool_on_start(**kwargs) -> None:
-    """Redeliveries a process spooled before it died go to the queue as this worker starts."""
-    from apps.core import event_spool
-
-    event_spool.drain_quietly("worker start")
 
 
 app.config_from_object("django.conf:settings", namespace="CELERY")

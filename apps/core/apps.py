@@ -19,6 +19,6 @@ class CoreConfig(AppConfig):
 
         strict_json.install()
 
-        from apps.core import receivers
+        from apps.core import events
 
-        receivers.connect()
+        events.connect_receivers()  # every app's receivers.py SUBSCRIPTIONS

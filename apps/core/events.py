@@ -5,26 +5,32 @@
         post_id: int
         author_id: int
 
-    events.subscribe(PostCreated, award_points_for_post)   # in the receiving app's ready()
+    SUBSCRIPTIONS = [(PostCreated, award_points_for_post)]   # the receiving app's receivers.py
     events.emit(PostCreated(post_id=p.id, author_id=u.id))   # in a service, inside its transaction
 
-A rolled-back transaction emits nothing. A failing receiver is logged and does not stop the others
-(nor the request: the write it reacts to has already committed). Slow work belongs in a Celery task
-that the receiver enqueues.
+Transport is a transactional outbox (apps/core/outbox.py): `emit` writes the event and one
+delivery row per receiver in the emitting transaction, so the event exists if and only if the
+change committed. Right after commit the emitting process runs the receivers itself and marks each
+delivery done; anything left (a killed process, a failing receiver) is delivered by the relay, with
+backoff, until it succeeds or is parked. Delivery is at least once: receivers are idempotent
+(unique keys in the database). Slow work belongs in a Celery task that the receiver enqueues.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError as DatabaseInterfaceError
-from django.db import OperationalError as DatabaseOperationalError
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connections, transaction
+from django.utils import timezone
 
 from apps.core import rls
 
@@ -52,64 +58,95 @@ def unsubscribe(event_type: type[E], receiver: Callable[[E], None]) -> None:
         _receivers[event_type].remove(receiver)
 
 
-def receivers_for(event: DomainEvent) -> list[Receiver]:
+def connect_receivers() -> None:
+    """Subscribe every installed app's receivers: each declares them in its `receivers.py` as
+    `SUBSCRIPTIONS = [(EventType, handler), ...]`, so "who reacts to PostCreated?" is one grep.
+    Called once from the core app's ready() (every model is loaded by then)."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        module_name = f"{config.name}.receivers"
+        if find_spec(module_name) is None:
+            continue
+        for event_type, receiver in getattr(import_module(module_name), "SUBSCRIPTIONS", ()):
+            subscribe(event_type, receiver)
+
+
+def receivers_for(event: DomainEvent | type[DomainEvent]) -> list[Receiver]:
+    cls = event if isinstance(event, type) else type(event)
     found: list[Receiver] = []
-    for cls in type(event).__mro__:
-        found.extend(_receivers.get(cls, ()))
+    for base in cls.__mro__:
+        found.extend(_receivers.get(base, ()))
     return found
 
 
-def dispatch(event: DomainEvent) -> None:
+def dotted(obj) -> str:
+    return f"{getattr(obj, '__module__', None)}:{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def relayable(receiver: Receiver) -> bool:
+    """A module-level function another process can find again by name (not a lambda or closure)."""
+    module = getattr(receiver, "__module__", None)
+    qualname = getattr(receiver, "__qualname__", "")
+    return bool(module) and bool(qualname) and "<" not in qualname and not hasattr(receiver, "__self__")
+
+
+def _run_plain(receiver: Receiver, event: DomainEvent) -> None:
+    """A receiver the outbox cannot track (a test's lambda): run once, a failure is logged."""
+    try:
+        with rls.system_context(f"event:{type(event).__name__}"):
+            receiver(event)
+    except Exception:
+        logger.exception("receiver %s failed for %s", dotted(receiver), event)
+
+
+def dispatch(event: DomainEvent, event_id: uuid.UUID | None = None, *, using: str = "default") -> None:
     """Run every receiver now. Called on commit by `emit`; tests may call it directly.
 
     Receivers are the domain's cross-user side effects (a vote awards the author points, a comment
     notifies subscribers), so they run in the audited RLS system context, each in its own
-    transaction (or savepoint) so one failing receiver neither stops nor poisons the others."""
-    reason = f"event:{type(event).__name__}"
+    transaction so one failing receiver neither stops nor poisons the others. With `event_id`, a
+    tracked receiver runs only while holding its delivery row, and the row is marked in the same
+    transaction as the receiver's writes."""
+    from apps.core import outbox
+
     for receiver in receivers_for(event):
+        if event_id is None or not relayable(receiver):
+            _run_plain(receiver, event)
+            continue
         try:
-            # Its own transaction (after the emitting one committed) or savepoint: a deferred
-            # constraint failing at its commit is still this receiver's failure.
-            with rls.system_context(reason):
-                receiver(event)
-        except (DatabaseOperationalError, DatabaseInterfaceError) as exc:
-            # The write this event reports has committed, but the database went away before the
-            # receiver ran (bench/load, fault "postgres": acknowledged votes and posts lost their
-            # points). Receivers are idempotent, so run this one again later through Celery.
-            if not redeliver_later(receiver, event):
-                logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
-            else:
-                logger.warning("receiver %s hit a database outage (%s); redelivery queued", receiver.__qualname__, exc)
-        except Exception:
-            logger.exception("receiver %s failed for %s", getattr(receiver, "__qualname__", receiver), event)
-
-
-def dotted(obj) -> str:
-    return f"{obj.__module__}:{obj.__qualname__}"
-
-
-def redeliver_later(receiver: Receiver, event: DomainEvent) -> bool:
-    """Queue one receiver's run of one event (module-level receivers only). False if impossible."""
-    path = dotted(receiver)
-    if "<" in path:  # a lambda or a closure cannot be found again in another process
-        return False
-    try:
-        from apps.core.tasks import redeliver_event
-
-        redeliver_event.apply_async(
-            args=[path, dotted(type(event)), asdict(event)], countdown=settings.EVENTS_REDELIVERY_DELAY_SECONDS
-        )
-    except Exception:  # the broker is down too: keep it on disk until it is back
-        from apps.core import event_spool
-
-        try:
-            event_spool.write(path, dotted(type(event)), asdict(event))
-        except OSError:
-            logger.exception("could not queue nor spool the redelivery of %s to %s", event, path)
-            return False
-    return True
+            outbox.deliver_one(event_id=event_id, receiver=receiver, event=event, using=using)
+        except Exception:  # e.g. the database went away: the relay delivers it later
+            logger.exception("delivery of %s to %s left to the relay", event, dotted(receiver))
 
 
 def emit(event: DomainEvent, *, using: str | None = None) -> None:
-    """Deliver `event` to its receivers once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: dispatch(event), using=using)
+    """Record `event` in the outbox of the current transaction and deliver it once that commits
+    (at once outside a transaction). A rolled-back transaction leaves no event."""
+    alias = using or "default"
+    now = timezone.now()
+    event_id = uuid.uuid4()
+    tracked = sorted({dotted(r) for r in receivers_for(event) if relayable(r)})
+    # The relay leaves a fresh event to its own process for a few seconds (the low-latency path).
+    due = now + timedelta(seconds=settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS)
+    # One statement (so one round-trip, and atomic without a savepoint): the event and its deliveries.
+    with connections[alias].cursor() as cursor:
+        cursor.execute(
+            "WITH event AS (INSERT INTO outbox_events (id, type, payload, created_at) VALUES (%s, %s, %s::jsonb, %s)) "
+            "INSERT INTO outbox_deliveries (event_id, receiver, attempts, next_attempt_at, last_error) "
+            "SELECT %s, receiver, 0, %s, '' FROM unnest(%s::text[]) AS receiver",
+            [
+                event_id,
+                dotted(type(event)),
+                json.dumps(asdict(event), cls=DjangoJSONEncoder),
+                now,
+                event_id,
+                due,
+                tracked,
+            ],
+        )
+    if settings.EVENTS_DISPATCH_ON_COMMIT:
+        transaction.on_commit(lambda: dispatch(event, event_id, using=alias), using=alias)

@@ -47,8 +47,23 @@ def check_broker() -> str:
         return "unavailable"
 
 
+def check_outbox() -> str:
+    """ "lagging" when the oldest undelivered event is older than EVENTS_OUTBOX_LAG_DEGRADED_SECONDS
+    (no relay running, or receivers failing): soft, the node still serves."""
+    from apps.core import outbox
+
+    try:
+        lag = outbox.lag_seconds()
+    except Exception as exc:
+        logger.warning("readiness: outbox unreadable: %s", exc.__class__.__name__)
+        return "unavailable"
+    return "lagging" if lag > settings.EVENTS_OUTBOX_LAG_DEGRADED_SECONDS else "ok"
+
+
 def run_checks() -> dict[str, str]:
     checks = {"database": check_database()}
+    if checks["database"] == "ok":
+        checks["outbox"] = check_outbox()
     if settings.REDIS_URL:
         # With Redis the cache and broker are separate services worth checking; without it both
         # live in PostgreSQL, which the database check already covers.

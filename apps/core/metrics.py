@@ -59,6 +59,29 @@ class CeleryQueueCollector:
         yield family
 
 
+class OutboxCollector:
+    """The outbox read from the database at scrape time (apps/core/outbox.py)."""
+
+    def collect(self):
+        from apps.core import outbox
+
+        lag = GaugeMetricFamily("sk_outbox_lag_seconds", "Age of the oldest event with an undelivered receiver")
+        parked = GaugeMetricFamily("sk_outbox_parked", "Event deliveries parked after too many failures")
+        pending = GaugeMetricFamily("sk_outbox_pending", "Event deliveries not yet done")
+        try:
+            lag.add_metric([], outbox.lag_seconds())
+            parked.add_metric([], outbox.parked_count())
+            pending.add_metric([], outbox.pending_count())
+        except Exception as exc:
+            logger.debug("outbox figures unavailable: %s", exc)
+            return
+        yield from (lag, parked, pending)
+
+
+_outbox_registry = CollectorRegistry()
+_outbox_registry.register(OutboxCollector())
+
+
 def _registry() -> CollectorRegistry:
     from prometheus_client import REGISTRY
 
@@ -100,7 +123,8 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _queue_collector_registered:
         registry.register(CeleryQueueCollector())
         _queue_collector_registered = True
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    body = generate_latest(registry) + generate_latest(_outbox_registry)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
 
 
 class MetricsMiddleware:

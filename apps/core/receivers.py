@@ -4,12 +4,12 @@
     comment.created  {comment_id, post_id}    vote.cast        {target_type, target_id, value}
     wallet.verified  {}  (no address: the sink gets ids, never personal data)
 
-Connected in apps.core.apps ready()."""
+Also: reference data changed somewhere, so every process drops its cached copy (apps.core.refcache)."""
 
 from __future__ import annotations
 
 from apps.accounts.events import UserRegistered
-from apps.core import events
+from apps.core import refcache
 from apps.core.analytics import track
 from apps.forum.events import CommentCreated, PostCreated, VoteChanged
 from apps.wallet.events import WalletVerified
@@ -42,9 +42,11 @@ def on_wallet_verified(event: WalletVerified) -> None:
     track("wallet.verified", user_id=event.user_id)
 
 
-def connect() -> None:
-    events.subscribe(UserRegistered, on_user_registered)
-    events.subscribe(PostCreated, on_post_created)
-    events.subscribe(CommentCreated, on_comment_created)
-    events.subscribe(VoteChanged, on_vote_changed)
-    events.subscribe(WalletVerified, on_wallet_verified)
+SUBSCRIPTIONS = [
+    (UserRegistered, on_user_registered),
+    (PostCreated, on_post_created),
+    (CommentCreated, on_comment_created),
+    (VoteChanged, on_vote_changed),
+    (WalletVerified, on_wallet_verified),
+    (refcache.ReferenceDataChanged, refcache.on_changed),
+]

@@ -148,16 +148,14 @@ def invalidate(name: str) -> None:
     events.emit(ReferenceDataChanged(name=name))
 
 
-def _on_changed(event: ReferenceDataChanged) -> None:
+def on_changed(event: ReferenceDataChanged) -> None:
+    """Receiver (apps/core/receivers.py): drop this copy and publish a new shared version."""
     with _lock:
         _entries.pop(event.name, None)
     try:
         _shared().set(_VERSION_KEY.format(event.name), time.time_ns(), None)
     except Exception:
         logger.warning("reference cache: could not publish a new version of %s", event.name, exc_info=True)
-
-
-events.subscribe(ReferenceDataChanged, _on_changed)
 
 
 def clear_local() -> None:

@@ -1,8 +1,6 @@
 import logging
 
-from celery import shared_task
-from django.conf import settings
-from django.utils.module_loading import import_string
+from celery import Task, shared_task
 
 logger = logging.getLogger(__name__)
 
@@ -14,38 +12,22 @@ def echo(value: str) -> str:
     return value
 
 
-@shared_task(
-    name="core.redeliver_event",
-    bind=True,
-    retry_on_database_outage=True,  # successkid.celery.SystemTask: also when the outage hits its BEGIN
-    max_retries=settings.EVENTS_REDELIVERY_MAX_RETRIES,
-    default_retry_delay=settings.EVENTS_REDELIVERY_DELAY_SECONDS,
-)
-def redeliver_event(self, receiver_path: str, event_path: str, fields: dict) -> None:
-    """Run a receiver that could not run on commit because the database was away (see
-    apps.core.events.dispatch); retried while the database is still unreachable."""
-    from django.db import InterfaceError, OperationalError
+@shared_task(name="core.relay_outbox", base=Task)
+def relay_outbox() -> int:
+    """The outbox's safety net (beat, every EVENTS_OUTBOX_RELAY_SECONDS): deliver every pair the
+    emitting processes left. A plain task: the relay opens one system-context transaction per pair
+    itself, so a batch is not one long transaction holding every claimed row."""
+    from apps.core import outbox
 
-    from apps.core import events
-
-    event = import_string(event_path.replace(":", "."))(**fields)
-    receiver = next((r for r in events.receivers_for(event) if events.dotted(r) == receiver_path), None)
-    if receiver is None:
-        logger.warning("redelivery: %s no longer receives %s", receiver_path, event_path)
-        return
-    try:
-        receiver(event)
-    except (OperationalError, InterfaceError) as exc:
-        raise self.retry(exc=exc) from exc
+    return outbox.relay()
 
 
-@shared_task(name="core.drain_event_spool")
-def drain_event_spool() -> int:
-    """Send this machine's spooled event redeliveries to Celery (apps/core/event_spool.py)."""
-    from apps.core import event_spool
+@shared_task(name="core.prune_outbox")
+def prune_outbox() -> int:
+    """Delete delivered events older than EVENTS_OUTBOX_RETENTION_HOURS (hourly, beat)."""
+    from apps.core import outbox
 
-    sent, _kept = event_spool.drain()
-    return sent
+    return outbox.prune()
 
 
 @shared_task(name="core.purge_idempotency_keys")

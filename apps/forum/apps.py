@@ -7,8 +7,8 @@ class ForumConfig(AppConfig):
     label = "forum"
 
     def ready(self) -> None:
-        from apps.core import events, seeding
-        from apps.forum import feed_cache, reference
+        from apps.core import seeding
+        from apps.forum import reference
         from apps.forum.api import payloads
         from apps.forum.realtime_topics import register_topics
         from apps.forum.seed import load_categories, load_tags, make_demo_forum
@@ -16,8 +16,6 @@ class ForumConfig(AppConfig):
         register_topics()
         payloads.register()  # the API layer shapes what the domain broadcasts
         reference.register()
-        for event_type, receiver in feed_cache.SUBSCRIPTIONS:
-            events.subscribe(event_type, receiver)
         seeding.register_fixture_loader("forum.categories", load_categories, order=20)
         seeding.register_fixture_loader("forum.tags", load_tags, order=21)
         seeding.register_demo("forum.content", make_demo_forum, order=30)

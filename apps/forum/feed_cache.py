@@ -29,7 +29,6 @@ from django.conf import settings
 from django.core.cache import caches
 
 from apps.core.refcache import ReferenceDataChanged
-from apps.forum import events as forum_events
 from apps.forum.reference import CATEGORIES
 
 logger = logging.getLogger(__name__)
@@ -95,16 +94,7 @@ def _new_version(*, only_if_missing: bool = False) -> int | None:
 
 
 def invalidate(event=None) -> None:
-    """Receiver of the events listed in SUBSCRIPTIONS (run after commit)."""
+    """Receiver (apps/forum/receivers.py): forum content or categories changed."""
     if isinstance(event, ReferenceDataChanged) and event.name != CATEGORIES:
         return
     _new_version()
-
-
-SUBSCRIPTIONS = [
-    (forum_events.PostCreated, invalidate),
-    (forum_events.PostEdited, invalidate),
-    (forum_events.PostDeleted, invalidate),
-    (forum_events.PostChanged, invalidate),
-    (ReferenceDataChanged, invalidate),
-]

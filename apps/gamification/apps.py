@@ -7,11 +7,9 @@ class GamificationConfig(AppConfig):
     label = "gamification"
 
     def ready(self) -> None:
-        from apps.core import events, seeding
-        from apps.gamification import catalogue, receivers, seed
+        from apps.core import seeding
+        from apps.gamification import catalogue, seed
 
-        for event_type, receiver in receivers.SUBSCRIPTIONS:
-            events.subscribe(event_type, receiver)
         seeding.register_fixture_loader("gamification.activities", seed.load_activities, order=40)
         seeding.register_fixture_loader("gamification.levels", seed.load_levels, order=41)
         seeding.register_fixture_loader("gamification.achievements", seed.load_achievements, order=42)

@@ -8,9 +8,7 @@ class ModerationConfig(AppConfig):
     verbose_name = "Moderation"
 
     def ready(self) -> None:
-        from apps.core import events, seeding
-        from apps.forum.events import CommentDeleted, PostDeleted
-        from apps.moderation import receivers
+        from apps.core import seeding
         from apps.moderation.seed import make_demo_moderation
 
         seeding.register_demo("moderation.queue", make_demo_moderation, order=90)
@@ -20,9 +18,3 @@ class ModerationConfig(AppConfig):
         from apps.moderation.gate import SpamControlGate
 
         forum_hooks.set_content_gate(SpamControlGate())
-        # An item its author deleted leaves the queue.
-        events.subscribe(PostDeleted, receivers.on_post_deleted)
-        events.subscribe(CommentDeleted, receivers.on_comment_deleted)
-        from apps.gamification.events import VoteRingDetected
-
-        events.subscribe(VoteRingDetected, receivers.on_vote_ring_detected)

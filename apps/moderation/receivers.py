@@ -1,8 +1,9 @@
-"""What moderation does when other apps' events happen (connected in apps.py ready())."""
+"""What moderation does when other apps' events happen (its SUBSCRIPTIONS, collected by apps.core at start-up)."""
 
 from __future__ import annotations
 
 from apps.forum.events import CommentDeleted, PostDeleted
+from apps.gamification.events import VoteRingDetected
 from apps.moderation import services
 
 
@@ -22,3 +23,11 @@ def on_vote_ring_detected(event) -> None:
         services.flag_for_review(
             target_type="user", target_id=member_id, reason="vote_ring", note=f"vote ring report #{event.report_id}"
         )
+
+
+SUBSCRIPTIONS = [
+    # An item its author deleted leaves the queue.
+    (PostDeleted, on_post_deleted),
+    (CommentDeleted, on_comment_deleted),
+    (VoteRingDetected, on_vote_ring_detected),
+]

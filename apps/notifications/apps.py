@@ -8,7 +8,6 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import push
-        from apps.notifications import receivers, selectors
+        from apps.notifications import selectors
 
-        receivers.connect()
         push.register_per_user_builder(selectors.BULK_FRAMES, selectors.bulk_frames)

@@ -6,7 +6,7 @@ achievement name, a price) it is loaded lazily through `django.apps` and left ou
 is not installed: the notification is still created, with a plainer title.
 
 A new notification type: its `NotificationType` in `types.py` and a handler here decorated with
-`@handles(TheEvent)`; `receivers.connect()` subscribes to every event that has a handler.
+`@handles(TheEvent)`; `receivers.SUBSCRIPTIONS` lists every event that has a handler.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def milestone_context(milestone_id: int) -> dict[str, Any]:
 
 # -- handlers (run in the Celery task; ids in) ---------------------------------------------------
 HANDLERS: dict[str, Callable[..., None]] = {}  # event class name -> handler
-EVENT_TYPES: list[type[DomainEvent]] = []  # what receivers.connect() subscribes to
+EVENT_TYPES: list[type[DomainEvent]] = []  # what receivers.SUBSCRIPTIONS subscribes to
 
 
 def handles(event_type: type[DomainEvent]) -> Callable[[Callable[..., None]], Callable[..., None]]:

@@ -27,6 +27,5 @@ def receive(event: events.DomainEvent) -> None:
         handle(name, fields)
 
 
-def connect() -> None:
-    for event_type in EVENT_TYPES:
-        events.subscribe(event_type, receive)
+# Every event some handler in handlers.py `@handles`.
+SUBSCRIPTIONS = [(event_type, receive) for event_type in EVENT_TYPES]

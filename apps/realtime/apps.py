@@ -7,6 +7,4 @@ class RealtimeConfig(AppConfig):
     label = "realtime"
 
     def ready(self) -> None:
-        from apps.realtime import receivers
-
-        receivers.connect()
+        pass  # its receivers: apps/realtime/receivers.py SUBSCRIPTIONS

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from apps.core import events, push
+from apps.accounts.events import SessionsEnded, UserSuspended
+from apps.core import push
+from apps.privacy.events import AccountDeleted
 
 
 def on_account_deleted(event) -> None:
@@ -26,10 +28,8 @@ def on_user_suspended(event) -> None:
     push.close_user_sockets_now(event.user_id, reason="suspended")
 
 
-def connect() -> None:
-    from apps.accounts.events import SessionsEnded, UserSuspended
-    from apps.privacy.events import AccountDeleted
-
-    events.subscribe(AccountDeleted, on_account_deleted)
-    events.subscribe(SessionsEnded, on_sessions_ended)
-    events.subscribe(UserSuspended, on_user_suspended)
+SUBSCRIPTIONS = [
+    (AccountDeleted, on_account_deleted),
+    (SessionsEnded, on_sessions_ended),
+    (UserSuspended, on_user_suspended),
+]

@@ -8,8 +8,6 @@ class SearchConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import seeding
-        from apps.search import receivers
         from apps.search.seed import refresh_search_after_demo
 
-        receivers.connect()
         seeding.register_demo("search.vocabulary", refresh_search_after_demo, order=90)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from apps.core import events
 from apps.forum import events as forum_events
+from apps.privacy.events import AccountDeleted
 from apps.search import services
 
 CONTENT_EVENTS = (
@@ -20,11 +21,9 @@ def on_content_changed(event: events.DomainEvent) -> None:
     services.content_changed()
 
 
-def connect() -> None:
-    from apps.privacy.events import AccountDeleted
-
-    for event_type in CONTENT_EVENTS:
-        events.subscribe(event_type, on_content_changed)
+SUBSCRIPTIONS = [
+    *((event_type, on_content_changed) for event_type in CONTENT_EVENTS),
     # A closed account's posts now show the deleted-user account, and its name must stop being
     # suggested: cached pages and suggestions go stale at once.
-    events.subscribe(AccountDeleted, on_content_changed)
+    (AccountDeleted, on_content_changed),
+]

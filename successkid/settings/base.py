@@ -252,12 +252,20 @@ CELERY_RESULT_EXPIRES = timedelta(hours=6)
 # `.delay()` from a web request subscribes to the result channel first, and while Redis is down
 # that retried for ~20 s inside the request (bench/load, fault "redis").
 CELERY_TASK_IGNORE_RESULT = True
-# A receiver that met a database outage after its write committed runs again through Celery.
-EVENTS_REDELIVERY_DELAY_SECONDS = env.int("EVENTS_REDELIVERY_DELAY_SECONDS", default=5)
-EVENTS_REDELIVERY_MAX_RETRIES = env.int("EVENTS_REDELIVERY_MAX_RETRIES", default=120)
-# ...and when the broker is away at that moment too, it waits on disk (apps/core/event_spool.py).
-EVENTS_SPOOL_DIR = env("EVENTS_SPOOL_DIR", default=str(BASE_DIR / "var" / "event-spool"))
-EVENTS_SPOOL_RETRY_THREAD = env.bool("EVENTS_SPOOL_RETRY_THREAD", default=True)
+# Domain events go through a transactional outbox (apps/core/outbox.py, README "Reliability").
+# The emitting process delivers its own events right after commit (off only to test the relay).
+EVENTS_DISPATCH_ON_COMMIT = env.bool("EVENTS_DISPATCH_ON_COMMIT", default=True)
+# The relay leaves a fresh event to its own process this long, then delivers what is left.
+EVENTS_OUTBOX_RELAY_DELAY_SECONDS = env.int("EVENTS_OUTBOX_RELAY_DELAY_SECONDS", default=5)
+EVENTS_OUTBOX_RELAY_SECONDS = env.float("EVENTS_OUTBOX_RELAY_SECONDS", default=3.0)  # beat sweep period
+EVENTS_OUTBOX_RELAY_BATCH = env.int("EVENTS_OUTBOX_RELAY_BATCH", default=500)  # pairs per sweep at most
+# A failing pair waits BACKOFF * 2^(attempts-1) seconds (capped), and is parked after MAX_ATTEMPTS.
+EVENTS_OUTBOX_BACKOFF_SECONDS = env.int("EVENTS_OUTBOX_BACKOFF_SECONDS", default=5)
+EVENTS_OUTBOX_BACKOFF_MAX_SECONDS = env.int("EVENTS_OUTBOX_BACKOFF_MAX_SECONDS", default=600)
+EVENTS_OUTBOX_MAX_ATTEMPTS = env.int("EVENTS_OUTBOX_MAX_ATTEMPTS", default=12)
+EVENTS_OUTBOX_RETENTION_HOURS = env.int("EVENTS_OUTBOX_RETENTION_HOURS", default=24)  # delivered events kept
+# /api/health/ready says "degraded" when the oldest undelivered event is older than this.
+EVENTS_OUTBOX_LAG_DEGRADED_SECONDS = env.int("EVENTS_OUTBOX_LAG_DEGRADED_SECONDS", default=60)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600} if REDIS_URL else {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
@@ -274,7 +282,7 @@ CELERY_QUEUE_NAMES = ("celery", "interactive", "outside", "media", "batch")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUE_NAMES]
 # Each area routes its own tasks (TASK_ROUTES in its component, merged below); the core's are here.
-CELERY_TASK_ROUTES = {"core.redeliver_event": {"queue": "interactive"}}
+CELERY_TASK_ROUTES = {"core.relay_outbox": {"queue": "interactive"}}
 
 # --- REST framework --------------------------------------------------------------------------
 REST_FRAMEWORK = {

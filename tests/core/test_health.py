@@ -41,7 +41,7 @@ def test_readiness_checks_cache_and_broker_when_redis_is_configured(api_client, 
     assert r.status_code == 200
     assert r.json()["data"] == {
         "status": "degraded",
-        "checks": {"database": "ok", "cache": "unavailable", "broker": "ok"},
+        "checks": {"database": "ok", "outbox": "ok", "cache": "unavailable", "broker": "ok"},
     }
 
 

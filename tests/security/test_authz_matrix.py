@@ -757,10 +757,15 @@ def world(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), rls.system_context("test:authz-matrix-world"):
         limits.reset_all()
         before = _row_counts()
+        built_from = datetime.now(UTC)
         built = _build_world()
     yield built
     with django_db_blocker.unblock(), rls.system_context("test:authz-matrix-world"):
         _tear_down(built)
+        # The events the world's writes emitted (and their deliveries) go with the world.
+        from apps.core.models import OutboxEvent
+
+        OutboxEvent.objects.filter(created_at__gte=built_from).delete()
         limits.reset_all()
         after = _row_counts()
     leaked = {table: (before.get(table), n) for table, n in after.items() if before.get(table) != n}

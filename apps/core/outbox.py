@@ -1,0 +1,152 @@
+"""The transactional outbox's delivery side (the write side is `apps.core.events.emit`).
+
+Each (event, receiver) pair is an `OutboxDelivery` row. Whoever delivers it (the emitting process
+right after commit, or the relay) first locks the row with `SELECT ... FOR UPDATE SKIP LOCKED`, runs
+the receiver in a savepoint, and records the outcome in the same transaction: so two relays never
+run the same pair at once, a receiver's writes and its "done" mark commit together, and one failing
+receiver never re-runs the others. A failure is retried with exponential backoff; after
+EVENTS_OUTBOX_MAX_ATTEMPTS it is parked (admin: "Retry", /metrics: sk_outbox_parked).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import fields
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from apps.core import rls
+from apps.core.events import DomainEvent, Receiver, dotted, receivers_for
+from apps.core.models import OutboxDelivery, OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+
+def rebuild(row: OutboxEvent) -> DomainEvent:
+    """The event object back from its row (JSON has lists where the dataclass had tuples)."""
+    cls = import_string(row.type.replace(":", "."))
+    names = {f.name for f in fields(cls)}
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in row.payload.items() if k in names}
+    return cls(**values)
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = settings.EVENTS_OUTBOX_BACKOFF_SECONDS
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.EVENTS_OUTBOX_BACKOFF_MAX_SECONDS))
+
+
+def _run(
+    row: OutboxDelivery,
+    receiver: Receiver | None,
+    event: DomainEvent | None,
+    *,
+    using: str,
+    now: datetime | None = None,
+) -> bool:
+    """Run one locked pair and record the outcome on its row. True if the receiver succeeded."""
+    now = now or timezone.now()
+    row.attempts += 1
+    try:
+        if receiver is None or event is None:
+            raise LookupError(f"{row.receiver} does not receive {row.event.type} in this process")
+        with transaction.atomic(using=using):
+            receiver(event)
+    except Exception as exc:
+        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= settings.EVENTS_OUTBOX_MAX_ATTEMPTS:
+            row.parked_at = now
+            logger.error("outbox: parked %s after %d attempts: %s", row, row.attempts, row.last_error)
+        else:
+            row.next_attempt_at = now + _backoff(row.attempts)
+            logger.warning("outbox: %s failed (attempt %d), retrying later: %s", row, row.attempts, row.last_error)
+        row.save(using=using, update_fields=["attempts", "last_error", "parked_at", "next_attempt_at"])
+        return False
+    row.done_at = now
+    row.save(using=using, update_fields=["attempts", "done_at"])
+    return True
+
+
+def deliver_one(*, event_id: uuid.UUID, receiver: Receiver, event: DomainEvent, using: str = "default") -> bool | None:
+    """The emitting process's delivery of one pair. None if someone else holds it or it is done."""
+    with transaction.atomic(using=using), rls.system_context(f"event:{type(event).__name__}", using=using):
+        row = (
+            OutboxDelivery.objects.using(using)
+            .select_for_update(skip_locked=True)
+            .filter(event_id=event_id, receiver=dotted(receiver), done_at__isnull=True, parked_at__isnull=True)
+            .first()
+        )
+        if row is None:
+            return None
+        return _run(row, receiver, event, using=using)
+
+
+def _claim_next(now: datetime, using: str) -> OutboxDelivery | None:
+    return (
+        OutboxDelivery.objects.using(using)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("event")
+        .filter(done_at__isnull=True, parked_at__isnull=True, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .first()
+    )
+
+
+def relay(*, limit: int | None = None, now: datetime | None = None, using: str = "default") -> int:
+    """Deliver due pairs, one locked pair per transaction, until none is due or `limit` is reached.
+    Safe to run in several processes at once. Returns how many pairs succeeded."""
+    limit = settings.EVENTS_OUTBOX_RELAY_BATCH if limit is None else limit
+    succeeded = 0
+    for _ in range(limit):
+        with transaction.atomic(using=using), rls.system_context("outbox.relay", using=using):
+            sweep_now = now or timezone.now()
+            row = _claim_next(sweep_now, using)
+            if row is None:
+                break
+            try:
+                event = rebuild(row.event)
+                receiver = next((r for r in receivers_for(event) if dotted(r) == row.receiver), None)
+            except Exception:
+                logger.exception("outbox: cannot rebuild %s", row.event)
+                event = receiver = None
+            # Backoff counts from this sweep's clock, so a failed pair is not claimed again in it.
+            succeeded += _run(row, receiver, event, using=using, now=sweep_now)
+    return succeeded
+
+
+def retry(queryset) -> int:
+    """Un-park pairs (the admin's "Retry" action): due now, with a fresh attempt budget."""
+    return queryset.filter(done_at__isnull=True).update(
+        parked_at=None, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+
+
+def prune(*, now: datetime | None = None) -> int:
+    """Delete events older than EVENTS_OUTBOX_RETENTION_HOURS whose every delivery is done."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.EVENTS_OUTBOX_RETENTION_HOURS)
+    pending = OutboxDelivery.objects.filter(done_at__isnull=True).values("event_id")
+    _, per_model = OutboxEvent.objects.filter(created_at__lt=cutoff).exclude(id__in=pending).delete()
+    return per_model.get(OutboxEvent._meta.label, 0)
+
+
+def lag_seconds(*, now: datetime | None = None) -> float:
+    """Age of the oldest event with a pending (not done, not parked) delivery; 0 when none."""
+    oldest = OutboxDelivery.objects.filter(done_at__isnull=True, parked_at__isnull=True).aggregate(
+        oldest=Min("event__created_at")
+    )["oldest"]
+    if oldest is None:
+        return 0.0
+    return max(((now or timezone.now()) - oldest).total_seconds(), 0.0)
+
+
+def parked_count() -> int:
+    return OutboxDelivery.objects.filter(parked_at__isnull=False, done_at__isnull=True).count()
+
+
+def pending_count() -> int:
+    return OutboxDelivery.objects.filter(done_at__isnull=True, parked_at__isnull=True).count()
