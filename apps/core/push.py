@@ -156,6 +156,19 @@ def session_group(user_id: int) -> str:
     return f"rt-session.{int(user_id)}"
 
 
+def refresh_user_sockets_now(user_id: int, *, reason: str = "") -> None:
+    """The user's role or holder tier changed: every process re-reads it for the user's open sockets,
+    so what they receive (and may stay subscribed to) follows the new standing. Best effort."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    message = {"type": "realtime.refresh", "user_id": int(user_id), "reason": reason}
+    try:
+        async_to_sync(layer.group_send)(session_group(user_id), message)
+    except Exception:
+        logger.warning("refreshing the sockets of user %s failed", user_id, exc_info=True)
+
+
 def close_user_sockets_now(
     user_id: int, *, session_ids: list[str] | None = None, except_session_id: str | None = None, reason: str = ""
 ) -> None:

@@ -130,6 +130,18 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.send_error(None, "token_invalid", "This session has ended; sign in again.")
         await self.close(code=CLOSE_TOKEN_EXPIRED)
 
+    async def standing_changed(self) -> None:
+        """Role or holder tier changed: what this socket receives follows at once, and topics the
+        user may no longer read are left (with an `unsubscribed` frame saying why)."""
+        await database_sync_to_async(self.user.refresh_from_db)()  # also drops the cached profile
+        self.viewer_class = await database_sync_to_async(access.viewer_class)(self.user)
+        for topic in list(self.subscriptions):
+            resolved = topics.resolve(topic)
+            if resolved is not None and await resolved[0].authorise(self.user, resolved[1]):
+                continue
+            await self._drop(topic)
+            await self.send_json({"type": "unsubscribed", "topic": topic, "ref": None, "reason": "forbidden"})
+
     def _watch_expiry(self) -> None:
         """A signed-in socket lives as long as its access token: send a fresh one with an `auth`
         message before it expires, or the socket closes with 4401 (as an expired token at connect)."""

@@ -92,6 +92,8 @@ class Hub:
                     await self.fan_out(message)
                 elif message.get("type") == "realtime.close":
                     await self.close_sessions(message)
+                elif message.get("type") == "realtime.refresh":
+                    await self.refresh_viewers(message)
                 elif message.get("type") == "realtime.per_user":
                     # Off the read loop: building thousands of frames must not hold up other events.
                     task = asyncio.create_task(self._per_user_logged(message))
@@ -252,6 +254,17 @@ class Hub:
             except Exception:
                 logger.debug("realtime hub: closing an ended session's socket failed", exc_info=True)
         return closed
+
+    async def refresh_viewers(self, message: dict) -> int:
+        """The user's standing changed: each of their sockets here re-reads its viewer class."""
+        refreshed = 0
+        for socket in list(self.signed_in.get(int(message.get("user_id", 0)), ())):
+            try:
+                await socket.standing_changed()
+                refreshed += 1
+            except Exception:
+                logger.warning("realtime hub: refreshing a socket's viewer failed", exc_info=True)
+        return refreshed
 
     # -- presence -------------------------------------------------------------------------------
     async def presence_join(self, room: str, socket, user_id: int, profile: dict) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from apps.accounts.events import SessionsEnded, UserSuspended
+from apps.accounts.events import RoleChanged, SessionsEnded, UserSuspended
 from apps.core import push
 from apps.privacy.events import AccountDeleted
+from apps.wallet.events import HolderTierChanged
 
 
 def on_account_deleted(event) -> None:
@@ -28,8 +29,15 @@ def on_user_suspended(event) -> None:
     push.close_user_sockets_now(event.user_id, reason="suspended")
 
 
+def on_standing_changed(event) -> None:
+    # A role or holder tier decides what a socket may receive: its open sockets re-read it now.
+    push.refresh_user_sockets_now(event.user_id, reason=type(event).__name__)
+
+
 SUBSCRIPTIONS = [
     (AccountDeleted, on_account_deleted),
     (SessionsEnded, on_sessions_ended),
     (UserSuspended, on_user_suspended),
+    (RoleChanged, on_standing_changed),
+    (HolderTierChanged, on_standing_changed),
 ]
