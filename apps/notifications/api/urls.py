@@ -13,5 +13,5 @@ urlpatterns = [
         views.SubscriptionDetailView.as_view(),
         name="notifications-subscription",
     ),
-    path("notifications/<str:pk>", views.NotificationDetailView.as_view(), name="notification"),
+    path("notifications/<int:pk>", views.NotificationDetailView.as_view(), name="notification"),
 ]

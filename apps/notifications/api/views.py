@@ -63,7 +63,7 @@ class NotificationDetailView(APIView):
         request=NotificationReadSerializer,
         responses=NotificationSerializer,
     )
-    def put(self, request, pk: str):
+    def put(self, request, pk: int):
         body = NotificationReadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         notification = services.notification_set_read(
@@ -74,7 +74,7 @@ class NotificationDetailView(APIView):
     patch = put
 
     @extend_schema(summary="Delete one notification", tags=TAGS, responses={204: None})
-    def delete(self, request, pk: str):
+    def delete(self, request, pk: int):
         services.notification_delete(user=request.user, notification_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
