@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterator
 
 from django.core.cache.backends.db import DatabaseCache
+from django.core.signals import request_finished
 from django.db import connections, router
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,15 @@ def close() -> None:
             conn.close()
         except Exception:
             logger.debug("closing the autocommit connection failed", exc_info=True)
+
+
+def _close_at_request_end(**kwargs) -> None:
+    # Under ASGI each request may run on a fresh thread: a connection left on a finished thread
+    # would never go back to the pool, and a few dozen requests would exhaust it.
+    close()
+
+
+request_finished.connect(_close_at_request_end, dispatch_uid="autocommit.close_at_request_end")
 
 
 class AutocommitDatabaseCache(DatabaseCache):

@@ -108,28 +108,35 @@ def dispatch(event: DomainEvent, event_id: uuid.UUID | None = None, *, using: st
 
     Receivers are the domain's cross-user side effects (a vote awards the author points, a comment
     notifies subscribers), so they run in the audited RLS system context, each in its own
-    transaction so one failing receiver neither stops nor poisons the others. With `event_id`, a
-    tracked receiver runs only while holding its delivery row, and the row is marked in the same
-    transaction as the receiver's writes."""
+    savepoint so one failing receiver neither stops nor poisons the others. With `event_id`, the
+    tracked receivers run in one transaction holding their delivery rows (`outbox.deliver_event`),
+    and each row is marked in the same transaction as its receiver's writes."""
     from apps.core import outbox
 
+    tracked = []
     for receiver in receivers_for(event):
         if event_id is None or not relayable(receiver):
             _run_plain(receiver, event)
-            continue
-        try:
-            outbox.deliver_one(event_id=event_id, receiver=receiver, event=event, using=using)
-        except Exception:  # e.g. the database went away: the relay delivers it later
-            logger.exception("delivery of %s to %s left to the relay", event, dotted(receiver))
+        else:
+            tracked.append(receiver)
+    if not tracked:
+        return
+    try:
+        outbox.deliver_event(event_id=event_id, event=event, receivers=tracked, using=using)
+    except Exception:  # e.g. the database went away: the relay delivers them later
+        logger.exception("delivery of %s left to the relay", event)
 
 
 def emit(event: DomainEvent, *, using: str | None = None) -> None:
     """Record `event` in the outbox of the current transaction and deliver it once that commits
     (at once outside a transaction). A rolled-back transaction leaves no event."""
+    receivers = receivers_for(event)
+    if not receivers:
+        return  # nobody reacts to it: nothing to record or deliver
     alias = using or "default"
     now = timezone.now()
     event_id = uuid.uuid4()
-    tracked = sorted({dotted(r) for r in receivers_for(event) if relayable(r)})
+    tracked = sorted({dotted(r) for r in receivers if relayable(r)})
     # The relay leaves a fresh event to its own process for a few seconds (the low-latency path).
     due = now + timedelta(seconds=settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS)
     # One statement (so one round-trip, and atomic without a savepoint): the event and its deliveries.

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -48,8 +48,10 @@ def _run(
     *,
     using: str,
     now: datetime | None = None,
+    save: bool = True,
 ) -> bool:
-    """Run one locked pair and record the outcome on its row. True if the receiver succeeded."""
+    """Run one locked pair and record the outcome on its row. True if the receiver succeeded
+    (with `save=False` the caller marks successes itself; failures are always recorded here)."""
     now = now or timezone.now()
     row.attempts += 1
     try:
@@ -67,23 +69,35 @@ def _run(
             logger.warning("outbox: %s failed (attempt %d), retrying later: %s", row, row.attempts, row.last_error)
         row.save(using=using, update_fields=["attempts", "last_error", "parked_at", "next_attempt_at"])
         return False
-    row.done_at = now
-    row.save(using=using, update_fields=["attempts", "done_at"])
+    if save:
+        row.done_at = now
+        row.save(using=using, update_fields=["attempts", "done_at"])
     return True
 
 
-def deliver_one(*, event_id: uuid.UUID, receiver: Receiver, event: DomainEvent, using: str = "default") -> bool | None:
-    """The emitting process's delivery of one pair. None if someone else holds it or it is done."""
-    with transaction.atomic(using=using), rls.system_context(f"event:{type(event).__name__}", using=using):
-        row = (
+def deliver_event(
+    *, event_id: uuid.UUID, event: DomainEvent, receivers: list[Receiver], using: str = "default"
+) -> None:
+    """The emitting process's delivery of every tracked pair of one event, in one transaction: one
+    RLS system context, one locking read of the pairs (SKIP LOCKED: a pair the relay holds, or one
+    already done, is left alone), each receiver in its own savepoint, the successes marked in one
+    statement. A failing receiver is rolled back to its savepoint and recorded for the relay; the
+    others' writes and "done" marks commit together."""
+    order = {dotted(r): i for i, r in enumerate(receivers)}
+    by_name = {dotted(r): r for r in receivers}
+    with rls.system_context(f"event:{type(event).__name__}", using=using):
+        rows = sorted(
             OutboxDelivery.objects.using(using)
             .select_for_update(skip_locked=True)
-            .filter(event_id=event_id, receiver=dotted(receiver), done_at__isnull=True, parked_at__isnull=True)
-            .first()
+            .filter(event_id=event_id, receiver__in=list(by_name), done_at__isnull=True, parked_at__isnull=True),
+            key=lambda row: order[row.receiver],
         )
-        if row is None:
-            return None
-        return _run(row, receiver, event, using=using)
+        now = timezone.now()
+        succeeded = [
+            row.pk for row in rows if _run(row, by_name[row.receiver], event, using=using, now=now, save=False)
+        ]
+        if succeeded:
+            OutboxDelivery.objects.using(using).filter(pk__in=succeeded).update(attempts=F("attempts") + 1, done_at=now)
 
 
 def _claim_next(now: datetime, using: str) -> OutboxDelivery | None:

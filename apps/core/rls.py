@@ -221,8 +221,10 @@ def _restore(cursor, user: str, system: str) -> None:
 
 @contextlib.contextmanager
 def _context(user: str, system: str, using: str) -> Iterator[None]:
+    conn = connections[using]
+    # Opening the transaction: the setting dies with it, so there is nothing to put back.
+    nested = conn.in_atomic_block
     with transaction.atomic(using=using):
-        conn = connections[using]
         with conn.cursor() as cursor:
             cursor.execute(
                 "SELECT current_setting('app.user_id', true), current_setting('app.system', true),"
@@ -233,7 +235,7 @@ def _context(user: str, system: str, using: str) -> Iterator[None]:
         yield
         # A savepoint that is released keeps what was set inside it: put the outer values back.
         # (On an error the savepoint or transaction is rolled back, which restores them anyway.)
-        if conn.in_atomic_block and not conn.needs_rollback:
+        if nested and conn.in_atomic_block and not conn.needs_rollback:
             with conn.cursor() as cursor:
                 _restore(cursor, before_user, before_system)
 

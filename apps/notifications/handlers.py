@@ -133,15 +133,29 @@ HANDLERS: dict[str, Callable[..., None]] = {}  # event class name -> handler
 EVENT_TYPES: list[type[DomainEvent]] = []  # what receivers.SUBSCRIPTIONS subscribes to
 
 
-def handles(event_type: type[DomainEvent]) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Make the decorated function the handler of `event_type` (and subscribe to the event)."""
+CONDITIONS: dict[str, Callable[..., bool]] = {}  # event class name -> "does it notify anyone?"
+
+
+def handles(
+    event_type: type[DomainEvent], *, when: Callable[..., bool] | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Make the decorated function the handler of `event_type` (and subscribe to the event).
+    `when(**fields)`, if given, says from the event alone whether the handler has anything to do:
+    an event it rejects is neither queued nor handled."""
 
     def register(handler: Callable[..., None]) -> Callable[..., None]:
         HANDLERS[event_type.__name__] = handler
+        if when is not None:
+            CONDITIONS[event_type.__name__] = when
         EVENT_TYPES.append(event_type)
         return handler
 
     return register
+
+
+def notifies(event_name: str, fields: dict[str, Any]) -> bool:
+    condition = CONDITIONS.get(event_name)
+    return condition is None or condition(**fields)
 
 
 @handles(PostCreated)
@@ -231,7 +245,11 @@ def on_user_mentioned(mentioned_user_id: int, author_id: int, post_id: int, comm
     )
 
 
-@handles(VoteChanged)
+def _new_upvote(*, old_value: int, new_value: int, **_fields) -> bool:
+    return new_value == 1 and old_value != 1  # downvotes and retractions never notify
+
+
+@handles(VoteChanged, when=_new_upvote)
 def on_vote_changed(
     target_type: str,
     target_id: int,
@@ -242,8 +260,6 @@ def on_vote_changed(
     post_id: int,
     category_id: int,
 ) -> None:
-    if new_value != 1 or old_value == 1:
-        return  # only new upvotes notify; downvotes and retractions never do
     ctx = {
         "target": target_type,
         "target_id": target_id,
@@ -369,4 +385,5 @@ def on_content_moderated(
 
 def handle(event_name: str, fields: dict[str, Any]) -> None:
     """Run the handler of one event (ids only)."""
-    HANDLERS[event_name](**fields)
+    if notifies(event_name, fields):
+        HANDLERS[event_name](**fields)

@@ -11,7 +11,7 @@ import logging
 from dataclasses import asdict
 
 from apps.core import events
-from apps.notifications.handlers import EVENT_TYPES, handle
+from apps.notifications.handlers import EVENT_TYPES, handle, notifies
 from apps.notifications.tasks import handle_event
 
 logger = logging.getLogger(__name__)
@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 def receive(event: events.DomainEvent) -> None:
     name, fields = type(event).__name__, asdict(event)
+    if not notifies(name, fields):
+        return  # nothing to notify: no task
     try:
         handle_event.delay(name, fields)
     except Exception:

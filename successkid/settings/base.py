@@ -248,6 +248,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = timedelta(hours=6)
+# One result-backend object per process, not per thread: under ASGI a request may run on a fresh
+# thread, and every `.delay()` builds the thread's backend first (the database backend even checks
+# its tables), which cost a write more CPU than the write itself.
+CELERY_RESULT_BACKEND_THREAD_SAFE = True
 # Nothing waits for a task's result (the probe `core.echo` opts back in). With results on, every
 # `.delay()` from a web request subscribes to the result channel first, and while Redis is down
 # that retried for ~20 s inside the request (bench/load, fault "redis").

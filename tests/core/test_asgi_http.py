@@ -99,3 +99,30 @@ def test_large_answers_are_compressed_through_asgi():
     assert status == 200
     assert headers["content-encoding"] == "gzip"
     assert json.loads(gzip.decompress(body))["openapi"].startswith("3.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_thread_gives_its_autocommit_connection_back(settings, monkeypatch):
+    """Without Redis the limiter counts on a per-thread autocommit connection; each ASGI request
+    runs on a fresh thread, so one left open per request used to exhaust the pool."""
+    from apps.core import autocommit
+
+    settings.LIMITS_REDIS_URL = ""  # counters in PostgreSQL: the autocommit connection is used
+    opened, closed = set(), set()
+    own_connection, close = autocommit.own_connection, autocommit.close
+
+    def recording_own_connection():
+        opened.add(threading.get_ident())
+        return own_connection()
+
+    def recording_close():
+        if getattr(autocommit._local, "conn", None) is not None:
+            closed.add(threading.get_ident())
+        close()
+
+    monkeypatch.setattr(autocommit, "own_connection", recording_own_connection)
+    monkeypatch.setattr(autocommit, "close", recording_close)
+    for _ in range(3):
+        status, _, _ = asgi_http("GET", "/api/categories")
+        assert status == 200
+    assert opened and opened == closed

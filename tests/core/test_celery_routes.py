@@ -87,3 +87,15 @@ def test_sending_a_task_does_not_wait_for_an_unreachable_result_backend(tmp_path
     assert out.returncode == 0, out.stderr[-2000:]
     assert float(out.stdout.strip().splitlines()[-1]) < 3, out.stdout
     assert time.time() - started < 60
+
+
+def test_every_thread_shares_one_result_backend():
+    """A request may run on a fresh thread (ASGI); building a backend per thread made every
+    `.delay()` from a request pay for a new one (the database backend even checks its tables)."""
+    import threading
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(app.backend))
+    worker.start()
+    worker.join()
+    assert seen == [app.backend]

@@ -11,12 +11,11 @@ import datetime as dt
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts.models import Profile
 from apps.core import push
 from apps.core.events import emit
 from apps.gamification import catalogue
 from apps.gamification.events import AchievementUnlocked
-from apps.gamification.models import Achievement, CriteriaType, UserAchievement, UserStats
+from apps.gamification.models import Achievement, CriteriaType, UserStats
 from apps.gamification.services.ledger import award_points
 
 
@@ -86,6 +85,26 @@ def achievement_met(achievement: Achievement, *, stats: UserStats | None, level:
 STATE_TYPES = {CriteriaType.COUNTER, CriteriaType.STREAK, CriteriaType.LEVEL, CriteriaType.HOLDER_TIER}
 
 
+_STAT_COLUMNS = ("posts_created", "comments_created", "upvotes_received", "current_streak", "longest_streak")
+
+
+def _achievement_state(user_id: int) -> tuple[set[int], UserStats | None, int, str]:
+    """(achievements held, stats, level, holder tier) of a user in one query."""
+    columns = ", ".join(f"s.{c}" for c in _STAT_COLUMNS)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT ARRAY(SELECT achievement_id FROM user_achievements WHERE user_id = %s),"  # noqa: S608
+            f" p.level, p.holder_tier, s.user_id IS NOT NULL, {columns}"
+            " FROM (SELECT 1) one"
+            " LEFT JOIN profiles p ON p.user_id = %s"
+            " LEFT JOIN gamification_user_stats s ON s.user_id = %s",
+            [user_id, user_id, user_id],
+        )
+        have, level, tier, has_stats, *counts = cur.fetchone()
+    stats = UserStats(user_id=user_id, **dict(zip(_STAT_COLUMNS, counts, strict=True))) if has_stats else None
+    return set(have), stats, level if level is not None else 1, tier or "none"
+
+
 def check_achievements(*, user_id: int, holder_tier: str | None = None) -> list[str]:
     """Unlock every state-based achievement the user now meets (bonus points may raise the level,
     which may unlock more: repeat until nothing new)."""
@@ -94,17 +113,15 @@ def check_achievements(*, user_id: int, holder_tier: str | None = None) -> list[
     if not candidates:
         return unlocked
     for _ in range(3):
-        have = set(UserAchievement.objects.filter(user_id=user_id).values_list("achievement_id", flat=True))
+        have, stats, level, stored_tier = _achievement_state(user_id)
         todo = [a for a in candidates if a.id not in have]
         if not todo:
             break
-        stats = UserStats.objects.filter(user_id=user_id).first()
-        profile = Profile.objects.filter(user_id=user_id).values("level", "holder_tier").first() or {}
-        tier = holder_tier or profile.get("holder_tier", "none")
+        tier = holder_tier or stored_tier
         new = [
             a
             for a in todo
-            if achievement_met(a, stats=stats, level=profile.get("level", 1), holder_tier=tier)
+            if achievement_met(a, stats=stats, level=level, holder_tier=tier)
             and unlock_achievement(user_id=user_id, achievement=a)
         ]
         unlocked += [a.code for a in new]
