@@ -112,6 +112,9 @@ class Route:
     base_depth: int = -1  # the primary's atomic depth inside the request's own transaction
     replica: str | None = None
     replay_lsn: int | None = None
+    # The RLS user not yet set on the primary: set just before the primary's next statement, so a
+    # request the replica serves costs the primary nothing (its BEGIN is never sent).
+    primary_user_pending: str | None = None
     _atomic: transaction.Atomic | None = None
 
     def read_alias(self) -> str:
@@ -168,19 +171,32 @@ class Route:
         if last_write is not None and self.replay_lsn is not None and self.replay_lsn < last_write:
             self.primary_only = True
 
-    def note_user(self, user: str) -> None:
+    def note_user(self, user: str) -> bool:
+        """True when the primary's context is left to its next statement (`watch_primary`): only
+        while the request may still read replicas and runs no block of its own on the primary (a
+        savepoint rolled back must take the setting with it)."""
         self.user = user
         if user and self.replica is not None and not self.primary_only:
             self._behind(parse_lsn(cache.get(marker_key(user))))
+        if self.primary_only or len(connections[PRIMARY].atomic_blocks) != self.base_depth:
+            return False
+        self.primary_user_pending = user
+        return True
 
     def note_write(self) -> None:
         self.wrote = True
         self.primary_only = True
 
     def watch_primary(self, execute, sql, params, many, context):
-        if not self.wrote and is_write(sql):
+        """Every statement on the primary's connection during the request passes here."""
+        if self.primary_user_pending is not None:
+            user, self.primary_user_pending = self.primary_user_pending, None
+            context["cursor"].execute("SELECT set_config('app.user_id', %s, true)", [user])
+        result = execute(sql, params, many, context)
+        # A statement that changed rows (an upsert that did nothing did not).
+        if not self.wrote and is_write(sql) and context["cursor"].rowcount:
             self.note_write()
-        return execute(sql, params, many, context)
+        return result
 
     def end(self, exc: BaseException | None) -> None:
         """End the replica's transaction (read-only: commit and rollback are the same)."""
@@ -212,12 +228,12 @@ class Route:
 _route: ContextVar[Route | None] = ContextVar("db_route", default=None)
 
 
-def note_user(user_id: str) -> None:
+def note_user(user_id: str) -> bool:
     """The request's RLS user changed (`rls.set_user`): later replica transactions carry it, and
-    their last write decides whether the replica is recent enough."""
+    their last write decides whether the replica is recent enough. True when the primary's
+    connection gets it just before its next statement instead of now."""
     route = _route.get()
-    if route is not None:
-        route.note_user(user_id)
+    return route is not None and route.note_user(user_id)
 
 
 class PrimaryReplicaRouter:
