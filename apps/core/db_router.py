@@ -96,6 +96,19 @@ def parse_lsn(value: str | None) -> int | None:
     return (int(high, 16) << 32) | int(low, 16)
 
 
+# The user's last write could not be looked up: as if it were newer than any replica.
+UNKNOWN_WRITE = 1 << 64
+
+
+def last_write(user: str) -> int | None:
+    """The WAL position after the user's last write within the window, if any."""
+    try:
+        return parse_lsn(cache.get(marker_key(user)))
+    except Exception:
+        logger.warning("db.last_write_unreadable", exc_info=True)
+        return UNKNOWN_WRITE
+
+
 def is_write(sql: str) -> bool:
     if _WRITE.match(sql):
         return True
@@ -134,7 +147,7 @@ class Route:
         """BEGIN on the replica; the first statement makes the transaction read-only, sets the RLS
         context and reads how far the replica has got, in one round trip."""
         self.replica = alias
-        last_write = parse_lsn(cache.get(marker_key(self.user))) if self.user else None
+        written = last_write(self.user) if self.user else None
         atomic = transaction.atomic(using=alias)
         try:
             atomic.__enter__()
@@ -164,11 +177,13 @@ class Route:
             self.primary_only = True
             self.end(None)
             return
-        self._behind(last_write)
+        self._behind(written)
 
-    def _behind(self, last_write: int | None) -> None:
+    def _behind(self, written: int | None) -> None:
         """The user's last write is not on the replica yet: the primary for this request."""
-        if last_write is not None and self.replay_lsn is not None and self.replay_lsn < last_write:
+        if written is None:
+            return
+        if written == UNKNOWN_WRITE or (self.replay_lsn is not None and self.replay_lsn < written):
             self.primary_only = True
 
     def note_user(self, user: str) -> bool:
@@ -177,7 +192,7 @@ class Route:
         savepoint rolled back must take the setting with it)."""
         self.user = user
         if user and self.replica is not None and not self.primary_only:
-            self._behind(parse_lsn(cache.get(marker_key(user))))
+            self._behind(last_write(user))
         if self.primary_only or len(connections[PRIMARY].atomic_blocks) != self.base_depth:
             return False
         self.primary_user_pending = user
@@ -219,10 +234,9 @@ class Route:
             with connections[PRIMARY].cursor() as cursor:
                 cursor.execute("SELECT pg_current_wal_lsn()::text")
                 (position,) = cursor.fetchone()
-        except DatabaseError:
-            logger.warning("db.last_write_position_failed", exc_info=True)
-            return
-        cache.set(marker_key(self.user), position, timeout=settings.DATABASE_READ_YOUR_WRITES_SECONDS)
+            cache.set(marker_key(self.user), position, timeout=settings.DATABASE_READ_YOUR_WRITES_SECONDS)
+        except Exception:
+            logger.warning("db.last_write_not_recorded", exc_info=True)
 
 
 _route: ContextVar[Route | None] = ContextVar("db_route", default=None)

@@ -231,6 +231,18 @@ def test_the_read_your_writes_window_ends(replica, make_client, me, inbox, monke
     assert reads(on_replica, "notifications") and not reads(primary, "notifications")
 
 
+def test_when_the_last_write_cannot_be_looked_up_the_primary_answers(replica, make_client, me, inbox, monkeypatch):
+    client = make_client(me)
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(db_router.cache, "get", unreachable)
+    with served() as (primary, on_replica):
+        assert client.get("/api/notifications").json()["data"][0]["id"] == inbox.id
+    assert reads(primary, "notifications") and not reads(on_replica, "notifications")
+
+
 def test_a_replica_lagging_beyond_the_bound_is_skipped(replica, make_client, me, inbox, monkeypatch, settings):
     monkeypatch.setattr(db_router, "REPLAY_LAG_SQL", "30")
     settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 10
