@@ -99,3 +99,24 @@ def test_large_answers_are_compressed_through_asgi():
     assert status == 200
     assert headers["content-encoding"] == "gzip"
     assert json.loads(gzip.decompress(body))["openapi"].startswith("3.")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_reuse_a_bounded_set_of_long_lived_threads(monkeypatch, settings):
+    """A new thread per request re-opened every per-thread connection (the limiter's autocommit
+    one) and left the old one checked out of the pool, which ran dry after a few requests."""
+    from apps.core.views import HealthView
+
+    names: list[str] = []
+    view_get = HealthView.get
+
+    def recording_get(self, request, *args, **kwargs):
+        names.append(threading.current_thread().name)
+        return view_get(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(HealthView, "get", recording_get)
+    for _ in range(3 * settings.ASGI_REQUEST_THREADS):
+        status, _, _ = asgi_http("GET", "/api/health")
+        assert status == 200
+    assert len(set(names)) == 1, names  # one request at a time: always the same idle thread
+    assert names[0].startswith("request")
