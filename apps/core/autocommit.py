@@ -26,7 +26,9 @@ def own_connection():
     wanted = connections["default"].settings_dict
     ident = (wanted.get("NAME"), wanted.get("USER"), wanted.get("HOST"), wanted.get("PORT"))
     conn = getattr(_local, "conn", None)
-    if conn is not None and (getattr(_local, "ident", None) != ident or not conn.is_usable()):
+    # No liveness probe here (is_usable() is a round trip per call): execute() reconnects once when
+    # the connection turns out to be dropped.
+    if conn is not None and getattr(_local, "ident", None) != ident:
         close()
         conn = None
     if conn is None:
