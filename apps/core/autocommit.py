@@ -5,6 +5,11 @@ Used by the limiter's PostgreSQL counters (apps.core.limits) and by the database
 (`AutocommitDatabaseCache`): a failed request rolls its transaction back, and must not take its
 failed-login count or a circuit breaker's state with it. The connection follows the default
 alias's settings (the test database, the application role) and is rebuilt when they change.
+
+Like Django's own connections it is released at the request's boundaries (`release`, on
+request_started and request_finished): a pooled one goes back to the pool, a broken or expired
+one is closed. Under ASGI every request runs on a new thread, so a connection kept per thread past
+its request would hold a pool slot for good, and the pool would run dry after a few requests.
 """
 
 from __future__ import annotations
@@ -53,6 +58,17 @@ def execute(sql: str, params: list) -> list:
             if attempt == 2:
                 raise
     return []
+
+
+def release(**_kwargs) -> None:
+    """Receiver of request_started/request_finished (apps.core.apps): what Django does for its own
+    connections (a broken one is found by `execute`'s retry or here, with no query on each use)."""
+    conn = getattr(_local, "conn", None)
+    if conn is not None:
+        try:
+            conn.close_if_unusable_or_obsolete()
+        except Exception:
+            close()
 
 
 def close() -> None:

@@ -4,8 +4,10 @@ Only anonymous requests read or fill it: an anonymous page carries no personal f
 0, no private category is readable), so it is the same for every anonymous caller; a signed-in
 caller always gets a freshly computed page with their own votes.
 
-One read per request: `get_many` of the feed version and the page, stored as (version, body); the
-page is used only if it was stored under the current version. The version is bumped (a
+A page is stored rendered: the JSON bytes of the answer and their ETag, so a hit is one cache read
+and no rendering. A sparse fieldset (`?fields=`) is part of the key: each shape is its own entry.
+One read per request: `get_many` of the feed version and the page, stored as (version, body,
+ETag); the page is used only if it was stored under the current version. The version is bumped (a
 nanosecond timestamp, so a Redis that lost it never resurrects an old page) by the domain events
 that change what a page lists or shows: a post created, edited, deleted, moderated, pinned or
 locked, and any change of the categories (their access rules decide what anonymous callers see).
@@ -23,10 +25,12 @@ import hashlib
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import caches
+from django.http import HttpResponse
+from django.utils.http import quote_etag
 
 from apps.core.refcache import ReferenceDataChanged
 from apps.forum.reference import CATEGORIES
@@ -34,8 +38,9 @@ from apps.forum.reference import CATEGORIES
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "feed:version"
-# Query parameters that select a page. `fields` is applied to the cached body on the way out.
+# Query parameters that select a page; the validated sparse fieldset is added to the key.
 PARAMS = ("sort", "period", "category", "tag", "author", "cursor", "limit")
+CONTENT_TYPE = "application/json; charset=utf-8"  # as the API's renderer answers
 
 
 def _cache():
@@ -47,14 +52,15 @@ def applies_to(request) -> bool:
     return settings.FEED_CACHE_SECONDS > 0 and not (user and user.is_authenticated)
 
 
-def page_key(query_params) -> str:
+def page_key(query_params, fields: Iterable[str] | None = None) -> str:
     parts = {name: query_params.get(name, "") for name in PARAMS}
+    parts["fields"] = sorted(fields or ())
     digest = hashlib.sha1(json.dumps(parts, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
     return f"feed:page:{digest}"
 
 
-def get(key: str) -> tuple[dict | None, int | None]:
-    """(cached body or None, the current version to store a fresh page under)."""
+def get(key: str) -> tuple[HttpResponse | None, int | None]:
+    """(the cached answer or None, the current version to store a fresh page under)."""
     try:
         found = _cache().get_many([VERSION_KEY, key])
     except Exception:
@@ -65,18 +71,28 @@ def get(key: str) -> tuple[dict | None, int | None]:
         version = _new_version(only_if_missing=True)
         return None, version
     entry = found.get(key)
-    if entry and entry.get("v") == version:
-        return entry["body"], version
+    if entry and entry.get("v") == version and isinstance(entry.get("content"), bytes):
+        return answer(entry["content"], entry["etag"], "hit"), version
     return None, version
 
 
-def put(key: str, version: int | None, body: dict[str, Any]) -> None:
-    if version is None:
-        return
-    try:
-        _cache().set(key, {"v": version, "body": body}, settings.FEED_CACHE_SECONDS)
-    except Exception:
-        logger.warning("feed cache unreachable; page not stored", exc_info=True)
+def put(key: str, version: int | None, content: bytes) -> HttpResponse:
+    """Stores the rendered page (when the cache answered) and returns it as the answer."""
+    etag = quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest())  # as ConditionalGetMiddleware
+    if version is not None:
+        try:
+            _cache().set(key, {"v": version, "content": content, "etag": etag}, settings.FEED_CACHE_SECONDS)
+        except Exception:
+            logger.warning("feed cache unreachable; page not stored", exc_info=True)
+    return answer(content, etag, "miss")
+
+
+def answer(content: bytes, etag: str, state: str) -> HttpResponse:
+    """The page as sent: its ETag is set, so ConditionalGetMiddleware answers 304 without hashing it."""
+    response = HttpResponse(content, content_type=CONTENT_TYPE)
+    response["ETag"] = etag
+    response["X-Feed-Cache"] = state
+    return response
 
 
 def _new_version(*, only_if_missing: bool = False) -> int | None:

@@ -35,6 +35,10 @@ class ContentStatus(models.TextChoices):
 
 
 PLACEHOLDER_STATUSES = (ContentStatus.REMOVED, ContentStatus.DELETED)
+PLACEHOLDER_TITLES = {
+    ContentStatus.DELETED: "[deleted]",
+    ContentStatus.REMOVED: "[removed]",
+}  # a placeholder post's title
 PUBLISHED = Q(status=ContentStatus.PUBLISHED)
 
 

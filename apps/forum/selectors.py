@@ -6,12 +6,16 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, timedelta
+from functools import lru_cache
 from typing import Any
 
-from django.db import connections, router
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Value
+import psycopg
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from psycopg.pq import Format
 
 from apps.accounts.selectors import public_user_fields
 from apps.core.access import (
@@ -20,6 +24,7 @@ from apps.core.access import (
     can_see_content,
     content_preferences,
     is_moderator,
+    readable_filter,
     readable_posts_filter,
     unreadable_category_ids,
 )
@@ -29,6 +34,7 @@ from apps.forum import reference
 from apps.forum.content_rules import normalise_tag
 from apps.forum.models import (
     PLACEHOLDER_STATUSES,
+    PLACEHOLDER_TITLES,
     Category,
     Comment,
     ContentStatus,
@@ -39,6 +45,7 @@ from apps.forum.models import (
     Tag,
     Vote,
 )
+from apps.forum.pagination import seek_page
 
 POST_SORTS = ("hot", "new", "top", "controversial", "active")
 COMMENT_SORTS = ("best", "top", "new", "old")
@@ -71,15 +78,6 @@ def post_base_queryset(viewer) -> QuerySet[Post]:
     return with_my_vote(qs, viewer)
 
 
-# What a feed row renders (PostSerializer + PublicUserSerializer): loading only this skips the users'
-# password hashes and the profiles' JSON settings, which cost more to decode than the query costs.
-FEED_FIELDS = (
-    "id", "title", "slug", "body", "body_html", "excerpt", "tag_slugs", "status", "is_pinned", "is_locked",
-    "is_nsfw", "score", "upvotes", "downvotes", "comment_count", "hot_rank", "controversy", "created_at", "edited_at",
-    "last_activity_at", "revision_count", "category_id", "category__slug", "category__name", "author_id",
-    "author__username", "author__date_joined", "author__profile__display_name", "author__profile__avatar_url",
-    "author__profile__level", "author__profile__points", "author__profile__holder_tier", "author__profile__show_holdings",
-)  # fmt: skip
 COMMENT_FIELDS = (
     "id", "post_id", "parent_id", "depth", "body", "body_html", "status", "score", "upvotes", "downvotes",
     "reply_count", "created_at", "edited_at", "author_id", "author__username", "author__date_joined",
@@ -105,7 +103,70 @@ def feed_categories(*, viewer, slug: str) -> list[Category]:
     return [main] + [c for c in tree.children(main.pk) if can_read_category(viewer, c, main)]
 
 
-def post_feed(
+@dataclass
+class FeedPage:
+    rows: list[dict]  # API.md "post" objects, ready to render
+    next_cursor: str | None
+    prev_cursor: str | None
+    limit: int
+
+
+# A feed page is served from rows, not model instances: one hand-written query shaped like the
+# answer (the columns of PostSerializer and the public user), turned into dicts in one pass.
+# Building the ORM query and the instances cost ten times the SQL itself. The rules still come from
+# apps.core.access: its Q objects are compiled to SQL once per distinct rule (`_posts_where`).
+_FEED_SELECT = """
+SELECT "posts"."id", "posts"."title", "posts"."slug", "posts"."body", "posts"."body_html", "posts"."excerpt",
+       c.slug, c.name, "posts"."tag_slugs", "posts"."author_id", u.username, u.date_joined, pr.display_name,
+       pr.avatar_url, pr.level, pr.points, pr.holder_tier, pr.show_holdings, "posts"."score", "posts"."upvotes",
+       "posts"."downvotes", "posts"."comment_count", "posts"."created_at", "posts"."edited_at",
+       "posts"."last_activity_at", "posts"."is_pinned", "posts"."is_locked", "posts"."is_nsfw", "posts"."status",
+       "posts"."hot_rank", "posts"."controversy", "posts"."revision_count"{my_vote}
+FROM "posts" JOIN "categories" c ON c.id = "posts"."category_id" JOIN "users" u ON u.id = "posts"."author_id"
+LEFT JOIN "profiles" pr ON pr.user_id = "posts"."author_id"{tag_join}
+WHERE "posts"."status" = %s{where}
+ORDER BY {order_by}
+LIMIT %s"""
+_MY_VOTE = """,
+       COALESCE((SELECT v.value FROM "votes" v WHERE v.user_id = %s AND v.post_id = "posts"."id"
+                 AND v.comment_id IS NULL LIMIT 1), 0)"""
+# Row positions of what the ordering keys and the cursor read.
+_FEED_COLUMN = {"id": 0, "score": 18, "last_activity_at": 24, "is_pinned": 25, "hot_rank": 29, "controversy": 30}
+
+
+# psycopg's own (C) loader for timestamptz. Django registers a pure-Python one on its cursors to give
+# every value its time zone; with UTC that is the session's own, so psycopg's loader returns the same
+# values. On a feed page, parsing those times in Python cost as much as the rest of the query.
+_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, Format.TEXT)
+
+
+def _fetch_rows(model, sql: str, params: list) -> list[tuple]:
+    """Rows of one hand-written read, on the connection the router picks for `model`."""
+    with connections[router.db_for_read(model)].cursor() as cursor:
+        if settings.USE_TZ and cursor.db.timezone_name == "UTC":
+            cursor.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=256)
+def _posts_where(q: Q) -> tuple[str, tuple]:
+    """SQL of a filter on posts (an access rule or a viewer's content settings), compiled once."""
+    query = Post.objects.filter(q).query
+    connection = connections[DEFAULT_DB_ALIAS]
+    sql, params = query.where.as_sql(query.get_compiler(connection=connection), connection)
+    return sql, tuple(params)
+
+
+def _and_where(where: list[str], params: list, q: Q) -> None:
+    if q:
+        sql, extra = _posts_where(q)
+        if sql:
+            where.append(f"({sql})")
+            params.extend(extra)
+
+
+def post_feed_page(
     *,
     viewer,
     sort: str | None = "hot",
@@ -113,36 +174,106 @@ def post_feed(
     category: str | None = None,
     tag: str | None = None,
     author_id: Any = None,
-) -> tuple[QuerySet[Post], list[str]]:
-    """Published posts for `viewer`, filtered, with the keyset ordering to page them by."""
+    limit: int = 20,
+    cursor: str | None = None,
+    fields: frozenset[str] | None = None,
+) -> FeedPage:
+    """One keyset page of published posts `viewer` may read, filtered, in one query."""
     sort = _validate_choice(sort, POST_SORTS, "sort", "hot")
     period = _validate_choice(period, tuple(PERIODS), "period", "all")
-    qs = post_base_queryset(viewer).filter(status=ContentStatus.PUBLISHED).only(*FEED_FIELDS)
     ordering = list(_FEED_ORDER[sort])
+    where: list[str] = []
+    params: list[Any] = []
     if category:
         cats = feed_categories(viewer=viewer, slug=category)
-        qs = qs.filter(category_id=cats[0].pk) if len(cats) == 1 else qs.filter(category_id__in=[c.pk for c in cats])
+        _and_where(
+            where, params, Q(category_id=cats[0].pk) if len(cats) == 1 else Q(category_id__in=[c.pk for c in cats])
+        )
         if sort in _PINNED_FIRST:
             ordering = ["-is_pinned", *ordering]
     else:
-        hidden = unreadable_category_ids(viewer)
-        if hidden:
-            qs = qs.exclude(category_id__in=hidden)
-    qs = qs.filter(content_preferences(viewer).post_filter(asked_category=bool(category)))
+        _and_where(where, params, readable_filter(viewer))
+    _and_where(where, params, content_preferences(viewer).post_filter(asked_category=bool(category)))
+    tag_join = ""
     if tag:
         tag_pk = reference.tag_id(tag.strip().lower())
         if tag_pk is None:
             raise NotFound("Tag not found.")
-        qs = qs.filter(posttag__tag_id=tag_pk)
+        tag_join = ' JOIN "post_tags" pt ON pt.post_id = "posts"."id"'
+        where.append("pt.tag_id = %s")
+        params.append(tag_pk)
     if author_id not in (None, ""):
         try:
-            qs = qs.filter(author_id=int(author_id))
+            params.append(int(author_id))
         except (TypeError, ValueError):
             raise ValidationFailed("author must be a user id.", details={"author": ["Must be a user id."]}) from None
+        where.append('"posts"."author_id" = %s')
     days = PERIODS[period]
     if days:
-        qs = qs.filter(created_at__gte=timezone.now() - timedelta(days=days))
-    return qs, ordering
+        where.append('"posts"."created_at" >= %s')
+        params.append(timezone.now() - timedelta(days=days))
+    seek = seek_page(Post, ordering, cursor)
+    if seek.where:
+        where.append(seek.where)
+        params.extend(seek.params)
+    authed = _authed(viewer)
+    sql = _FEED_SELECT.format(
+        my_vote=_MY_VOTE if authed else "",
+        tag_join=tag_join,
+        where="".join(f" AND {w}" for w in where),
+        order_by=seek.order_by,
+    )
+    all_params = ([viewer.pk] if authed else []) + [ContentStatus.PUBLISHED, *params, limit + 1]
+    rows = _fetch_rows(Post, sql, all_params)
+    key_columns = [_FEED_COLUMN[name.lstrip("-")] for name in ordering]
+    rows, next_cursor, prev_cursor = seek.page(rows, limit, lambda r: [r[i] for i in key_columns])
+    return FeedPage(_post_dicts(rows, fields), next_cursor, prev_cursor, limit)
+
+
+def _post_dicts(rows: list[tuple], fields: frozenset[str] | None) -> list[dict]:
+    """API.md "post" objects from feed rows (PostSerializer's shape, checked by a test). Authors
+    are the public user (public_user_fields), built once per author per page."""
+    with_author = not fields or "author" in fields
+    authors: dict[int, dict] = {}
+    out = []
+    for r in rows:
+        gone = r[28] in PLACEHOLDER_STATUSES
+        author = None
+        if with_author and not gone:
+            author = authors.get(r[9])
+            if author is None:
+                author = authors[r[9]] = public_user_fields(*r[9:18])
+        post = {
+            "id": r[0],
+            "title": PLACEHOLDER_TITLES[r[28]] if gone else r[1],
+            "slug": "" if gone else r[2],
+            "body": "" if gone else r[3],
+            "body_html": "" if gone else r[4],
+            "excerpt": "" if gone else r[5],
+            "category": {"slug": r[6], "name": r[7]},
+            "tags": r[8],
+            "author": author,
+            "score": r[18],
+            "upvotes": r[19],
+            "downvotes": r[20],
+            "my_vote": r[32] if len(r) > 32 else 0,
+            "comment_count": r[21],
+            "created_at": r[22],
+            "edited_at": r[23],
+            "last_activity_at": r[24],
+            "is_pinned": r[25],
+            "is_locked": r[26],
+            "is_nsfw": r[27],
+            "is_deleted": gone,
+            "status": r[28],
+            "hot_rank": r[29],
+            "controversy": r[30],
+            "revision_count": r[31],
+        }
+        if fields:
+            post = {k: v for k, v in post.items() if k in fields}
+        out.append(post)
+    return out
 
 
 def post_get(*, viewer, post_id: int) -> Post:
@@ -439,16 +570,40 @@ def comment_get(*, viewer, comment_id: int) -> Comment:
 # --- categories, tags, votes, drafts -------------------------------------------------------------
 
 
-def category_list(*, viewer) -> list[Category]:
-    """Readable categories, parents first, each followed by its subcategories: one query. Counts
-    are kept by the services; active users and trending tags by the refresh_trending beat job."""
-    categories = list(Category.objects.select_related("parent").order_by("position", "id"))
-    by_id = {c.pk: c for c in categories}
-    readable = [c for c in categories if can_read_category(viewer, c, by_id.get(c.parent_id))]
-    ordered: list[Category] = []
-    for parent in (c for c in readable if c.parent_id is None):
-        ordered.append(parent)
-        ordered.extend(c for c in readable if c.parent_id == parent.pk)
+@dataclass(frozen=True, slots=True)
+class _CategoryAccess:
+    """What apps.core.access reads of a category to decide who may read it."""
+
+    pk: int
+    parent_id: int | None
+    read_access: str
+    read_min_tier: str
+
+
+_CATEGORY_KEYS = (
+    "id", "slug", "name", "description", "color", "position", "parent", "read_access", "post_access",
+    "read_min_tier", "post_min_tier", "is_archived", "post_count", "comment_count", "active_users_24h",
+    "trending_tags", "trending_score", "trending_updated_at",
+)  # fmt: skip
+_CATEGORY_SQL = """
+SELECT c.id, c.slug, c.name, c.description, c.color, c.position, parent.slug, c.read_access, c.post_access,
+       c.read_min_tier, c.post_min_tier, c.is_archived, c.post_count, c.comment_count, c.active_users_24h,
+       c.trending_tags, c.trending_score, c.trending_updated_at, c.parent_id
+FROM "categories" c LEFT JOIN "categories" parent ON parent.id = c.parent_id
+ORDER BY c.position, c.id"""
+
+
+def category_list(*, viewer) -> list[dict]:
+    """Readable categories (API.md "category", CategorySerializer's keys), parents first, each
+    followed by its subcategories: one query, rows to dicts. Counts are kept by the services; active
+    users and trending tags by the refresh_trending beat job."""
+    rows = _fetch_rows(Category, _CATEGORY_SQL, [])
+    access = {r[0]: _CategoryAccess(r[0], r[18], r[7], r[9]) for r in rows}
+    readable = [r for r in rows if can_read_category(viewer, access[r[0]], access.get(r[18]))]
+    ordered: list[dict] = []
+    for parent in (r for r in readable if r[18] is None):
+        ordered.append(dict(zip(_CATEGORY_KEYS, parent, strict=False)))
+        ordered.extend(dict(zip(_CATEGORY_KEYS, r, strict=False)) for r in readable if r[18] == parent[0])
     return ordered
 
 

@@ -207,31 +207,25 @@ def explain() -> None:
     django.setup()
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.request import Request
-    from rest_framework.test import APIRequestFactory
 
     from apps.accounts.models import User
     from apps.forum import selectors
-    from apps.forum.pagination import SeekKeysetPagination
 
-    rf = APIRequestFactory()
     viewer = User.objects.get(username="bench_1")
 
-    def feed_sql(query: str, **kwargs) -> str:
-        paginator = SeekKeysetPagination()
-        qs, ordering = selectors.post_feed(viewer=viewer, **kwargs)
+    def feed_sql(cursor: str | None, **kwargs) -> tuple[str, str | None]:
         with CaptureQueriesContext(connection) as ctx:
-            paginator.paginate_queryset(qs, Request(rf.get("/x" + query)), ordering=ordering)
-        return ctx.captured_queries[-1]["sql"], paginator.next_cursor
+            page = selectors.post_feed_page(viewer=viewer, cursor=cursor, **kwargs)
+        return ctx.captured_queries[-1]["sql"], page.next_cursor
 
     cursor = None
     for _ in range(49):
-        _sql, cursor = feed_sql(f"?cursor={cursor}" if cursor else "", sort="hot")
+        _sql, cursor = feed_sql(cursor, sort="hot")
     thread_post = selectors.Post.objects.order_by("-comment_count").values_list("id", flat=True).first()
     plans = [
-        ("hot feed page 1 (signed in)", feed_sql("", sort="hot")[0]),
-        ("hot feed page 50", feed_sql(f"?cursor={cursor}", sort="hot")[0]),
-        ("new feed in one category", feed_sql("", sort="new", category="memes")[0]),
+        ("hot feed page 1 (signed in)", feed_sql(None, sort="hot")[0]),
+        ("hot feed page 50", feed_sql(cursor, sort="hot")[0]),
+        ("new feed in one category", feed_sql(None, sort="new", category="memes")[0]),
         (
             "the thread's light tree (ids, parents, scores of every comment)",
             selectors.Comment.objects.filter(post_id=thread_post)

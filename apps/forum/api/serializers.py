@@ -7,9 +7,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.api.serializers import PublicUserSerializer
-from apps.forum.models import PLACEHOLDER_STATUSES, Category, Comment, Draft, Post, PostRevision, Tag, Vote
+from apps.forum.models import (
+    PLACEHOLDER_STATUSES,
+    PLACEHOLDER_TITLES,
+    Category,
+    Comment,
+    Draft,
+    Post,
+    PostRevision,
+    Tag,
+    Vote,
+)
 
-PLACEHOLDER_TITLES = {"deleted": "[deleted]", "removed": "[removed]"}
 _datetime_field = serializers.DateTimeField()
 
 
