@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -390,14 +390,6 @@ _PAGE_SQL = {(sort, anchor): _page_sql(key, anchor) for sort, key in _PATH_KEYS.
 _MY_VOTES = "SELECT comment_id, value FROM votes WHERE user_id = %s AND post_id = %s AND comment_id = ANY(%s)"
 
 
-def _iso(value):
-    """Times as the rest of the API renders them (ISO 8601, UTC with Z)."""
-    if value is None:
-        return None
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
 def _comment_dict(row, *, post_id: int, placeholder: bool, my_vote: int, authors: dict[int, dict]) -> dict:
     gone = placeholder or row[5] in PLACEHOLDER_STATUSES
     author = None
@@ -417,8 +409,8 @@ def _comment_dict(row, *, post_id: int, placeholder: bool, my_vote: int, authors
         "upvotes": row[8],
         "downvotes": row[9],
         "my_vote": my_vote,
-        "created_at": _iso(row[11]),
-        "edited_at": _iso(row[12]),
+        "created_at": row[11],  # aware datetimes: the renderer writes them as DRF does (ISO 8601, Z)
+        "edited_at": row[12],
         "is_deleted": gone,
         "reply_count": row[10],
     }
@@ -519,6 +511,8 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
     moderator = is_moderator(viewer)
     viewer_id = viewer.pk if _authed(viewer) else None
     with connections[router.db_for_read(Comment)].cursor() as db:
+        if settings.USE_TZ and db.db.timezone_name == "UTC":
+            db.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)  # as _fetch_rows
         post_id = _readable_post_id(db, viewer, post_id)
         if sort in _PATH_KEYS:
             params = {"moderator": moderator, "viewer": viewer_id}
