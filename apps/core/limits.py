@@ -148,6 +148,7 @@ def _redis():
 
             client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
             client._sk_incr = client.register_script(_INCR)
+            client._sk_incr_unless_failing = client.register_script(_INCR_UNLESS_FAILING)
             _redis_clients[url] = client
     return client
 
@@ -165,6 +166,44 @@ def _incr(key: str, amount: int, ttl: int) -> int:
         [key, amount, ttl + 1],
     )
     return int(rows[0][0])
+
+
+_INCR_UNLESS_FAILING = """
+local failing = tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1])
+local key, ttl = KEYS[2], ARGV[2]
+if failing then key, ttl = KEYS[3], ARGV[3] end
+local n = redis.call('INCRBY', key, 1)
+if n == 1 then redis.call('EXPIRE', key, ttl) end
+if failing then return {1, n} end
+return {0, n}
+"""
+_INCR_UNLESS_FAILING_SQL = """
+WITH failing AS (
+    SELECT COALESCE((SELECT count FROM limit_counters WHERE key = %s AND expires_at > now()), 0) > %s AS yes
+)
+INSERT INTO limit_counters AS c (key, count, expires_at)
+SELECT CASE WHEN yes THEN %s ELSE %s END, 1, now() + make_interval(secs => CASE WHEN yes THEN %s ELSE %s END)
+FROM failing
+ON CONFLICT (key) DO UPDATE SET count = c.count + EXCLUDED.count
+RETURNING c.key = %s, c.count"""
+
+
+def _incr_unless_failing(failures_key: str, over: int, key: str, ttl: int, instead_key: str, instead_ttl: int):
+    """(failing, count): one round trip for "count against `instead_key` if the failures count is
+    over `over`, else against `key`"."""
+    client = _redis()
+    if client is not None:
+        try:
+            failing, count = client._sk_incr_unless_failing(
+                keys=[failures_key, key, instead_key], args=[over, ttl + 1, instead_ttl + 1], client=client
+            )
+            return bool(failing), int(count)
+        except Exception:
+            logger.warning("limiter: Redis unavailable, counting in PostgreSQL", exc_info=True)
+    rows = autocommit.execute(
+        _INCR_UNLESS_FAILING_SQL, [failures_key, over, instead_key, key, instead_ttl + 1, ttl + 1, instead_key]
+    )
+    return bool(rows[0][0]), int(rows[0][1])
 
 
 def _get(key: str) -> int:
@@ -202,6 +241,30 @@ def attempt(name: str, ident: str, *, limit: Limit | None = None, amount: int = 
         logger.warning("limiter unavailable: letting %s through", name, exc_info=True)
         count = 0
     return Outcome(count, limit, max(1, retry))
+
+
+def attempt_unless_failing(name: str, ident: str, *, failures: str, instead: str) -> Outcome:
+    """`attempt(instead, ident)` when `ident`'s count of `failures` is over that limit's count,
+    else `attempt(name, ident)`, in one round trip to the store (every API request makes this
+    call: the throttle's budget or, for a caller that keeps failing, its penalty budget)."""
+    limit, failure_limit, instead_limit = limit_for(name), limit_for(failures), limit_for(instead)
+    if min(limit.seconds, failure_limit.seconds, instead_limit.seconds) <= 0:
+        failing = count(failures, ident, limit=failure_limit) > failure_limit.count
+        return attempt(instead, ident) if failing else attempt(name, ident, limit=limit)
+    now = int(time.time())
+    key, retry = _key(name, ident, limit, now)
+    instead_key, instead_retry = _key(instead, ident, instead_limit, now)
+    failures_key, _ = _key(failures, ident, failure_limit, now)
+    try:
+        failing, counted = _incr_unless_failing(
+            failures_key, failure_limit.count, key, limit.seconds, instead_key, instead_limit.seconds
+        )
+    except Exception:
+        logger.warning("limiter unavailable: letting %s through", name, exc_info=True)
+        return Outcome(0, limit, 1)
+    if failing:
+        return Outcome(counted, instead_limit, max(1, instead_retry))
+    return Outcome(counted, limit, max(1, retry))
 
 
 def hit(name: str, ident: str, *, limit: Limit | None = None, message: str | None = None) -> Outcome:

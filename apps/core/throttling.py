@@ -50,9 +50,10 @@ class EndpointClassThrottle(_LimiterThrottle):
     def allow_request(self, request, view) -> bool:
         if getattr(view, "throttle_exempt", False):
             return True
-        ident = caller_ident(request)
-        scope = "penalty" if is_penalised(ident) else self.scope_for(request)
-        return self._allow(limits.attempt(scope, ident))
+        outcome = limits.attempt_unless_failing(
+            self.scope_for(request), caller_ident(request), failures="failures", instead="penalty"
+        )
+        return self._allow(outcome)
 
     @staticmethod
     def scope_for(request) -> str:
@@ -94,10 +95,6 @@ def caller_ident(request, throttle: BaseThrottle | None = None) -> str:
     if user is not None and user.is_authenticated:
         return f"u{user.pk}"
     return f"ip{client_address(request)}"
-
-
-def is_penalised(ident: str) -> bool:
-    return limits.count("failures", ident) > settings.THROTTLE_FAILURE_LIMIT
 
 
 def record_failure(request, status: int) -> None:

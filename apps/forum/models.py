@@ -20,7 +20,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Func, Q, Value
 from django.utils import timezone
 
 from apps.core.access import tier_choices
@@ -294,6 +294,12 @@ class Comment(models.Model):
         db_table = "comments"
         indexes = [
             models.Index(fields=["post", "path"], name="comments_thread_idx"),
+            # sort=new: the path with its digits inverted is the thread with siblings newest first.
+            models.Index(
+                F("post"),
+                Func(F("path"), Value("0123456789"), Value("9876543210"), function="translate"),
+                name="comments_thread_new_idx",
+            ),
             # Covering index: a thread's light tree (selectors.comment_thread) is an index-only scan.
             models.Index(
                 fields=["post"],

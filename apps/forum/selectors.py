@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -294,7 +295,7 @@ def post_revisions(*, viewer, post_id: int) -> QuerySet[PostRevision]:
 
 @dataclass
 class CommentPage:
-    comments: list[Comment]
+    rows: list[dict]  # rendered comments (API.md "comment"), in thread order
     next_cursor: str | None
     prev_cursor: str | None
     limit: int
@@ -303,20 +304,18 @@ class CommentPage:
 _COMMENT_KEYS = {
     "best": lambda r: (-r[5], -r[4], r[0]),
     "top": lambda r: (-r[4], r[0]),
-    "new": lambda r: (-r[0],),
-    "old": lambda r: (r[0],),
 }
 
 
 def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], set[int]]:
-    """Depth-first order of the visible thread. Rows are (id, parent_id, status, author_id, score,
-    best_rank) in id order (every comment after its ancestors). Deleted, removed or not-visible
-    comments stay only as placeholders holding visible replies. Returns (ordered ids, ids to render
-    as placeholders). Linear in the thread size plus the sibling sorts."""
+    """Depth-first order of the visible thread for the sorts whose sibling order moves with votes
+    (best, top). Rows are (id, parent_id, status, author_id, score, best_rank) in id order (every
+    comment after its ancestors). Deleted, removed or not-visible comments stay only as
+    placeholders holding visible replies. Returns (ordered ids, ids to render as placeholders).
+    Linear in the thread size plus the sibling sorts."""
     published = ContentStatus.PUBLISHED
     if all(row[2] == published for row in rows):  # the common case: nothing to hide
         shown_ids = None
-        keep = None
     else:
         moderator = is_moderator(viewer)
         viewer_id = viewer.pk if _authed(viewer) else None
@@ -333,10 +332,9 @@ def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], s
     children: dict[int | None, list[tuple]] = defaultdict(list)
     for row in rows:  # id order, so siblings are already in "old" order
         children[row[1]].append(row)
-    if sort != "old":
-        key = _COMMENT_KEYS[sort]
-        for siblings in children.values():
-            siblings.sort(key=key)
+    key = _COMMENT_KEYS[sort]
+    for siblings in children.values():
+        siblings.sort(key=key)
     order = []
     walk = list(reversed(children.get(None, ())))
     while walk:
@@ -351,26 +349,130 @@ def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], s
     return order, placeholders
 
 
-def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor: str | None) -> CommentPage:
-    """One page of the flat, depth-first thread, in 3 queries whatever the thread size: the light
-    tree (ids, parents, status, scores) ordered in Python, then the page's full rows, then the
-    viewer's votes on them."""
-    sort = _validate_choice(sort, COMMENT_SORTS, "sort", "best")
-    post = Post.objects.select_related("category", "category__parent").filter(pk=post_id).first()
-    if post is None or not can_read_post(viewer, post):
+# The thread's rows with what their authors show, shaped for the representation (one pass to dicts).
+_THREAD_COLUMNS = """c.id, c.parent_id, c.depth, c.body, c.body_html, c.status, c.author_id, c.score, c.upvotes,
+    c.downvotes, c.reply_count, c.created_at, c.edited_at, u.username, u.date_joined, pr.display_name,
+    pr.avatar_url, pr.level, pr.points, pr.holder_tier, pr.show_holdings"""
+_THREAD_FROM = """FROM comments c JOIN users u ON u.id = c.author_id LEFT JOIN profiles pr ON pr.user_id = u.id"""
+# Seen as itself: published, or pending/hidden for its author and moderators. Anything else is shown
+# only as a placeholder, and only while it holds such a reply: its subtree is the path range
+# [path, path || ':') (':' sorts right after the digits and '.', collation "C").
+_SHOWN = """({a}.status = 'published' OR ({a}.status NOT IN ('removed', 'deleted')
+    AND (%(moderator)s OR {a}.author_id = %(viewer)s)))"""
+_HOLDS_SHOWN_REPLY = f"""EXISTS (SELECT 1 FROM comments d WHERE d.post_id = c.post_id AND d.path > c.path
+    AND d.path < c.path || ':' AND {_SHOWN.format(a="d")})"""  # noqa: S608 (constants only)
+# old: siblings by id, i.e. the materialised path itself. new: siblings by id descending, i.e. the
+# path with every digit inverted (9999999999 - id for each zero-padded id), which keeps a reply
+# right after its parent. Both are served by an index on (post_id, key).
+_PATH_KEYS = {"old": "c.path", "new": "translate(c.path, '0123456789', '9876543210')"}
+_PATH_CURSOR = re.compile(r"(?:\d{10}\.){1,23}")
+_PAGE_BY_KEY = """SELECT {columns}, {key} AS sort_key {frm}
+WHERE c.post_id = %(post)s {after}
+  AND ({shown} OR {holds})
+ORDER BY sort_key {direction} LIMIT %(fetch)s"""
+_PAGE_BY_IDS = f"SELECT {_THREAD_COLUMNS} {_THREAD_FROM} WHERE c.id = ANY(%(ids)s)"
+
+
+def _page_sql(key: str, anchor: str) -> str:
+    """`anchor`: "" (first page), ">" (the page after the cursor), "<" (before it, read backwards)."""
+    return _PAGE_BY_KEY.format(
+        columns=_THREAD_COLUMNS,
+        key=key,
+        frm=_THREAD_FROM,
+        after=f"AND {key} {anchor} %(anchor)s" if anchor else "",
+        shown=_SHOWN.format(a="c"),
+        holds=_HOLDS_SHOWN_REPLY,
+        direction="DESC" if anchor == "<" else "",
+    )
+
+
+_PAGE_SQL = {(sort, anchor): _page_sql(key, anchor) for sort, key in _PATH_KEYS.items() for anchor in ("", ">", "<")}
+_MY_VOTES = "SELECT comment_id, value FROM votes WHERE user_id = %s AND post_id = %s AND comment_id = ANY(%s)"
+
+
+def _comment_dict(row, *, post_id: int, placeholder: bool, my_vote: int, authors: dict[int, dict]) -> dict:
+    gone = placeholder or row[5] in PLACEHOLDER_STATUSES
+    author = None
+    if not gone:
+        author = authors.get(row[6])
+        if author is None:
+            author = authors[row[6]] = public_user_fields(row[6], *row[13:21])
+    return {
+        "id": row[0],
+        "post_id": post_id,
+        "parent_id": row[1],
+        "depth": row[2],
+        "body": "" if gone else row[3],
+        "body_html": "" if gone else row[4],
+        "author": author,
+        "score": row[7],
+        "upvotes": row[8],
+        "downvotes": row[9],
+        "my_vote": my_vote,
+        "created_at": row[11],  # aware datetimes: the renderer writes them as DRF does (ISO 8601, Z)
+        "edited_at": row[12],
+        "is_deleted": gone,
+        "reply_count": row[10],
+    }
+
+
+# What access.can_read_post reads of a post and its category (and the category's parent).
+_POST_ACCESS = """SELECT p.status, p.author_id, c.id, c.parent_id, c.read_access, c.read_min_tier,
+    parent.read_access, parent.read_min_tier
+FROM posts p JOIN categories c ON c.id = p.category_id LEFT JOIN categories parent ON parent.id = c.parent_id
+WHERE p.id = %s"""
+
+
+def _readable_post_id(db, viewer, post_id: int) -> int:
+    """The post's id when `viewer` may read it (the access module's post rule), else NotFound."""
+    db.execute(_POST_ACCESS, [post_id])
+    found = db.fetchone()
+    if found is None:
         raise NotFound("Post not found.")
+    status, author_id, category_id, parent_id, read_access, read_min_tier, parent_access, parent_tier = found
+    category = Category(id=category_id, parent_id=parent_id, read_access=read_access, read_min_tier=read_min_tier)
+    parent = None
+    if parent_id is not None:
+        parent = Category(id=parent_id, read_access=parent_access, read_min_tier=parent_tier)
+    if not (
+        can_read_category(viewer, category, parent) and can_see_content(viewer, status=status, author_id=author_id)
+    ):
+        raise NotFound("Post not found.")
+    return post_id
+
+
+def _page_by_path(db, *, post_id: int, sort: str, limit: int, params: dict, raw: str | None):
+    """old/new: the page straight from the index, in the order it is shown, placeholders included."""
+    forward, anchor = True, None
+    if raw:
+        (anchor,), direction = decode_cursor(raw, 1)
+        if not isinstance(anchor, str) or not _PATH_CURSOR.fullmatch(anchor):
+            raise ValidationFailed("The cursor is malformed.", details={"cursor": ["Malformed cursor."]})
+        forward = direction == "n"
+    sql = _PAGE_SQL[sort, "" if anchor is None else ">" if forward else "<"]
+    db.execute(sql, {**params, "post": post_id, "anchor": anchor, "fetch": limit + 1})
+    rows = db.fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if not forward:
+        rows.reverse()
+    # Going forward, what precedes is the anchor's side (if any); going back, the anchor follows.
+    has_next, has_prev = (more, anchor is not None) if forward else (True, more)
+    next_cursor = encode_cursor([rows[-1][-1]], "n") if rows and has_next else None
+    prev_cursor = encode_cursor([rows[0][-1]], "p") if rows and has_prev else None
+    return rows, next_cursor, prev_cursor
+
+
+def _page_by_tree(db, *, viewer, post_id: int, sort: str, limit: int, raw: str | None):
+    """best/top: sibling order moves with every vote, so the order is computed from the light tree
+    (an index-only scan; a recursive CTE doing the same in SQL cost more, see bench/README.md)."""
     # No ORDER BY: sorting 2,000 paths in PostgreSQL costs more than the scan. A reply's id is always
     # larger than its parent's, so id order puts every comment after its ancestors.
-    rows = sorted(
-        Comment.objects.filter(post_id=post.pk)
-        .order_by()
-        .values_list("id", "parent_id", "status", "author_id", "score", "best_rank")
-    )
-    order, placeholders = _thread_order(rows, viewer=viewer, sort=sort)
-    start, forward = 0, True
-    end = None
-    if cursor:
-        (anchor_id, anchor_index), direction = decode_cursor(cursor, 2)
+    db.execute("SELECT id, parent_id, status, author_id, score, best_rank FROM comments WHERE post_id = %s", [post_id])
+    order, placeholders = _thread_order(sorted(db.fetchall()), viewer=viewer, sort=sort)
+    start, end = 0, None
+    if raw:
+        (anchor_id, anchor_index), direction = decode_cursor(raw, 2)
         if not isinstance(anchor_id, int) or not isinstance(anchor_index, int):
             raise ValidationFailed("The cursor is malformed.", details={"cursor": ["Malformed cursor."]})
         try:
@@ -379,8 +481,7 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
             position = min(max(anchor_index, 0), len(order))  # the anchor vanished: keep its place
             if direction == "n":
                 position -= 1
-        forward = direction == "n"
-        if forward:
+        if direction == "n":
             start = position + 1
         else:
             end = position
@@ -394,26 +495,52 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
             next_cursor = encode_cursor([page_ids[-1], end - 1], "n")
         if start > 0:
             prev_cursor = encode_cursor([page_ids[0], start], "p")
-    by_id = {
-        c.pk: c
-        for c in Comment.objects.filter(pk__in=page_ids).select_related("author__profile").defer("search_vector")
-    }
-    votes: dict[int, int] = {}
-    if _authed(viewer) and page_ids:
-        votes = dict(
-            Vote.objects.filter(user_id=viewer.pk, post_id=post.pk, comment_id__in=page_ids).values_list(
-                "comment_id", "value"
+    rows = []
+    if page_ids:
+        db.execute(_PAGE_BY_IDS, {"ids": page_ids})
+        by_id = {row[0]: row for row in db.fetchall()}
+        rows = [by_id[cid] for cid in page_ids if cid in by_id]
+    return rows, placeholders, next_cursor, prev_cursor
+
+
+def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor: str | None) -> CommentPage:
+    """One page of the flat, depth-first thread, rendered, whatever the thread size: the post's
+    access check, the page (old/new: one indexed query in display order; best/top: the light tree,
+    ordered here, then the page's rows), and for a signed-in viewer their votes on the page."""
+    sort = _validate_choice(sort, COMMENT_SORTS, "sort", "best")
+    moderator = is_moderator(viewer)
+    viewer_id = viewer.pk if _authed(viewer) else None
+    with connections[router.db_for_read(Comment)].cursor() as db:
+        if settings.USE_TZ and db.db.timezone_name == "UTC":
+            db.cursor.adapters.register_loader("timestamptz", _TIMESTAMPTZ_LOADER)  # as _fetch_rows
+        post_id = _readable_post_id(db, viewer, post_id)
+        if sort in _PATH_KEYS:
+            params = {"moderator": moderator, "viewer": viewer_id}
+            rows, next_cursor, prev_cursor = _page_by_path(
+                db, post_id=post_id, sort=sort, limit=limit, params=params, raw=cursor
             )
+            published = ContentStatus.PUBLISHED
+            placeholders = {
+                row[0]
+                for row in rows
+                if row[5] != published and (row[5] in PLACEHOLDER_STATUSES or not (moderator or row[6] == viewer_id))
+            }
+        else:
+            rows, placeholders, next_cursor, prev_cursor = _page_by_tree(
+                db, viewer=viewer, post_id=post_id, sort=sort, limit=limit, raw=cursor
+            )
+        votes: dict[int, int] = {}
+        if viewer_id is not None and rows:
+            db.execute(_MY_VOTES, [viewer_id, post_id, [row[0] for row in rows]])
+            votes = dict(db.fetchall())
+    authors: dict[int, dict] = {}  # one public user per distinct author
+    rendered = [
+        _comment_dict(
+            row, post_id=post_id, placeholder=row[0] in placeholders, my_vote=votes.get(row[0], 0), authors=authors
         )
-    comments = []
-    for cid in page_ids:
-        comment = by_id.get(cid)
-        if comment is None:
-            continue
-        comment.my_vote = votes.get(cid, 0)
-        comment.as_placeholder = cid in placeholders
-        comments.append(comment)
-    return CommentPage(comments=comments, next_cursor=next_cursor, prev_cursor=prev_cursor, limit=limit)
+        for row in rows
+    ]
+    return CommentPage(rows=rendered, next_cursor=next_cursor, prev_cursor=prev_cursor, limit=limit)
 
 
 def comment_get(*, viewer, comment_id: int) -> Comment:

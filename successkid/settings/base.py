@@ -162,6 +162,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "successkid.urls"
 ASGI_APPLICATION = "successkid.asgi.application"
+# Long-lived threads per web process that run requests' synchronous part, one request each at a
+# time (successkid/asgi.py RequestThreads). Each may hold two pooled connections (the request's
+# and the limiter's/cache's autocommit one): keep 2 × this ≤ DB_POOL_MAX.
+ASGI_REQUEST_THREADS = env.int("ASGI_REQUEST_THREADS", default=4)
 APPEND_SLASH = True  # admin only; /api/ paths take an optional slash without redirects
 
 TEMPLATES = [

@@ -197,3 +197,27 @@ def test_client_address(settings, proxies, remote, xff, expected):
     settings.TRUSTED_PROXIES = proxies
     request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=xff)
     assert client_address(request) == expected
+
+
+def test_limits_count_on_after_their_database_connection_is_dropped(api_client, settings):
+    """No liveness probe before each count: a connection dropped under the limiter is re-opened on
+    use, and the count it was making is not lost."""
+    from django.db import connection
+
+    from apps.core import autocommit, limits
+
+    settings.LIMITS_REDIS_URL = ""
+    settings.CACHES = {**settings.CACHES, "default": NO_REDIS_CACHE}
+    _lock(settings, "login_account", 3)
+    UserFactory(username="dropped")
+    assert login(api_client, "dropped", WRONG).status_code == 401
+    own = autocommit.own_connection()
+    own.ensure_connection()
+    backend_pid = own.connection.info.backend_pid
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+    assert limits.count("login_account", "user:dropped") >= 0  # the dropped connection, re-opened
+    assert autocommit.own_connection().connection.info.backend_pid != backend_pid
+    assert login(api_client, "dropped", WRONG).status_code == 401
+    assert login(api_client, "dropped", WRONG).status_code == 401
+    assert login(api_client, "dropped").status_code == 429

@@ -61,6 +61,7 @@ def take_cache_down(settings, monkeypatch, *methods):
 
     monkeypatch.setattr(limits, "_incr", store_down)  # the limiter's Redis and PostgreSQL
     monkeypatch.setattr(limits, "_get", store_down)
+    monkeypatch.setattr(limits, "_incr_unless_failing", store_down)
     if settings.THROTTLE_CACHE == "throttle_redis":
         dead = {**settings.CACHES["throttle_redis"], "LOCATION": "redis://127.0.0.1:1/0"}
         settings.CACHES = {**settings.CACHES, "throttle_redis": dead}

@@ -97,6 +97,7 @@ def test_an_unreachable_counter_store_lets_requests_through(api_client, settings
         raise ConnectionError("redis and the database are gone")
 
     monkeypatch.setattr(limits, "_incr", down)
+    monkeypatch.setattr(limits, "_incr_unless_failing", down)  # the throttle's one-round-trip count
     assert [api_client.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]
 
 
@@ -108,3 +109,36 @@ def test_retry_after_counts_down_to_the_end_of_the_window(api_client, settings, 
     assert api_client.get("/api/health").status_code == 200
     r = api_client.get("/api/health")
     assert r.status_code == 429 and r["Retry-After"] == "45"
+
+
+@pytest.mark.parametrize("redis", [False, True])
+def test_an_api_read_costs_the_limiter_one_round_trip(api_client, settings, monkeypatch, redis, request):
+    """The caller's penalty state and its budget are read and counted in one statement (one
+    script on Redis), not a read and then a write."""
+    from apps.core import autocommit
+
+    settings.LIMITS_REDIS_URL = request.getfixturevalue("redis_url") if redis else ""
+    statements: list[str] = []
+    real_execute = autocommit.execute
+
+    def counting(sql, params):
+        statements.append(sql)
+        return real_execute(sql, params)
+
+    monkeypatch.setattr(autocommit, "execute", counting)
+    commands: list[str] = []
+    if redis:
+        from redis import Redis
+
+        real_command = Redis.execute_command
+
+        def counting_command(self, *args, **kwargs):
+            commands.append(args[0])
+            return real_command(self, *args, **kwargs)
+
+        monkeypatch.setattr(Redis, "execute_command", counting_command)
+    assert api_client.get("/api/health").status_code == 200
+    if redis:
+        assert len(commands) == 1 and statements == [], commands
+    else:
+        assert len(statements) == 1

@@ -4,6 +4,7 @@ import pytest
 from django.test import override_settings
 
 from apps.forum import events as ev
+from apps.forum.api.serializers import CommentSerializer
 from apps.forum.models import Category, Comment, Post
 from apps.forum.services import comment_create, vote_comment
 from tests.factories import UserFactory
@@ -188,10 +189,11 @@ def test_thread_query_count_is_constant(make_client, post, django_assert_max_num
         parents.append(CommentFactory(post=post, parent=parent if parent and parent.depth < 8 else None))
     for c in parents[:30]:
         vote_comment(user=viewer, comment_id=c.id, value=1)
-    with django_assert_max_num_queries(len(few.captured_queries)):
-        body = thread(client, post, "?limit=100")
-    assert len(body["data"]) == 100
-    assert sum(c["my_vote"] for c in body["data"]) >= 1
+    for sort in ("best", "old", "new"):
+        with django_assert_max_num_queries(len(few.captured_queries)):
+            body = thread(client, post, f"?limit=100&sort={sort}")
+        assert len(body["data"]) == 100
+        assert sum(c["my_vote"] for c in body["data"]) >= 1
 
 
 def test_comment_service_checks_read_permission(category):
@@ -201,3 +203,110 @@ def test_comment_service_checks_read_permission(category):
     secret = PostFactory(category=CategoryFactory(slug="whales", read_min_tier="whale"))
     with pytest.raises(NotFound):
         comment_create(author=UserFactory(), post_id=secret.id, body="hi")
+
+
+def _walk(client, post, sort, limit):
+    """Every page forward, then every page back from the last one."""
+    pages, cursor = [], None
+    while True:
+        body = thread(client, post, f"?sort={sort}&limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
+        pages.append(body)
+        cursor = body["meta"]["pagination"]["next_cursor"]
+        if not cursor:
+            break
+    back, cursor = [], pages[-1]["meta"]["pagination"]["prev_cursor"]
+    while cursor:
+        body = thread(client, post, f"?sort={sort}&limit={limit}&cursor={cursor}")
+        back.insert(0, body)
+        cursor = body["meta"]["pagination"]["prev_cursor"]
+    return pages, back
+
+
+@pytest.mark.parametrize("sort", ["old", "new", "best", "top"])
+def test_deep_thread_pages_forward_and_back_in_depth_first_order(api_client, post, sort):
+    # Two deep chains (depth 0..9) with a sibling reply at every level, and a deleted comment in
+    # the middle of the first chain that keeps its replies.
+    chains = []
+    for _ in range(2):
+        parent = None
+        for _ in range(10):
+            node = CommentFactory(post=post, parent=parent)
+            CommentFactory(post=post, parent=parent)  # a sibling at the same level
+            parent = node
+        chains.append(node)
+    gone = Comment.objects.filter(post=post, depth=4).order_by("id").first()
+    Comment.objects.filter(pk=gone.pk).update(status="deleted")
+    everything = thread(api_client, post, f"?sort={sort}&limit=100")["data"]
+    assert len(everything) == 40
+    # depth-first: every comment follows its parent, and old/new order siblings by id
+    position = {c["id"]: i for i, c in enumerate(everything)}
+    assert all(c["parent_id"] is None or position[c["parent_id"]] < position[c["id"]] for c in everything)
+    roots = [c["id"] for c in everything if c["parent_id"] is None]
+    if sort == "old":
+        assert roots == sorted(roots) and [c["id"] for c in everything] == list(
+            Comment.objects.filter(post=post).order_by("path").values_list("id", flat=True)
+        )
+    if sort == "new":
+        assert roots == sorted(roots, reverse=True)
+    placeholder = everything[position[gone.id]]
+    assert placeholder["is_deleted"] and placeholder["body"] == "" and placeholder["author"] is None
+    assert placeholder["depth"] == 4
+    pages, back = _walk(api_client, post, sort, 7)
+    assert [c["id"] for p in pages for c in p["data"]] == [c["id"] for c in everything]
+    assert [len(p["data"]) for p in pages] == [7] * 5 + [5]
+    assert pages[0]["meta"]["pagination"]["prev_cursor"] is None
+    assert [[c["id"] for c in p["data"]] for p in back] == [[c["id"] for c in p["data"]] for p in pages[:-1]]
+
+
+def test_placeholders_only_where_a_visible_reply_hangs(make_client, post, moderator):
+    kept = CommentFactory(post=post, status="removed")
+    reply = CommentFactory(post=post, parent=kept)
+    hidden_chain = CommentFactory(post=post, status="hidden")
+    hidden_reply = CommentFactory(post=post, parent=hidden_chain, status="deleted")
+    grandchild = CommentFactory(post=post, parent=hidden_reply)
+    CommentFactory(post=post, status="deleted")  # nothing under it: not shown at all
+    anonymous = thread(make_client(), post, "?sort=old")["data"]
+    assert [(c["id"], c["is_deleted"]) for c in anonymous] == [
+        (kept.id, True),
+        (reply.id, False),
+        (hidden_chain.id, True),
+        (hidden_reply.id, True),
+        (grandchild.id, False),
+    ]
+    assert all(c["author"] is None and c["body"] == "" for c in anonymous if c["is_deleted"])
+    # its author and moderators see the hidden comment as itself
+    for viewer in (hidden_chain.author, moderator):
+        seen = {c["id"]: c for c in thread(make_client(viewer), post, "?sort=new")["data"]}
+        assert seen[hidden_chain.id]["is_deleted"] is False and seen[hidden_chain.id]["body"] == "A comment"
+        assert seen[hidden_reply.id]["is_deleted"] is True
+    # the anonymous "new" thread has the same placeholders
+    assert {c["id"] for c in thread(make_client(), post, "?sort=new")["data"]} == {c["id"] for c in anonymous}
+
+
+def test_thread_rows_carry_the_public_author_and_the_viewers_votes(make_client, post):
+    viewer = UserFactory()
+    author = UserFactory()
+    author.profile.holder_tier, author.profile.show_holdings = "whale", False
+    author.profile.save()
+    mine = CommentFactory(post=post, author=author)
+    other = CommentFactory(post=post, author=author)
+    vote_comment(user=viewer, comment_id=mine.id, value=-1)
+    for sort in ("old", "new", "best"):
+        rows = {c["id"]: c for c in thread(make_client(viewer), post, f"?sort={sort}")["data"]}
+        assert rows[mine.id]["my_vote"] == -1 and rows[other.id]["my_vote"] == 0
+        assert all(set(row) == set(CommentSerializer.Meta.fields) for row in rows.values())  # the same shape
+        public = rows[other.id]["author"]
+        assert set(public) == {"id", "username", "display_name", "avatar_url", "level", "points", "holder_tier",
+                               "created_at"}  # fmt: skip
+        assert public["holder_tier"] == "none"  # its owner does not show holdings
+        assert rows[mine.id]["created_at"].endswith("Z")
+        anonymous = {c["id"]: c for c in thread(make_client(), post, f"?sort={sort}")["data"]}
+        assert anonymous[mine.id]["my_vote"] == 0
+
+
+@pytest.mark.parametrize("cursor", ["eyJ2IjpbIjEyMyJdLCJkIjoibiJ9", "eyJ2IjpbMV0sImQiOiJuIn0"])
+def test_a_forged_path_cursor_is_a_clear_error(api_client, post, cursor):
+    # {"v": ["123"], "d": "n"} is not a path; {"v": [1], "d": "n"} is not a string
+    CommentFactory(post=post)
+    r = api_client.get(f"/api/posts/{post.id}/comments?sort=old&cursor={cursor}")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error"

@@ -292,9 +292,8 @@ class PostCommentsView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
             limit=limit,
             cursor=request.query_params.get("cursor"),
         )
-        data = s.CommentSerializer(page.comments, many=True, context={"fields": self.requested_fields}).data
         meta = {"pagination": {"limit": limit, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}}
-        return Response({"data": data, "meta": meta})
+        return Response({"data": page.rows, "meta": meta})  # rendered by the selector, in CommentSerializer's shape
 
     @extend_schema(
         tags=TAG, summary="Comment or reply", request=s.CommentCreateInput, responses={201: s.CommentSerializer}
