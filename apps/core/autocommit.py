@@ -31,6 +31,11 @@ def own_connection():
         conn = None
     if conn is None:
         conn = connections.create_connection("default")
+        # A server connection of its own, never one of the pool's: it lives as long as its thread,
+        # and one pool slot held per thread starves the requests of a small pool (DB_POOL_MAX 2-5
+        # behind PgBouncer: a few signed-in sockets took every slot).
+        options = {k: v for k, v in conn.settings_dict.get("OPTIONS", {}).items() if k != "pool"}
+        conn.settings_dict = {**conn.settings_dict, "OPTIONS": options}
         _local.conn, _local.ident = conn, ident
     return conn
 
