@@ -167,6 +167,7 @@ class Topology:
         """The web tier: primary and replica through PgBouncer (transaction mode), small pools."""
         return {
             **self.common_env(),
+            **self.load_limits(),
             "DATABASE_URL": self.url("pgbouncer"),
             "DATABASE_REPLICA_URLS": self.url("pgbouncer", db=f"{DB_NAME}_replica"),
             "DB_PGBOUNCER": "true",
@@ -177,6 +178,15 @@ class Topology:
             # sending its reads to the primary.
             "DATABASE_REPLICA_MAX_LAG_SECONDS": "30",
         }
+
+    def load_limits(self) -> dict[str, str]:
+        """With --load-limits (kept for later starts): the raised throttles of the load runs."""
+        if not (self.dir / "load-limits").exists():
+            return {}
+        sys.path.insert(0, str(ROOT / "bench" / "load"))
+        from limits import RAISED_LIMITS
+
+        return dict(RAISED_LIMITS)
 
     def worker_env(self) -> dict[str, str]:
         """Celery: the primary, directly (the market poll's guard is a session advisory lock)."""
@@ -391,7 +401,7 @@ pidfile = {self.run / "pgbouncer.pid"}
         cfg.write_text(
             f"""global
     maxconn 4000
-    stats socket {self.run / "haproxy.sock"} mode 600 level user
+    stats socket {self.run / "haproxy.sock"} mode 600 level admin
     log stdout format raw local0 warning
 
 defaults
@@ -535,11 +545,21 @@ def main() -> int:
     ap.add_argument("--web-nodes", type=int, default=int(os.environ.get("TOPOLOGY_WEB_NODES", "2")))
     ap.add_argument("--web-workers", type=int, default=1, help="uvicorn worker processes per web node")
     ap.add_argument("--replica-delay", default="0", help="recovery_min_apply_delay on the replica, e.g. 2s")
+    ap.add_argument(
+        "--load-limits", action="store_true", help="start: the web nodes get the load runs' raised rate limits"
+    )
+    ap.add_argument("--normal-limits", action="store_true", help="start: back to the app's own rate limits")
     ap.add_argument("--clean", action="store_true", help="stop: also delete the data directory")
     args = ap.parse_args()
     topo = Topology(Path(args.dir).resolve(), args.base_port, args.web_nodes)
 
     if args.command == "start":
+        topo.dir.mkdir(parents=True, exist_ok=True)
+        limits_flag = topo.dir / "load-limits"
+        if args.load_limits:
+            limits_flag.touch()
+        elif args.normal_limits:
+            limits_flag.unlink(missing_ok=True)
         try:
             state = topo.start(args.replica_delay, args.web_workers)
         except (subprocess.CalledProcessError, SystemExit) as exc:
