@@ -15,6 +15,10 @@ class CoreConfig(AppConfig):
 
         install_admin_system_context()
 
+        from apps.core.db_router import install_request_routing
+
+        install_request_routing()
+
         from apps.core import strict_json
 
         strict_json.install()

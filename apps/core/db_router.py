@@ -1,46 +1,234 @@
-"""Read replicas: with DATABASE_REPLICA_URLS set, reads go to a replica and writes to the primary.
+"""Read replicas under row-level security (DATABASE_REPLICA_URLS; README "Scale-out topology").
 
-A request that has written reads from the primary for the rest of its life (read-your-writes), and
-so does anything inside a transaction on the primary. Migrations run on the primary only.
+Where a query goes is decided per request, in the wrapper Django puts around each view for
+ATOMIC_REQUESTS (`install_request_routing`), so it lives exactly as long as the request's
+transaction on the primary:
+
+- A safe API request (GET/HEAD/OPTIONS) reads from one replica, picked at random on its first read.
+  The replica's transaction is opened then with one statement that makes it READ ONLY and sets the
+  request's RLS user (`set_config(..., true)`, transaction-local like on the primary), so no query
+  ever runs there without the context; `rls.set_user` keeps it in step afterwards.
+- Writes go to the primary. The first write (routed through the ORM, or any INSERT/UPDATE/DELETE on
+  the primary's connection) sends every later read of the request to the primary as well. A write
+  sent to the replica connection by hand fails loudly (the transaction is read-only).
+- Reads inside an explicit transaction block on the primary (`system_context`, `transaction.atomic`,
+  `select_for_update`) stay with that block: its RLS context and its locks live there.
+- Unsafe methods, non-API paths (the admin), Celery tasks, WebSocket consumers and management
+  commands have no request routing: everything runs on the primary.
+- Read-your-writes: after a request that wrote has committed, the primary's WAL position
+  (`pg_current_wal_lsn()`) is stored in the cache under the user's id for
+  DATABASE_READ_YOUR_WRITES_SECONDS. That user's safe requests use the replica only once its
+  `pg_last_wal_replay_lsn()` has reached that position, and the primary until then. Kept on the
+  server, keyed by user: the same for JWT in a header or in a cookie, on every device, with no client
+  change.
+- A replica that has WAL it has not replayed for more than DATABASE_REPLICA_MAX_LAG_SECONDS, or that
+  cannot be reached, is skipped for the request (its reads go to the primary).
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import logging
 import random
+import re
+import time
 from contextvars import ContextVar
+from dataclasses import dataclass
 
+from asgiref.sync import iscoroutinefunction
 from django.conf import settings
-from django.db import connections
+from django.core.cache import cache
+from django.db import DatabaseError, connections, transaction
 
-from apps.core.middleware import BaseMiddleware
+from apps.core.middleware import is_api_path
+from apps.core.resilience import Breaker, Circuit
 
-_pinned: ContextVar[bool] = ContextVar("db_pinned_to_primary", default=False)
+logger = logging.getLogger(__name__)
 
 PRIMARY = "default"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Tables that hold per-browser state written outside the view (sessions) or the process's own
+# bookkeeping (the database cache): always the primary.
+PRIMARY_ONLY_APPS = frozenset({"django_cache", "sessions"})
+
+# How far the replica has replayed, and for how long WAL it received has waited to be replayed
+# (zero when it has replayed all it has; NULL on a server that is not a standby).
+REPLAY_POSITION_SQL = "pg_last_wal_replay_lsn()"
+REPLAY_LAG_SQL = (
+    "CASE WHEN pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"
+    " THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp()) ELSE 0 END"
+)
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_WRITE_IN_CTE = re.compile(r"\b(INSERT\s+INTO|DELETE\s+FROM|UPDATE\s+\S+\s+SET)\b", re.IGNORECASE)
+
+
+# A replica that cannot be reached is benched for this process (the pool's checkout timeout is
+# paid once, not by every request): 5 s, doubling while it stays down.
+REPLICA_BREAKER = Breaker(threshold=1, cooldown=5.0)
+_circuits: dict[str, Circuit] = {}
 
 
 def replica_aliases() -> list[str]:
-    return [alias for alias in settings.DATABASES if alias.startswith("replica")]
+    return [alias for alias in connections.settings if alias.startswith("replica")]
 
 
-def pin_to_primary() -> None:
-    _pinned.set(True)
+def _pick_replica() -> str | None:
+    now = time.time()
+    usable = [alias for alias in replica_aliases() if _circuits.get(alias, Circuit()).allows(now)]
+    return random.choice(usable) if usable else None
 
 
-def unpin() -> None:
-    _pinned.set(False)
+def _replica_failed(alias: str) -> None:
+    logger.warning("db.replica_unavailable alias=%s", alias, exc_info=True)
+    _circuits[alias], _ = REPLICA_BREAKER.failed(_circuits.get(alias, Circuit()), now=time.time())
+
+
+def marker_key(user_id: str) -> str:
+    return f"db:last-write:{user_id}"
+
+
+def parse_lsn(value: str | None) -> int | None:
+    """'16/B374D848' -> an integer that orders like the position."""
+    if not value:
+        return None
+    high, _, low = value.partition("/")
+    return (int(high, 16) << 32) | int(low, 16)
+
+
+def is_write(sql: str) -> bool:
+    if _WRITE.match(sql):
+        return True
+    return sql.lstrip()[:4].upper() == "WITH" and bool(_WRITE_IN_CTE.search(sql))
+
+
+@dataclass
+class Route:
+    """One request's routing state."""
+
+    primary_only: bool
+    user: str = ""
+    wrote: bool = False
+    base_depth: int = 0  # the primary's atomic depth inside the request's own transaction
+    replica: str | None = None
+    replay_lsn: int | None = None
+    _atomic: transaction.Atomic | None = None
+
+    def read_alias(self) -> str:
+        if self.primary_only or len(connections[PRIMARY].atomic_blocks) > self.base_depth:
+            return PRIMARY
+        if self.replica is None:
+            alias = _pick_replica()
+            if alias is None:
+                self.primary_only = True
+                return PRIMARY
+            self._open(alias)
+        return PRIMARY if self.primary_only else self.replica
+
+    def _open(self, alias: str) -> None:
+        """BEGIN on the replica; the first statement makes the transaction read-only, sets the RLS
+        context and reads how far the replica has got, in one round trip."""
+        self.replica = alias
+        last_write = parse_lsn(cache.get(marker_key(self.user))) if self.user else None
+        atomic = transaction.atomic(using=alias)
+        try:
+            atomic.__enter__()
+        except DatabaseError:
+            _replica_failed(alias)
+            self.primary_only = True
+            return
+        self._atomic = atomic
+        try:
+            with connections[alias].cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('transaction_read_only', 'on', true),"
+                    " set_config('app.user_id', %s, true), set_config('app.system', '', true),"
+                    f" ({REPLAY_POSITION_SQL})::text, ({REPLAY_LAG_SQL})::float8",
+                    [self.user],
+                )
+                _, _, _, position, lag = cursor.fetchone()
+        except DatabaseError as exc:
+            _replica_failed(alias)
+            self.primary_only = True
+            self.end(exc)
+            return
+        _circuits.pop(alias, None)
+        self.replay_lsn = parse_lsn(position)
+        if lag is not None and lag > settings.DATABASE_REPLICA_MAX_LAG_SECONDS:
+            logger.info("db.replica_lagging alias=%s lag=%.1fs", alias, lag)
+            self.primary_only = True
+            self.end(None)
+            return
+        self._behind(last_write)
+
+    def _behind(self, last_write: int | None) -> None:
+        """The user's last write is not on the replica yet: the primary for this request."""
+        if last_write is not None and self.replay_lsn is not None and self.replay_lsn < last_write:
+            self.primary_only = True
+
+    def note_user(self, user: str) -> None:
+        self.user = user
+        if user and self.replica is not None and not self.primary_only:
+            self._behind(parse_lsn(cache.get(marker_key(user))))
+
+    def note_write(self) -> None:
+        self.wrote = True
+        self.primary_only = True
+
+    def watch_primary(self, execute, sql, params, many, context):
+        if not self.wrote and is_write(sql):
+            self.note_write()
+        return execute(sql, params, many, context)
+
+    def end(self, exc: BaseException | None) -> None:
+        """End the replica's transaction (read-only: commit and rollback are the same)."""
+        atomic, self._atomic = self._atomic, None
+        if atomic is None:
+            return
+        try:
+            if exc is None:
+                atomic.__exit__(None, None, None)
+            else:
+                atomic.__exit__(type(exc), exc, exc.__traceback__)
+        except DatabaseError:
+            logger.warning("db.replica_end_failed alias=%s", self.replica, exc_info=True)
+
+    def record_write(self) -> None:
+        """After the primary committed: where the user's writes end in the WAL."""
+        if not (self.wrote and self.user):
+            return
+        try:
+            with connections[PRIMARY].cursor() as cursor:
+                cursor.execute("SELECT pg_current_wal_lsn()::text")
+                (position,) = cursor.fetchone()
+        except DatabaseError:
+            logger.warning("db.last_write_position_failed", exc_info=True)
+            return
+        cache.set(marker_key(self.user), position, timeout=settings.DATABASE_READ_YOUR_WRITES_SECONDS)
+
+
+_route: ContextVar[Route | None] = ContextVar("db_route", default=None)
+
+
+def note_user(user_id: str) -> None:
+    """The request's RLS user changed (`rls.set_user`): later replica transactions carry it, and
+    their last write decides whether the replica is recent enough."""
+    route = _route.get()
+    if route is not None:
+        route.note_user(user_id)
 
 
 class PrimaryReplicaRouter:
     def db_for_read(self, model, **hints) -> str:
-        replicas = replica_aliases()
-        if not replicas or _pinned.get() or connections[PRIMARY].in_atomic_block:
+        route = _route.get()
+        if route is None or model._meta.app_label in PRIMARY_ONLY_APPS:
             return PRIMARY
-        return random.choice(replicas)
+        return route.read_alias()
 
     def db_for_write(self, model, **hints) -> str:
-        pin_to_primary()
+        route = _route.get()
+        if route is not None and model._meta.app_label not in PRIMARY_ONLY_APPS:
+            route.note_write()
         return PRIMARY
 
     def allow_relation(self, obj1, obj2, **hints) -> bool:
@@ -50,16 +238,52 @@ class PrimaryReplicaRouter:
         return db == PRIMARY
 
 
-class PinningMiddleware(BaseMiddleware):
-    """Each request starts unpinned; unsafe methods pin at once (they will write)."""
+def routed(view, make_atomic):
+    """`view` wrapped for replica routing around the primary's request transaction
+    (`make_atomic`, Django's ATOMIC_REQUESTS wrapper)."""
 
-    def before(self, request):
-        request._db_pin_token = _pinned.set(request.method not in ("GET", "HEAD", "OPTIONS"))
-        return None
+    @functools.wraps(view)
+    def inside_transaction(request, *args, **kwargs):
+        route = _route.get()
+        if route is not None:
+            route.base_depth = len(connections[PRIMARY].atomic_blocks)
+        return view(request, *args, **kwargs)
 
-    def after(self, request, response):
-        token = getattr(request, "_db_pin_token", None)
-        if token is not None:
-            with contextlib.suppress(ValueError):  # reset from another context: harmless
-                _pinned.reset(token)
+    atomic_view = make_atomic(inside_transaction)
+
+    @functools.wraps(view)
+    def run(request, *args, **kwargs):
+        route = Route(primary_only=request.method not in SAFE_METHODS or not is_api_path(request.path))
+        token = _route.set(route)
+        try:
+            with connections[PRIMARY].execute_wrapper(route.watch_primary):
+                response = atomic_view(request, *args, **kwargs)
+        except BaseException as exc:
+            route.end(exc)
+            raise
+        else:
+            route.end(None)
+        finally:
+            _route.reset(token)
+        route.record_write()
         return response
+
+    return run
+
+
+def install_request_routing() -> None:
+    """Route each request's reads (above) when replicas are configured; without them Django's own
+    ATOMIC_REQUESTS wrapper runs unchanged."""
+    from django.core.handlers.base import BaseHandler
+
+    original = BaseHandler.make_view_atomic
+    if getattr(original, "_routed", False):
+        return
+
+    def make_view_atomic(self, view):
+        if iscoroutinefunction(view) or not replica_aliases():
+            return original(self, view)
+        return routed(view, lambda inner: original(self, inner))
+
+    make_view_atomic._routed = True
+    BaseHandler.make_view_atomic = make_view_atomic

@@ -25,8 +25,9 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import connections, transaction
+
+from apps.core import db_router
 
 logger = logging.getLogger("successkid.rls")
 # Every system context, routine ones included (one per seeded reference row at start-up, one per
@@ -172,20 +173,17 @@ def unpolicy_sql(table: PrivateTable) -> list[str]:
     ]
 
 
-def _aliases() -> list[str]:
-    return list(settings.DATABASES)
-
-
 def set_user(user_id: int | str | None) -> None:
-    """The signed-in user for the rest of this transaction, on every database (one statement each).
-    Call it right after authentication, inside the request's transaction; outside a transaction
-    there is nothing to set it on and it does nothing. A request starts without a system context
-    (a fresh transaction), and this does not end one a caller has opened."""
+    """The signed-in user for the rest of this transaction, on every database connection in one
+    (one statement each; a replica transaction the request opens later starts with it, see
+    `apps.core.db_router`). Call it right after authentication, inside the request's transaction;
+    outside a transaction there is nothing to set it on and it does nothing. A request starts
+    without a system context (a fresh transaction), and this does not end one a caller has opened."""
     value = "" if user_id in (None, "") else str(int(user_id))
-    for alias in _aliases():
-        conn = connections[alias]
+    db_router.note_user(value)
+    for conn in connections.all(initialized_only=True):
         if not conn.in_atomic_block:
-            logger.debug("rls.set_user outside a transaction on %s: no effect", alias)
+            logger.debug("rls.set_user outside a transaction on %s: no effect", conn.alias)
             continue
         with conn.cursor() as cursor:
             cursor.execute("SELECT set_config('app.user_id', %s, true)", [value])

@@ -68,13 +68,23 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Read replicas (scale-out): comma-separated URLs; reads go there, writes to the primary.
+# Read replicas (scale-out, apps/core/db_router.py): comma-separated URLs, aliases replica0, replica1...
+# A safe API request reads from one of them in a read-only transaction carrying its RLS context;
+# writes, and the rest of a request that wrote, go to the primary. A user's reads follow their
+# own last write for DATABASE_READ_YOUR_WRITES_SECONDS (until the replica has replayed it); a
+# replica with WAL waiting longer than DATABASE_REPLICA_MAX_LAG_SECONDS is skipped.
 for _i, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
     _replica = env.db_url_config(_url)
+    if _replica.get("OPTIONS", {}).get("host"):
+        _replica["HOST"] = _replica["OPTIONS"].pop("host")
     _replica.update(ENGINE="apps.core.pgbackend", CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"])
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica{_i}"] = _replica
 DATABASE_ROUTERS = ["apps.core.db_router.PrimaryReplicaRouter"]
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+DATABASE_READ_YOUR_WRITES_SECONDS = env.int("DATABASE_READ_YOUR_WRITES_SECONDS", default=60)
 # Row-level security (apps/core/rls.py): DATABASE_URL names the owner, who runs migrations and
 # `create_db_roles`; every runtime process (web, worker, beat) connects as DATABASE_APP_USER, a role
 # that owns nothing, is no superuser and has no BYPASSRLS, so the policies apply to it. Unset (or
@@ -83,9 +93,10 @@ DATABASE_OWNER = {"USER": DATABASES["default"].get("USER", ""), "PASSWORD": DATA
 DATABASE_APP_USER = env("DATABASE_APP_USER", default="")
 DATABASE_APP_PASSWORD = env("DATABASE_APP_PASSWORD", default="")
 DATABASE_AS_OWNER = env.bool("DATABASE_AS_OWNER", default=False)
+# Each request runs in one transaction on the primary: the RLS user context is transaction-local.
+# A replica's transaction is opened by the request routing when the request first reads there.
+DATABASES["default"]["ATOMIC_REQUESTS"] = True
 for _db in DATABASES.values():
-    # Each request runs in one transaction: the RLS user context is transaction-local.
-    _db["ATOMIC_REQUESTS"] = True
     if DATABASE_APP_USER and not DATABASE_AS_OWNER:
         _db.update(USER=DATABASE_APP_USER, PASSWORD=DATABASE_APP_PASSWORD)
 
@@ -134,7 +145,6 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "apps.core.metrics.MetricsMiddleware",
     "apps.core.middleware.RequestIDMiddleware",
-    "apps.core.db_router.PinningMiddleware",
     "apps.core.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
