@@ -561,7 +561,7 @@ def run_against_topology(args) -> None:
         for _round in range(args.rounds):
             for n in args.nodes or [len(nodes_all)]:
                 use_nodes(n)
-                row = measure(f"{n}-node", args.duration, args.concurrency, args.sockets, args.think)
+                row = measure(f"{n}-node-r{_round + 1}", args.duration, args.concurrency, args.sockets, args.think)
                 row["nodes"] = n
                 results["rounds"].append(row)
     finally:
