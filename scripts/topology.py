@@ -460,6 +460,7 @@ backend web
         state = self.load_state()
         new_database = self.start_primary()
         self.start_redis(state)
+        self.save_state(state)  # from here on `stop` finds what is running, even if a later step fails
         self.migrate_and_seed(new_database)
         self.start_replica(delay)
         self.start_pgbouncer(state)
@@ -564,7 +565,11 @@ def main() -> int:
             state = topo.start(args.replica_delay, args.web_workers)
         except (subprocess.CalledProcessError, SystemExit) as exc:
             detail = getattr(exc, "stderr", None) or ""
-            print(f"topology did not start: {exc} {detail}\nlogs: {topo.logs}", file=sys.stderr)
+            print(
+                f"topology did not start: {exc} {detail}\nlogs: {topo.logs}\n"
+                "what did start is still running (to look at it): scripts/topology.py stop ends it",
+                file=sys.stderr,
+            )
             return 1
         width = max(len(name) for name, _, _ in topo.status())
         print("\n  Success Kid scale-out topology is up:")
