@@ -109,13 +109,15 @@ class Route:
     primary_only: bool
     user: str = ""
     wrote: bool = False
-    base_depth: int = 0  # the primary's atomic depth inside the request's own transaction
+    base_depth: int = -1  # the primary's atomic depth inside the request's own transaction
     replica: str | None = None
     replay_lsn: int | None = None
     _atomic: transaction.Atomic | None = None
 
     def read_alias(self) -> str:
-        if self.primary_only or len(connections[PRIMARY].atomic_blocks) > self.base_depth:
+        # Inside a block of its own on the primary, or after the request's transaction ended
+        # (on-commit callbacks): the primary.
+        if self.primary_only or len(connections[PRIMARY].atomic_blocks) != self.base_depth:
             return PRIMARY
         if self.replica is None:
             alias = _pick_replica()
