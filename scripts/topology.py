@@ -105,6 +105,16 @@ def wait_port(port: int, what: str, timeout: float = 60) -> None:
     raise SystemExit(f"{what} did not listen on 127.0.0.1:{port} within {timeout:.0f} s (logs in var/topology/logs)")
 
 
+def read_pidfile(path: Path, timeout: float = 10) -> int:
+    """A daemon's pid file (it may be written a moment after the daemon listens)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+            return int(path.read_text().split()[0])
+        time.sleep(0.1)
+    raise SystemExit(f"no pid in {path} after {timeout:.0f} s")
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
@@ -230,6 +240,14 @@ class Topology:
         )  # fmt: skip
         return proc.pid
 
+    def running(self, state: dict, key: str, port: int, pidfile: Path) -> bool:
+        """Is this daemon up already (known from the state, or from its pid file after a start that
+        failed before writing the state)? Then it is kept."""
+        if not pid_alive(state.get(key)):
+            with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
+                state[key] = int(pidfile.read_text().split()[0])
+        return pid_alive(state.get(key)) and port_open(port)
+
     # PostgreSQL
     def pg_running(self, name: str) -> bool:
         return (
@@ -307,7 +325,7 @@ class Topology:
 
     # PgBouncer
     def start_pgbouncer(self, state: dict) -> None:
-        if pid_alive(state.get("pgbouncer_pid")) and port_open(self.port("pgbouncer")):
+        if self.running(state, "pgbouncer_pid", self.port("pgbouncer"), self.run / "pgbouncer.pid"):
             return
         ini = self.dir / "pgbouncer.ini"
         userlist = self.dir / "pgbouncer-users.txt"
@@ -342,11 +360,11 @@ pidfile = {self.run / "pgbouncer.pid"}
         self.chown(self.logs / "pgbouncer.log")
         self.as_pg(which("pgbouncer"), "-d", str(ini))
         wait_port(self.port("pgbouncer"), "PgBouncer")
-        state["pgbouncer_pid"] = int((self.run / "pgbouncer.pid").read_text())
+        state["pgbouncer_pid"] = read_pidfile(self.run / "pgbouncer.pid")
 
     # Redis
     def start_redis(self, state: dict) -> None:
-        if pid_alive(state.get("redis_pid")) and port_open(self.port("redis")):
+        if self.running(state, "redis_pid", self.port("redis"), self.run / "redis.pid"):
             return
         pidfile = self.run / "redis.pid"
         subprocess.run(
@@ -356,11 +374,7 @@ pidfile = {self.run / "pgbouncer.pid"}
             check=True,
         )  # fmt: skip
         wait_port(self.port("redis"), "Redis")
-        for _ in range(50):
-            if pidfile.exists():
-                break
-            time.sleep(0.1)
-        state["redis_pid"] = int(pidfile.read_text())
+        state["redis_pid"] = read_pidfile(pidfile)
 
     # the app
     def start_app(self, state: dict, web_workers: int) -> None:
@@ -391,7 +405,7 @@ pidfile = {self.run / "pgbouncer.pid"}
 
     # HAProxy
     def start_haproxy(self, state: dict) -> None:
-        if pid_alive(state.get("haproxy_pid")) and port_open(self.port("haproxy")):
+        if self.running(state, "haproxy_pid", self.port("haproxy"), self.run / "haproxy.pid"):
             return
         servers = "\n".join(
             f"    server web{i + 1} 127.0.0.1:{port} check inter 2s fall 2 rise 1"
@@ -433,7 +447,7 @@ backend web
                 [which("haproxy"), "-D", "-f", str(cfg), "-p", str(pidfile)], check=True, stdout=log, stderr=log
             )
         wait_port(self.port("haproxy"), "HAProxy")
-        state["haproxy_pid"] = int(pidfile.read_text().split()[0])
+        state["haproxy_pid"] = read_pidfile(pidfile)
 
     def wait_ready(self, timeout: float = 90) -> None:
         """Every web node answers readiness, and so does HAProxy (which then has them in rotation)."""
@@ -533,8 +547,8 @@ backend web
                 self.as_pg(
                     str(pg_bindir() / "pg_ctl"), "-D", str(self.dir / name), "-m", "fast", "-w", "stop", check=False
                 )
-        with contextlib.suppress(FileNotFoundError):
-            self.state_file.unlink()
+        for path in [self.state_file, *self.run.glob("*.pid")]:
+            path.unlink(missing_ok=True)
 
 
 def main() -> int:
