@@ -96,6 +96,19 @@ def parse_lsn(value: str | None) -> int | None:
     return (int(high, 16) << 32) | int(low, 16)
 
 
+# The user's last write could not be looked up: as if it were newer than any replica.
+UNKNOWN_WRITE = 1 << 64
+
+
+def last_write(user: str) -> int | None:
+    """The WAL position after the user's last write within the window, if any."""
+    try:
+        return parse_lsn(cache.get(marker_key(user)))
+    except Exception:
+        logger.warning("db.last_write_unreadable", exc_info=True)
+        return UNKNOWN_WRITE
+
+
 def is_write(sql: str) -> bool:
     if _WRITE.match(sql):
         return True
@@ -112,6 +125,9 @@ class Route:
     base_depth: int = -1  # the primary's atomic depth inside the request's own transaction
     replica: str | None = None
     replay_lsn: int | None = None
+    # The RLS user not yet set on the primary: set just before the primary's next statement, so a
+    # request the replica serves costs the primary nothing (its BEGIN is never sent).
+    primary_user_pending: str | None = None
     _atomic: transaction.Atomic | None = None
 
     def read_alias(self) -> str:
@@ -131,7 +147,7 @@ class Route:
         """BEGIN on the replica; the first statement makes the transaction read-only, sets the RLS
         context and reads how far the replica has got, in one round trip."""
         self.replica = alias
-        last_write = parse_lsn(cache.get(marker_key(self.user))) if self.user else None
+        written = last_write(self.user) if self.user else None
         atomic = transaction.atomic(using=alias)
         try:
             atomic.__enter__()
@@ -161,26 +177,41 @@ class Route:
             self.primary_only = True
             self.end(None)
             return
-        self._behind(last_write)
+        self._behind(written)
 
-    def _behind(self, last_write: int | None) -> None:
+    def _behind(self, written: int | None) -> None:
         """The user's last write is not on the replica yet: the primary for this request."""
-        if last_write is not None and self.replay_lsn is not None and self.replay_lsn < last_write:
+        if written is None:
+            return
+        if written == UNKNOWN_WRITE or (self.replay_lsn is not None and self.replay_lsn < written):
             self.primary_only = True
 
-    def note_user(self, user: str) -> None:
+    def note_user(self, user: str) -> bool:
+        """True when the primary's context is left to its next statement (`watch_primary`): only
+        while the request may still read replicas and runs no block of its own on the primary (a
+        savepoint rolled back must take the setting with it)."""
         self.user = user
         if user and self.replica is not None and not self.primary_only:
-            self._behind(parse_lsn(cache.get(marker_key(user))))
+            self._behind(last_write(user))
+        if self.primary_only or len(connections[PRIMARY].atomic_blocks) != self.base_depth:
+            return False
+        self.primary_user_pending = user
+        return True
 
     def note_write(self) -> None:
         self.wrote = True
         self.primary_only = True
 
     def watch_primary(self, execute, sql, params, many, context):
-        if not self.wrote and is_write(sql):
+        """Every statement on the primary's connection during the request passes here."""
+        if self.primary_user_pending is not None:
+            user, self.primary_user_pending = self.primary_user_pending, None
+            context["cursor"].execute("SELECT set_config('app.user_id', %s, true)", [user])
+        result = execute(sql, params, many, context)
+        # A statement that changed rows (an upsert that did nothing did not).
+        if not self.wrote and is_write(sql) and context["cursor"].rowcount:
             self.note_write()
-        return execute(sql, params, many, context)
+        return result
 
     def end(self, exc: BaseException | None) -> None:
         """End the replica's transaction (read-only: commit and rollback are the same)."""
@@ -203,21 +234,20 @@ class Route:
             with connections[PRIMARY].cursor() as cursor:
                 cursor.execute("SELECT pg_current_wal_lsn()::text")
                 (position,) = cursor.fetchone()
-        except DatabaseError:
-            logger.warning("db.last_write_position_failed", exc_info=True)
-            return
-        cache.set(marker_key(self.user), position, timeout=settings.DATABASE_READ_YOUR_WRITES_SECONDS)
+            cache.set(marker_key(self.user), position, timeout=settings.DATABASE_READ_YOUR_WRITES_SECONDS)
+        except Exception:
+            logger.warning("db.last_write_not_recorded", exc_info=True)
 
 
 _route: ContextVar[Route | None] = ContextVar("db_route", default=None)
 
 
-def note_user(user_id: str) -> None:
+def note_user(user_id: str) -> bool:
     """The request's RLS user changed (`rls.set_user`): later replica transactions carry it, and
-    their last write decides whether the replica is recent enough."""
+    their last write decides whether the replica is recent enough. True when the primary's
+    connection gets it just before its next statement instead of now."""
     route = _route.get()
-    if route is not None:
-        route.note_user(user_id)
+    return route is not None and route.note_user(user_id)
 
 
 class PrimaryReplicaRouter:

@@ -175,13 +175,16 @@ def unpolicy_sql(table: PrivateTable) -> list[str]:
 
 def set_user(user_id: int | str | None) -> None:
     """The signed-in user for the rest of this transaction, on every database connection in one
-    (one statement each; a replica transaction the request opens later starts with it, see
+    (one statement each; a replica transaction the request opens later starts with it, and while a
+    request reads from a replica the primary gets it just before its next statement: see
     `apps.core.db_router`). Call it right after authentication, inside the request's transaction;
     outside a transaction there is nothing to set it on and it does nothing. A request starts
     without a system context (a fresh transaction), and this does not end one a caller has opened."""
     value = "" if user_id in (None, "") else str(int(user_id))
-    db_router.note_user(value)
+    primary_deferred = db_router.note_user(value)
     for conn in connections.all(initialized_only=True):
+        if primary_deferred and conn.alias == db_router.PRIMARY:
+            continue
         if not conn.in_atomic_block:
             logger.debug("rls.set_user outside a transaction on %s: no effect", conn.alias)
             continue

@@ -67,8 +67,10 @@ def served():
     primary, replica = [], []
     with CaptureQueriesContext(connections["default"]) as p, CaptureQueriesContext(connections[ALIAS]) as r:
         yield primary, replica
-    primary.extend(q["sql"] for q in p.captured_queries)
-    replica.extend(q["sql"] for q in r.captured_queries if q["sql"] not in ("BEGIN", "COMMIT", "ROLLBACK"))
+    # Django logs BEGIN and COMMIT even when psycopg sends neither (no statement in between).
+    control = ("BEGIN", "COMMIT", "ROLLBACK")
+    primary.extend(q["sql"] for q in p.captured_queries if q["sql"] not in control)
+    replica.extend(q["sql"] for q in r.captured_queries if q["sql"] not in control)
 
 
 def reads(sqls: list[str], table: str) -> bool:
@@ -102,6 +104,16 @@ def test_a_get_reads_from_the_replica_in_a_read_only_transaction_with_the_users_
     assert f"set_config('app.user_id', '{me.pk}', true)" in first
     assert reads(on_replica, "notifications") and reads(on_replica, "users")
     assert not reads(primary, "notifications") and not reads(primary, "users")
+    # The one statement on the primary (the inbox's last-visit upsert) ran with the user's context.
+    assert f"set_config('app.user_id', '{me.pk}', true)" in primary[0]
+
+
+def test_a_get_the_replica_serves_sends_the_primary_nothing(replica, make_client, me):
+    client = make_client(me)
+    with served() as (primary, on_replica):
+        assert client.get("/api/users/me").json()["data"]["id"] == me.pk
+    assert reads(on_replica, "users")
+    assert primary == []
 
 
 def test_without_a_user_the_replica_has_no_private_rows(replica, api_client, inbox):
@@ -141,8 +153,9 @@ def test_a_get_that_writes_reads_the_rest_of_the_request_from_the_primary(
         return original(user=user, **kwargs)
 
     monkeypatch.setattr(selectors, "notification_list", marks_read_first)
+    client = make_client(me)
     with served() as (primary, on_replica):
-        response = make_client(me).get("/api/notifications")
+        response = client.get("/api/notifications")
     # The list was read after the write, on the primary, in the same transaction: it sees it.
     assert [n["title"] for n in response.json()["data"]] == ["seen"]
     assert reads(primary, "notifications") and not reads(on_replica, "notifications")
@@ -151,9 +164,22 @@ def test_a_get_that_writes_reads_the_rest_of_the_request_from_the_primary(
     assert cache.get(db_router.marker_key(str(me.pk)))  # and remembered for read-your-writes
 
 
-def test_unsafe_methods_run_on_the_primary_only(replica, make_client, me, inbox):
+def test_a_write_statement_that_changed_nothing_does_not_move_the_reads(replica, make_client, me, inbox):
+    client = make_client(me)
+    client.get("/api/notifications")  # the inbox's first visit is recorded: a write
+    key = db_router.marker_key(str(me.pk))
+    assert cache.get(key)
+    cache.delete(key)
     with served() as (primary, on_replica):
-        response = make_client(me).post("/api/notifications/read", {"all": True}, format="json")
+        client.get("/api/notifications")  # the same upsert within five minutes changes no row
+    assert any("INSERT INTO notification_settings" in sql for sql in primary)
+    assert cache.get(key) is None
+
+
+def test_unsafe_methods_run_on_the_primary_only(replica, make_client, me, inbox):
+    client = make_client(me)
+    with served() as (primary, on_replica):
+        response = client.post("/api/notifications/read", {"all": True}, format="json")
     assert response.status_code == 200, response.json()
     assert on_replica == []
     assert reads(primary, "users")
@@ -182,9 +208,9 @@ def test_after_a_write_the_writer_reads_the_primary_until_the_replica_has_replay
     assert reads(primary, "notifications") and not reads(on_replica, "notifications")
 
     # Someone else is not held back by that write.
-    other = UserFactory()
+    other_client = make_client(UserFactory())
     with served() as (primary, on_replica):
-        assert make_client(other).get("/api/notifications").status_code == 200
+        assert other_client.get("/api/notifications").status_code == 200
     assert reads(on_replica, "notifications") and not reads(primary, "notifications")
 
     # Once the replica has replayed past the write, the writer reads it again.
@@ -203,6 +229,18 @@ def test_the_read_your_writes_window_ends(replica, make_client, me, inbox, monke
     with served() as (primary, on_replica):
         client.get("/api/notifications")
     assert reads(on_replica, "notifications") and not reads(primary, "notifications")
+
+
+def test_when_the_last_write_cannot_be_looked_up_the_primary_answers(replica, make_client, me, inbox, monkeypatch):
+    client = make_client(me)
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(db_router.cache, "get", unreachable)
+    with served() as (primary, on_replica):
+        assert client.get("/api/notifications").json()["data"][0]["id"] == inbox.id
+    assert reads(primary, "notifications") and not reads(on_replica, "notifications")
 
 
 def test_a_replica_lagging_beyond_the_bound_is_skipped(replica, make_client, me, inbox, monkeypatch, settings):
@@ -233,7 +271,7 @@ def test_an_unreachable_replica_is_benched_and_the_primary_answers(add_replica, 
 
 def test_reads_in_a_system_context_stay_on_the_primary(replica, make_client, me, inbox, monkeypatch):
     """A block that acts as the system has its context on the primary only: its reads go there
-    (on the replica they would see the user's rows only)."""
+    (on the replica they would see the user's rows only), and the user's own context is back after it."""
     from apps.core import rls
 
     original = selectors.notification_list
@@ -245,10 +283,14 @@ def test_reads_in_a_system_context_stay_on_the_primary(replica, make_client, me,
         return original(user=user, **kwargs)
 
     monkeypatch.setattr(selectors, "notification_list", counts_everyone)
+    client = make_client(me)
     with served() as (primary, on_replica):
-        assert make_client(me).get("/api/notifications").status_code == 200
+        response = client.get("/api/notifications")
     assert seen["all"] == 2
+    assert [n["id"] for n in response.json()["data"]] == [inbox.id]
     assert reads(primary, "notifications") and reads(on_replica, "notifications")
+    # The user's context reached the primary before the block's first statement.
+    assert f"set_config('app.user_id', '{me.pk}', true)" in primary[0]
 
 
 def test_the_admin_reads_from_the_primary(replica, client, inbox):
