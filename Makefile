@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint fmt bench db-stop clean
+.PHONY: install run test lint fmt bench db-stop clean topology topology-stop
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# The scale-out topology on this machine (README "Scale-out topology"): primary + streaming
+# replica, PgBouncer, Redis, two web nodes, worker, beat, HAProxy. ARGS passes options through.
+topology: $(STAMP)
+	$(PY) scripts/topology.py start $(ARGS)
+
+topology-stop: $(STAMP)
+	$(PY) scripts/topology.py stop $(ARGS)
 
 db-stop: $(STAMP)
 	$(PY) scripts/dev.py db-stop

@@ -26,10 +26,3 @@ class CoreConfig(AppConfig):
         from apps.core import events
 
         events.connect_receivers()  # every app's receivers.py SUBSCRIPTIONS
-
-        from django.core.signals import request_finished, request_started
-
-        from apps.core import autocommit
-
-        request_started.connect(autocommit.release, dispatch_uid="autocommit.release.started")
-        request_finished.connect(autocommit.release, dispatch_uid="autocommit.release.finished")

@@ -6,10 +6,10 @@ Used by the limiter's PostgreSQL counters (apps.core.limits) and by the database
 failed-login count or a circuit breaker's state with it. The connection follows the default
 alias's settings (the test database, the application role) and is rebuilt when they change.
 
-Like Django's own connections it is released at the request's boundaries (`release`, on
-request_started and request_finished): a pooled one goes back to the pool, a broken or expired
-one is closed. Under ASGI every request runs on a new thread, so a connection kept per thread past
-its request would hold a pool slot for good, and the pool would run dry after a few requests.
+It comes from a pool of its own and goes back after each use (`release`): whatever runs it (a
+request thread, a socket's database thread, a Celery worker) never holds a slot between two
+statements, and a request holding a connection of the default pool never waits on that pool for
+this one. A pooled checkout costs no round trip (apps.core.pgbackend).
 """
 
 from __future__ import annotations
@@ -39,12 +39,17 @@ def own_connection():
         conn = None
     if conn is None:
         conn = connections.create_connection("default")
-        # A pool of its own (Django keeps pools per alias in a class-level dict): a request holds a
-        # connection of the default pool in its transaction while it borrows this one, so with one
-        # shared pool a few more concurrent requests than connections each waited for the other's.
+        # Django keeps pools per alias in a class-level dict: this one gets a dict of its own.
         conn._connection_pools = POOLS
         _local.conn, _local.ident = conn, ident
     return conn
+
+
+def release(conn) -> None:
+    """Give a pooled connection back after each use (a connection kept per thread would hold a
+    pool slot for as long as the thread lives, and threads outnumber slots)."""
+    if conn.pool is not None and conn.connection is not None:
+        conn.close()
 
 
 def execute(sql: str, params: list) -> list:
@@ -62,18 +67,9 @@ def execute(sql: str, params: list) -> list:
             close()
             if attempt == 2:
                 raise
+        finally:
+            release(conn)
     return []
-
-
-def release(**_kwargs) -> None:
-    """Receiver of request_started/request_finished (apps.core.apps): what Django does for its own
-    connections (a broken one is found by `execute`'s retry or here, with no query on each use)."""
-    conn = getattr(_local, "conn", None)
-    if conn is not None:
-        try:
-            conn.close_if_unusable_or_obsolete()
-        except Exception:
-            close()
 
 
 def close() -> None:
@@ -101,6 +97,7 @@ class AutocommitDatabaseCache(DatabaseCache):
         finally:
             for alias, conn in saved.items():
                 connections[alias] = conn
+            release(own)
 
     def get_many(self, keys, version=None):
         with self._own():

@@ -6,6 +6,11 @@
     .venv/bin/python bench/load/run.py --fault postgres --duration 180   # PostgreSQL stopped, started
     .venv/bin/python bench/load/run.py --fault outside  --duration 180   # every outside API down
     .venv/bin/python bench/load/run.py --fault none --duration 30        # smoke run
+    .venv/bin/python bench/load/run.py --topology --duration 60 --nodes 1 --nodes 2 --per-endpoint 15
+
+With --topology the load goes to an already running scale-out topology (scripts/topology.py start:
+HAProxy in front of the web nodes, PgBouncer, primary + replica) instead of a topology of its own;
+see run_against_topology below.
 
 It starts its OWN PostgreSQL (the system's initdb/pg_ctl, data in --pg-dir, port --pg-port) and
 its OWN Redis (--redis-port), never the machine's shared ones; a fresh database per run, migrated
@@ -22,8 +27,9 @@ superuser by default: the checks must see every row); the app processes connect 
 production, after --setup-cmd (`create_db_roles`, run as the owner) has made that role.
 
 Rate limits: the app's own throttles would answer 429 to a few hundred users sharing one IP, so
-THROTTLE_* and the concurrency totals of heavy endpoints are raised for these runs (the
-environment below); nothing else is tuned.
+THROTTLE_* and the concurrency totals of heavy endpoints are raised for these runs
+(bench/load/limits.py, also what `scripts/topology.py start --load-limits` gives the web nodes); nothing
+else is tuned.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,6 +60,7 @@ sys.path.insert(0, str(HERE))
 
 
 import client as load_client  # noqa: E402
+from limits import RAISED_LIMITS  # noqa: E402
 
 
 def wait_port(port: int, timeout: float = 60) -> bool:
@@ -406,6 +414,170 @@ async def run_faults(args, fault, pg: Postgres, procs: dict, redis_cmd, stub_cmd
     print(f"[fault] {args.fault} back at {fault['end'] - t0:.1f}s", flush=True)
 
 
+def topology_tiers(state: dict) -> dict[str, list[int]]:
+    """The processes of a scripts/topology.py topology, by tier."""
+    data = Path(state["dir"])
+
+    def postmaster(name: str) -> list[int]:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return [int((data / name / "postmaster.pid").read_text().split()[0])]
+        return []
+
+    return {
+        "web": [state[f"web{i + 1}_pid"] for i in range(len(state["web_nodes"]))],
+        "celery": [state["worker_pid"], state["beat_pid"]],
+        "primary": postmaster("primary"),
+        "replica": postmaster("replica"),
+        "pgbouncer": [state["pgbouncer_pid"]],
+        "haproxy": [state["haproxy_pid"]],
+        "redis": [state["redis_pid"]],
+    }
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU of these processes, their live descendants and the children they reaped
+    (PostgreSQL backends that ended) from /proc, via psutil."""
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = proc.cpu_times()
+                    total += t.user + t.system
+            t = root.cpu_times()
+            total += t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def haproxy_command(state: dict, command: str) -> str:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(state["haproxy_socket"])
+        s.sendall(command.encode() + b"\n")
+        out = b""
+        while chunk := s.recv(65536):
+            out += chunk
+    return out.decode()
+
+
+def pgbouncer_xacts(state: dict) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(state["pgbouncer_admin_url"], autocommit=True, cursor_factory=psycopg.ClientCursor) as conn:
+        cur = conn.execute("SHOW STATS")
+        names = [c.name for c in cur.description]
+        return {
+            row["database"]: int(row["total_xact_count"]) for row in (dict(zip(names, r, strict=True)) for r in cur)
+        }
+
+
+def run_against_topology(args) -> None:
+    """The load through HAProxy of a running scripts/topology.py, measured per tier.
+
+    --per-endpoint S: one phase of S seconds per request kind (only that kind, 8 workers, no
+    sockets): server CPU per request of each tier (web nodes, primary, replica, PgBouncer, HAProxy,
+    Redis, Celery) from /proc. Then, per --nodes value (HAProxy's other nodes disabled for the
+    round), --rounds rounds of the mixed load (client.py's MIX and sockets), interleaved so that
+    the other engineers' load on this machine hits every configuration alike: throughput, latency,
+    CPU per request per tier, and the web tier's transactions on the replica vs the primary
+    (PgBouncer SHOW STATS; Celery goes to the primary directly and is not in these counts).
+    No exact checks (check.py needs a fresh database per run; the topology keeps its data)."""
+    import httpx
+
+    state = json.loads(Path(args.topology).read_text())
+    seed = json.loads(Path(state["seed"]).read_text())
+    tiers = topology_tiers(state)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    out = ROOT / "var" / "load" / f"topology-{stamp}"
+    out.mkdir(parents=True, exist_ok=True)
+    nodes_all = [f"web{i + 1}" for i in range(len(state["web_nodes"]))]
+    base = state["haproxy"]
+    results: dict = {"phases": [], "rounds": [], "load": vars(args).copy()}
+
+    def use_nodes(n: int) -> None:
+        for i, name in enumerate(nodes_all):
+            haproxy_command(state, f"{'enable' if i < n else 'disable'} server web/{name}")
+        time.sleep(1)
+
+    def measure(label: str, duration: float, concurrency: int, sockets: int, think: float) -> dict:
+        cpu0 = {tier: cpu_seconds(pids) for tier, pids in tiers.items()}
+        x0, t0 = pgbouncer_xacts(state), time.time()
+        journal = asyncio.run(
+            load_client.run_load(
+                base=base, seed=seed, duration=duration, concurrency=concurrency, sockets=sockets, think=think,
+                run_id=f"{stamp.replace('-', '')}{label}",
+            )
+        )  # fmt: skip
+        elapsed = time.time() - t0 - (5 if sockets else 0)
+        time.sleep(1.5)  # PgBouncer folds its counters into SHOW STATS about once a second
+        cpu1, x1 = {tier: cpu_seconds(pids) for tier, pids in tiers.items()}, pgbouncer_xacts(state)
+        n = len(journal.samples)
+        ok = [ms for _t, _k, st, ms in journal.samples if 200 <= st < 300]
+        primary = x1.get("successkid", 0) - x0.get("successkid", 0)
+        replica = x1.get(state["pgbouncer_replica_db"], 0) - x0.get(state["pgbouncer_replica_db"], 0)
+        row = {
+            "label": label,
+            "requests": n,
+            "errors": n - len(ok),
+            "rps": round(n / elapsed, 1),
+            "p50_ms": round(percentile(ok, 50), 1),
+            "p95_ms": round(percentile(ok, 95), 1),
+            "cpu_ms_per_request": {t: round((cpu1[t] - cpu0[t]) * 1000 / max(n, 1), 2) for t in tiers},
+            "cpu_share_of_machine_pct": round(
+                sum(cpu1[t] - cpu0[t] for t in tiers) / elapsed / os.cpu_count() * 100, 1
+            ),
+            "web_tier_xacts": {"primary": primary, "replica": replica},
+            "replica_share_of_web_xacts": round(replica / max(primary + replica, 1), 3),
+            "kinds": {k: len(v) for k, v in _by_kind(journal).items()},
+            "error_statuses": dict(Counter(str(st) for _t, _k, st, _ms in journal.samples if not 200 <= st < 300)),
+        }
+        print(json.dumps(row), flush=True)
+        return row
+
+    for _ in range(60):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/api/health/ready", timeout=5).status_code == 200:
+                break
+        time.sleep(1)
+    default_mix = dict(load_client.MIX)
+    try:
+        use_nodes(len(nodes_all))
+        if args.per_endpoint:
+            for kind in (
+                "feed",
+                "post_detail",
+                "comments_list",
+                "categories",
+                "leaderboard",
+                "vote",
+                "comment",
+                "post",
+            ):
+                load_client.MIX = {kind: 1}
+                results["phases"].append(measure(kind, args.per_endpoint, 8, 0, 0.0))
+            load_client.MIX = default_mix
+        for _round in range(args.rounds):
+            for n in args.nodes or [len(nodes_all)]:
+                use_nodes(n)
+                row = measure(f"{n}-node-r{_round + 1}", args.duration, args.concurrency, args.sockets, args.think)
+                row["nodes"] = n
+                results["rounds"].append(row)
+    finally:
+        load_client.MIX = default_mix
+        use_nodes(len(nodes_all))
+    (out / "summary.json").write_text(json.dumps(results, indent=2, default=str))
+    print(f"\nresults in {out / 'summary.json'}")
+
+
+def _by_kind(journal) -> dict[str, list]:
+    kinds: dict[str, list] = {}
+    for _t, kind, status, ms in journal.samples:
+        kinds.setdefault(kind, []).append((status, ms))
+    return kinds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fault", choices=["none", "redis", "postgres", "outside"], default="none")
@@ -431,7 +603,19 @@ def main() -> None:
     )
     ap.add_argument("--setup-cmd", default="create_db_roles", help="manage.py arguments run as the owner after migrate")
     ap.add_argument("--keep-servers", action="store_true", help="leave the private PostgreSQL/Redis running")
+    ap.add_argument(
+        "--topology",
+        nargs="?",
+        const=str(ROOT / "var" / "topology" / "state.json"),
+        help="load a running scripts/topology.py through its HAProxy (its state.json) instead of starting servers",
+    )
+    ap.add_argument("--nodes", type=int, action="append", help="--topology: web nodes in rotation (repeatable)")
+    ap.add_argument("--rounds", type=int, default=1, help="--topology: rounds of the --nodes configurations")
+    ap.add_argument("--per-endpoint", type=float, default=0, help="--topology: seconds of load per request kind")
     args = ap.parse_args()
+    if args.topology:
+        run_against_topology(args)
+        return
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     out = ROOT / "var" / "load" / f"{args.fault}-{stamp}"
@@ -480,20 +664,7 @@ def main() -> None:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; TLS is the proxy's job
         "REDIS_URL": f"redis://127.0.0.1:{args.redis_port}/0",
-        "THROTTLE_ANON_READ": "1000000/min",
-        "THROTTLE_ANON_WRITE": "1000000/min",
-        "THROTTLE_USER_READ": "1000000/min",
-        "THROTTLE_USER_WRITE": "1000000/min",
-        "THROTTLE_NEW_USER_WRITE": "1000000/min",
-        # The per-scope totals of in-flight heavy requests (apps/core/concurrency.py) are sized for
-        # fast answers; on this saturated 2-core machine a leaderboard takes ~0.5 s, so 16 workers
-        # exceed 8 at once now and then (a 429 by design, seen in a run). Per-caller limits stay.
-        "CONCURRENCY_LEADERBOARD_TOTAL": "1000",
-        # The load's leaderboard reads are anonymous, so all 16 workers are one caller (127.0.0.1):
-        # at ~60 req/s three were in flight at once now and then (one 429 per run, by design).
-        "CONCURRENCY_LEADERBOARD_PER_CALLER": "1000",
-        "CONCURRENCY_HISTORY_TOTAL": "1000",
-        "CONCURRENCY_SEARCH_TOTAL": "1000",
+        **RAISED_LIMITS,
         "JWT_ACCESS_MINUTES": "240",
         "LOG_LEVEL": "WARNING",
         "MARKET_POLL_SECONDS": "5",
