@@ -36,6 +36,9 @@ from apps.core import rls
 
 logger = logging.getLogger(__name__)
 
+# The PostgreSQL channel on which a committed event wakes the relay loop.
+NOTIFY_CHANNEL = "sk_outbox"
+
 
 @dataclass(frozen=True)
 class DomainEvent:
@@ -132,12 +135,16 @@ def emit(event: DomainEvent, *, using: str | None = None) -> None:
     tracked = sorted({dotted(r) for r in receivers_for(event) if relayable(r)})
     # The relay leaves a fresh event to its own process for a few seconds (the low-latency path).
     due = now + timedelta(seconds=settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS)
-    # One statement (so one round-trip, and atomic without a savepoint): the event and its deliveries.
+    # One statement (so one round-trip, and atomic without a savepoint): the event, its deliveries,
+    # and a NOTIFY that PostgreSQL sends only if this transaction commits, waking the relay loop
+    # (apps.core.outbox.relay_loop) so it can deliver what this process leaves undone after `due`.
+    # A transaction's identical notifications are sent once, however many events it emits.
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            "WITH event AS (INSERT INTO outbox_events (id, type, payload, created_at) VALUES (%s, %s, %s::jsonb, %s)) "
-            "INSERT INTO outbox_deliveries (event_id, receiver, attempts, next_attempt_at, last_error) "
-            "SELECT %s, receiver, 0, %s, '' FROM unnest(%s::text[]) AS receiver",
+            "WITH event AS (INSERT INTO outbox_events (id, type, payload, created_at) VALUES (%s, %s, %s::jsonb, %s)), "
+            "deliveries AS (INSERT INTO outbox_deliveries (event_id, receiver, attempts, next_attempt_at, last_error) "
+            "SELECT %s, receiver, 0, %s, '' FROM unnest(%s::text[]) AS receiver) "
+            "SELECT pg_notify(%s, '')",
             [
                 event_id,
                 dotted(type(event)),
@@ -146,6 +153,7 @@ def emit(event: DomainEvent, *, using: str | None = None) -> None:
                 event_id,
                 due,
                 tracked,
+                NOTIFY_CHANNEL,
             ],
         )
     if settings.EVENTS_DISPATCH_ON_COMMIT:

@@ -201,6 +201,48 @@ def test_a_process_killed_before_dispatch_loses_nothing(settings, make_client, a
     assert PointTransaction.objects.filter(user=author, activity="post_created").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_wakes_the_relay_loop_which_delivers_what_its_process_left(settings, make_client):
+    """The emitting process dies after commit (dispatch skipped): the relay loop, LISTENing on its
+    own connection, is woken by the commit's NOTIFY and delivers once the grace is over, long
+    before its idle sweep (30 s here) or beat's would."""
+    from apps.gamification import catalogue, seed
+
+    seed.load_all()
+    catalogue.clear()
+    settings.EVENTS_DISPATCH_ON_COMMIT = False
+    settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS = 1
+    settings.EVENTS_OUTBOX_RELAY_SECONDS = 30
+    category = CategoryFactory(slug="general", name="General")
+    author = UserFactory()
+    outbox.relay(now=timezone.now() + LATER)  # what setting up emitted: nothing is pending now
+    assert outbox.pending_count() == 0
+    stop, ready = threading.Event(), threading.Event()
+    loop = threading.Thread(target=outbox.relay_loop, args=(stop,), kwargs={"ready": ready})
+    loop.start()
+    try:
+        assert ready.wait(10)
+        time.sleep(0.5)  # past the loop's start-up sweep: only a NOTIFY can wake it now
+        r = make_client(author).post(
+            "/api/posts", {"title": "Fresh news", "body": "Hello there", "category": category.slug}, format="json"
+        )
+        assert r.status_code == 201, r.content
+        committed = time.monotonic()
+        assert not PointTransaction.objects.filter(user=author, activity="post_created").exists()
+        while time.monotonic() - committed < 10:
+            if PointTransaction.objects.filter(user=author, activity="post_created").exists():
+                break
+            time.sleep(0.1)
+        waited = time.monotonic() - committed
+        assert PointTransaction.objects.filter(user=author, activity="post_created").count() == 1
+        assert 0.9 < waited < 5  # the grace, then the woken relay; never the 30 s sweep
+    finally:
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
+    assert not OutboxDelivery.objects.filter(event__type="apps.forum.events:PostCreated", done_at__isnull=True).exists()
+
+
 @pytest.mark.django_db
 def test_lag_makes_readiness_degraded_and_prune_keeps_undelivered(settings, api_client, subscribed):
     OutboxEvent.objects.all().delete()  # only this test's event (rolled back with the test)
