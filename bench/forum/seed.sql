@@ -25,7 +25,7 @@ CREATE TEMP TABLE bench_tags AS SELECT row_number() OVER (ORDER BY id) AS n, slu
 -- posts: :posts over 60 days, ids in time order; the last one gets the big thread ----------------
 INSERT INTO posts (author_id, category_id, title, slug, body, body_html, excerpt, tag_slugs, status,
                    status_reason, is_pinned, is_locked, score, upvotes, downvotes, comment_count,
-                   hot_rank, controversy, created_at, updated_at, last_activity_at, revision_count)
+                   hot_rank, controversy, created_at, updated_at, last_activity_at, revision_count, is_nsfw)
 SELECT u.id, c.id,
        'Bench post ' || g || ': Success Kid and the ' || (ARRAY['chart','meme','moon','dip','pool','bot'])[1 + g % 6],
        'bench-post-' || g,
@@ -39,7 +39,7 @@ SELECT u.id, c.id,
        ARRAY(SELECT slug FROM bench_tags WHERE n IN (1 + g % 18, 1 + (g::bigint * 7) % 18) ORDER BY n),
        'published', '', g % 5000 = 0, false, 0, 0, 0, 0, 0, 0,
        now() - (:posts - g) * (interval '60 days' / :posts),
-       now(), now() - (:posts - g) * (interval '60 days' / :posts), 1
+       now(), now() - (:posts - g) * (interval '60 days' / :posts), 1, false
 FROM generate_series(1, :posts) g
 JOIN bench_users u ON u.n = 1 + (g::bigint * 7919) % :users
 JOIN bench_cats c ON c.n = 1 + (g::bigint * 31) % (SELECT count(*) FROM bench_cats);
