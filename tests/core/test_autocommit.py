@@ -1,0 +1,48 @@
+"""The autocommit connection (apps.core.autocommit) under a connection pool: ASGI runs each
+request's sync code in a thread of its own, so whatever a thread keeps, the pool never gets back."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connections
+
+from apps.core import autocommit
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def small_pool():
+    """The default alias pooled (as in production: DB_POOL) with room for two connections."""
+    wrapper = connections["default"]
+    options = wrapper.settings_dict["OPTIONS"]
+    options["pool"] = {"min_size": 1, "max_size": 2, "timeout": 2}
+    try:
+        yield
+    finally:
+        options.pop("pool")
+        autocommit.close()
+        pool = type(wrapper)._connection_pools.pop("default", None)
+        if pool is not None:
+            pool.close()
+
+
+def test_statements_from_many_request_threads_never_drain_the_pool(small_pool):
+    errors: list[Exception] = []
+
+    def one_request() -> None:
+        try:
+            assert autocommit.execute("SELECT 1", []) == [(1,)]
+        except Exception as exc:  # a drained pool: PoolTimeout after 2 s
+            errors.append(exc)
+
+    for _ in range(6):  # six requests, one after the other, each in a new thread
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    assert errors == []
+    pool = type(connections["default"])._connection_pools["default"]
+    assert pool.get_stats()["pool_size"] <= 2
+    assert pool.get_stats().get("pool_available", 0) >= 1  # given back
