@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.core import rls
-from apps.core.events import NOTIFY_CHANNEL, DomainEvent, Receiver, dotted, receivers_for
+from apps.core.events import NOTIFY_CHANNEL, NOTIFY_NOW, DomainEvent, Receiver, dotted, receivers_for
 from apps.core.models import OutboxDelivery, OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -151,7 +151,8 @@ def _listen(using: str):
 def relay_loop(stop: threading.Event, *, using: str = "default", ready: threading.Event | None = None) -> None:
     """Deliver what the emitting processes leave undone, woken by their commits, until `stop`.
 
-    Each NOTIFY means "pairs due in EVENTS_OUTBOX_RELAY_DELAY_SECONDS"; the loop sleeps until the
+    Each NOTIFY means "pairs due in EVENTS_OUTBOX_RELAY_DELAY_SECONDS" (or "now" for a fan-out
+    left to the relay, `events.in_relay`); the loop sleeps until the
     earliest such moment, relays, then asks the database when the next pending pair is due (a
     backoff, or an event whose NOTIFY it missed), never sleeping longer than
     EVENTS_OUTBOX_RELAY_SECONDS. A lost database connection (a restart) is retried every second.
@@ -175,9 +176,9 @@ def relay_loop(stop: threading.Event, *, using: str = "default", ready: threadin
                     wake_at = now + min(max(due_in if due_in is not None else idle, 0.5), idle)
                 # Wait for a commit's NOTIFY (or the next due pair), in short slices to notice `stop`.
                 timeout = min(max(wake_at - time.monotonic(), 0.01), 1.0)
-                for _ in listener.notifies(timeout=timeout, stop_after=1):
-                    delay = settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS
-                    wake_at = min(wake_at, time.monotonic() + delay + 0.05)
+                for note in listener.notifies(timeout=timeout, stop_after=1):
+                    delay = 0 if note.payload == NOTIFY_NOW else settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS + 0.05
+                    wake_at = min(wake_at, time.monotonic() + delay)
         except Exception as exc:
             logger.warning("outbox relay loop: %s: %s; retrying in 1 s", type(exc).__name__, exc)
             connections[using].close()
