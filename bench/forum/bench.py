@@ -5,13 +5,13 @@ stack (uvicorn on 127.0.0.1), on a separate database seeded with >= 100k posts, 
 
     .venv/bin/python bench/forum/bench.py seed   # (re)creates the database sk_forum_bench (~5 min)
     .venv/bin/python bench/forum/bench.py run    # starts uvicorn, measures, prints a Markdown report
-    .venv/bin/python bench/forum/bench.py writes /tmp/before   # write paths: this checkout vs another
+    .venv/bin/python bench/forum/bench.py writes /tmp/before [/tmp/other ...]  # write paths vs this checkout
 
-`writes <other checkout>` compares the write paths (a signed-in user posting, commenting, upvoting)
-of this checkout with another one (e.g. `git worktree add /tmp/before <commit>`), each served by
-its own uvicorn process on its own copy of a small database (BENCH_WRITES_DB_URL, default
-postgres://postgres@127.0.0.1:5432/sk_writes_bench: the other checkout migrates and seeds it, the
-copy for this checkout is migrated on top). Rounds alternate which server goes first; per request
+`writes <checkout> ...` compares the write paths (a signed-in user posting, commenting, upvoting)
+of other checkouts (e.g. `git worktree add /tmp/before <commit>`) with this one, each served by its
+own uvicorn process on its own copy of a small database (BENCH_WRITES_DB_URL, default
+postgres://postgres@127.0.0.1:5432/sk_writes_bench: the first checkout migrates and seeds it, each
+other copy is migrated on top by its checkout). Rounds alternate which server goes first; per request
 it records latency and the server process's CPU time (/proc/<pid>/stat utime+stime), so other load
 on the machine weighs on both sides alike. BENCH_WRITES_ROUNDS (8) rounds of BENCH_WRITES_PER_CASE
 (25) requests per case and server.
@@ -276,15 +276,16 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _writes_seed(other: Path, before_db: str, after_db: str) -> None:
-    """The other checkout builds the database (its migrations, reference data, a small bulk load);
-    this checkout's copy gets this checkout's migrations on top."""
+def _writes_seed(roots: list[Path], names: list[str]) -> None:
+    """The first checkout builds the database (its migrations, reference data, a small bulk load);
+    every other checkout's copy gets that checkout's migrations on top."""
+    other, before_db = roots[0], names[0]
     python = other / ".venv" / "bin" / "python"
     base = _db_url("postgres")
     import psycopg
 
     with psycopg.connect(base, autocommit=True) as conn:
-        for name in (before_db, after_db):
+        for name in names:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{before_db}"')
     other_env = _writes_env(_db_url(before_db))
@@ -299,11 +300,13 @@ def _writes_seed(other: Path, before_db: str, after_db: str) -> None:
     )  # fmt: skip
     code = "from apps.forum import jobs; jobs.recount_all(); jobs.refresh_trending()"
     subprocess.run([str(python), "manage.py", "shell", "-c", code], cwd=other, env=other_env, check=True)
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{after_db}" TEMPLATE "{before_db}"')
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=_writes_env(_db_url(after_db)), check=True
-    )
+    for root, name in zip(roots[1:], names[1:], strict=True):
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{before_db}"')
+        python = root / ".venv" / "bin" / "python"
+        subprocess.run(
+            [str(python), "manage.py", "migrate", "-v0"], cwd=root, env=_writes_env(_db_url(name)), check=True
+        )
 
 
 class WriteServer:
@@ -344,16 +347,17 @@ def _write_request(case: str, n: int, targets: list[int]) -> tuple[str, str, dic
     return "POST", f"/api/posts/{targets[n]}/vote", {"value": 1}  # a new upvote each time
 
 
-def cmd_writes(other: Path) -> None:
+def cmd_writes(others: list[Path]) -> None:
     import httpx
     import psycopg
 
     rounds = int(os.environ.get("BENCH_WRITES_ROUNDS", "8"))
     per_case = int(os.environ.get("BENCH_WRITES_PER_CASE", "25"))
     base_name = urlparse(WRITES_DB_URL).path.lstrip("/")
-    before_db, after_db = f"{base_name}_before", f"{base_name}_after"
-    step("seed the two databases", _writes_seed, other, before_db, after_db)
-    with psycopg.connect(_db_url(before_db)) as conn:
+    roots = [*others, ROOT]
+    names = [f"{base_name}_{i}" for i in range(len(roots))]
+    step("seed the databases", _writes_seed, roots, names)
+    with psycopg.connect(_db_url(names[0])) as conn:
         targets = [
             r[0]
             for r in conn.execute(
@@ -364,17 +368,19 @@ def cmd_writes(other: Path) -> None:
                 [(rounds + 1) * per_case + 50],
             )
         ]
-    before_rev = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=other, capture_output=True, text=True
-    ).stdout.strip()
-    after_rev = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+
+    def revision(root: Path) -> str:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        )
+        return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
     servers = [
-        WriteServer(f"before ({before_rev})", other, before_db, PORT + 1),
-        WriteServer(f"after ({after_rev})", ROOT, after_db, PORT + 2),
+        WriteServer(f"{root.name} ({revision(root)})", root, name, PORT + 1 + i)
+        for i, (root, name) in enumerate(zip(roots, names, strict=True))
     ]
-    counters = {s.label: 0 for s in servers}
+    counters = {(s.label, case): 0 for s in servers for case in WRITE_CASES}
     try:
         clients = {s.label: httpx.Client(base_url=f"http://127.0.0.1:{s.port}", timeout=30) for s in servers}
         for s in servers:
@@ -390,8 +396,8 @@ def cmd_writes(other: Path) -> None:
         def batch(s: WriteServer, case: str, count: int, record: bool) -> None:
             c = clients[s.label]
             for _ in range(count):
-                n = counters[s.label]
-                counters[s.label] += 1
+                n = counters[(s.label, case)]
+                counters[(s.label, case)] += 1
                 method, url, body = _write_request(case, n, targets)
                 cpu0, t0 = _cpu_seconds(s.proc.pid), time.perf_counter()
                 r = c.request(method, url, json=body)
@@ -405,7 +411,7 @@ def cmd_writes(other: Path) -> None:
             for case in WRITE_CASES:
                 batch(s, case, 5, record=False)
         for r in range(rounds):
-            for s in servers if r % 2 == 0 else servers[::-1]:
+            for s in servers if r % 2 == 0 else servers[::-1]:  # who goes first alternates
                 for case in WRITE_CASES:
                     batch(s, case, per_case, record=True)
             print(f"   round {r + 1}/{rounds} done", flush=True)
@@ -414,16 +420,16 @@ def cmd_writes(other: Path) -> None:
             s.stop()
     load = os.getloadavg()
     print(f"\n{rounds} interleaved rounds x {per_case} requests per case and server (after 5 warm-up requests each),")
-    print("one uvicorn worker per side, DEBUG off, no Redis (the default set-up), sequential client.")
+    print("one uvicorn worker per checkout, DEBUG off, no Redis (the default set-up), sequential client.")
     print(f"Load average at the end (1/5/15 min, 2 cores): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
-    print("| case | side | median ms | p95 ms | CPU ms/request (mean) | CPU after/before |")
+    print("| case | checkout | median ms | p95 ms | CPU ms/request (mean) | CPU vs the first |")
     print("|---|---|---:|---:|---:|---:|")
     for case in WRITE_CASES:
         cpu_before = statistics.mean(c for _, c in servers[0].samples[case])
         for s in servers:
             lat = sorted(ms for ms, _ in s.samples[case])
             cpu = statistics.mean(c for _, c in s.samples[case])
-            ratio = f"{cpu / cpu_before:.2f}" if s is servers[1] and cpu_before else ""
+            ratio = f"{cpu / cpu_before:.2f}" if s is not servers[0] and cpu_before else ""
             print(
                 f"| {case} | {s.label} | {statistics.median(lat):.1f} | {lat[int(0.95 * (len(lat) - 1))]:.1f} "
                 f"| {cpu:.1f} | {ratio} |"
@@ -437,7 +443,7 @@ if __name__ == "__main__":
     elif command == "run":
         cmd_run()
     elif command == "writes" and len(sys.argv) > 2:
-        cmd_writes(Path(sys.argv[2]).resolve())
+        cmd_writes([Path(a).resolve() for a in sys.argv[2:]])
     else:
         print(__doc__)
         sys.exit(2)
