@@ -39,7 +39,9 @@ def start_relay_loop(**_) -> None:
     from apps.core import outbox
 
     _relay_stop.clear()
-    threading.Thread(target=outbox.relay_loop, args=(_relay_stop,), name="outbox-relay", daemon=True).start()
+    # Several loops per worker: a fan-out waits on the database most of the time, so they overlap.
+    for n in range(settings.EVENTS_OUTBOX_RELAY_THREADS):
+        threading.Thread(target=outbox.relay_loop, args=(_relay_stop,), name=f"outbox-relay-{n}", daemon=True).start()
 
 
 @worker_shutdown.connect

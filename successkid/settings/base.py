@@ -262,6 +262,7 @@ EVENTS_OUTBOX_RELAY_DELAY_SECONDS = env.int("EVENTS_OUTBOX_RELAY_DELAY_SECONDS",
 EVENTS_FAN_OUT_IN_RELAY = env.bool("EVENTS_FAN_OUT_IN_RELAY", default=True)
 # Every Celery worker runs the relay loop, woken by each commit's NOTIFY; it sweeps at least this often.
 EVENTS_OUTBOX_RELAY_LOOP = env.bool("EVENTS_OUTBOX_RELAY_LOOP", default=True)
+EVENTS_OUTBOX_RELAY_THREADS = env.int("EVENTS_OUTBOX_RELAY_THREADS", default=3)  # relay loops per worker
 EVENTS_OUTBOX_RELAY_SECONDS = env.float("EVENTS_OUTBOX_RELAY_SECONDS", default=3.0)
 # Beat's sweep, the safety net for a worker whose loop is not running (its schedule, security.py).
 EVENTS_OUTBOX_SWEEP_SECONDS = env.float("EVENTS_OUTBOX_SWEEP_SECONDS", default=60.0)
