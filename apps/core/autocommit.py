@@ -19,6 +19,7 @@ from django.db import connections, router
 
 logger = logging.getLogger(__name__)
 _local = threading.local()
+POOLS: dict = {}  # the autocommit connections' pools, apart from the requests' ones
 
 
 def own_connection():
@@ -31,6 +32,11 @@ def own_connection():
         conn = None
     if conn is None:
         conn = connections.create_connection("default")
+        # A pool of its own (pools are kept per alias): a request holds one connection of the
+        # default pool in its transaction while it borrows this one, so with a shared pool a few
+        # more concurrent requests than connections each waited for the other's (bench/load: 503s
+        # after DB_POOL_TIMEOUT while a killed web worker's share of the load went to the others).
+        conn._connection_pools = POOLS  # Django keeps pools per alias in this (class-level) dict
         _local.conn, _local.ident = conn, ident
     return conn
 

@@ -24,9 +24,10 @@ def small_pool():
     finally:
         options.pop("pool")
         autocommit.close()
-        pool = type(wrapper)._connection_pools.pop("default", None)
-        if pool is not None:
-            pool.close()
+        for pools in (type(wrapper)._connection_pools, autocommit.POOLS):
+            pool = pools.pop("default", None)
+            if pool is not None:
+                pool.close()
 
 
 def test_statements_from_many_request_threads_never_drain_the_pool(small_pool):
@@ -43,6 +44,43 @@ def test_statements_from_many_request_threads_never_drain_the_pool(small_pool):
         thread.start()
         thread.join()
     assert errors == []
-    pool = type(connections["default"])._connection_pools["default"]
+    pool = autocommit.POOLS["default"]
     assert pool.get_stats()["pool_size"] <= 2
     assert pool.get_stats().get("pool_available", 0) >= 1  # given back
+
+
+def test_a_request_holding_its_pool_dry_still_gets_an_autocommit_connection(small_pool):
+    """Requests each hold a connection of the default pool in their transaction (here: all of
+    it) and then count a limit on the autocommit connection: it must not wait on that pool."""
+    from django.db import transaction
+
+    held = threading.Event()
+    done = threading.Event()
+    errors: list[Exception] = []
+
+    def holder() -> None:
+        with transaction.atomic():
+            connections["default"].ensure_connection()
+            held.set()
+            done.wait(10)
+        connections["default"].close()
+
+    def request() -> None:
+        try:
+            with transaction.atomic():
+                connections["default"].ensure_connection()  # the second of the two
+                assert autocommit.execute("SELECT 1", []) == [(1,)]
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections["default"].close()
+
+    other = threading.Thread(target=holder)
+    other.start()
+    assert held.wait(10)
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+    done.set()
+    other.join()
+    assert errors == []
