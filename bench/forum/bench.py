@@ -268,7 +268,7 @@ def _db_url(name: str) -> str:
 
 
 def _writes_env(db_url: str) -> dict[str, str]:
-    return {**env(), "DATABASE_URL": db_url}
+    return {**env(), "DATABASE_URL": db_url, "JWT_ACCESS_MINUTES": "240"}  # one token for the whole run
 
 
 def _cpu_seconds(pid: int) -> float:
