@@ -415,13 +415,18 @@ def cmd_writes(others: list[Path]) -> None:
                 for case in WRITE_CASES:
                     batch(s, case, per_case, record=True)
             print(f"   round {r + 1}/{rounds} done", flush=True)
+            _writes_report(servers, r + 1, per_case)  # so far (a run cut short still reports)
     finally:
         for s in servers:
             s.stop()
+    _writes_report(servers, rounds, per_case)
+
+
+def _writes_report(servers: list, rounds: int, per_case: int) -> None:
     load = os.getloadavg()
-    print(f"\n{rounds} interleaved rounds x {per_case} requests per case and server (after 5 warm-up requests each),")
+    print(f"\n{rounds} interleaved rounds x {per_case} requests per case and checkout (after 5 warm-up requests each),")
     print("one uvicorn worker per checkout, DEBUG off, no Redis (the default set-up), sequential client.")
-    print(f"Load average at the end (1/5/15 min, 2 cores): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
+    print(f"Load average now (1/5/15 min, 2 cores): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
     print("| case | checkout | median ms | p95 ms | CPU ms/request (mean) | CPU vs the first |")
     print("|---|---|---:|---:|---:|---:|")
     for case in WRITE_CASES:
@@ -432,7 +437,8 @@ def cmd_writes(others: list[Path]) -> None:
             ratio = f"{cpu / cpu_before:.2f}" if s is not servers[0] and cpu_before else ""
             print(
                 f"| {case} | {s.label} | {statistics.median(lat):.1f} | {lat[int(0.95 * (len(lat) - 1))]:.1f} "
-                f"| {cpu:.1f} | {ratio} |"
+                f"| {cpu:.1f} | {ratio} |",
+                flush=True,
             )
 
 
