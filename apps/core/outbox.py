@@ -140,10 +140,13 @@ def _seconds_until_due(using: str) -> float | None:
 
 def _listen(using: str):
     """A connection of its own, in autocommit, LISTENing on the outbox channel (the ORM's
-    connection of this thread runs the deliveries and may be closed and reopened at any time)."""
-    wrapper = connections[using]
-    conn = wrapper.get_new_connection(wrapper.get_connection_params())
-    conn.autocommit = True
+    connection of this thread runs the deliveries and may be closed and reopened at any time).
+    Opened directly, never taken from the pool: it is held for good and closed, not given back."""
+    import psycopg
+
+    params = connections[using].get_connection_params()
+    params.pop("cursor_factory", None)
+    conn = psycopg.connect(**params, autocommit=True)
     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
     return conn
 
