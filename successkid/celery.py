@@ -61,6 +61,22 @@ def guard_redis_broker_loss(channel_cls=None) -> None:
 
 guard_redis_broker_loss()
 
+# Periodic plumbing whose INFO lines ("Sending due task", "received", "succeeded") would fill the
+# console every few seconds; their warnings and errors (a failure, a retry) still show.
+QUIET_TASKS = ("core.relay_outbox",)
+
+
+class QuietTasksFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            return True
+        message = record.getMessage()
+        return not any(name in message for name in QUIET_TASKS)
+
+
+for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_name).addFilter(QuietTasksFilter())
+
 app = Celery("successkid", task_cls=SystemTask)
 
 

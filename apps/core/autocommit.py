@@ -39,15 +39,19 @@ def own_connection():
         conn = None
     if conn is None:
         conn = connections.create_connection("default")
-        # Django keeps pools per alias in a class-level dict: this one gets a dict of its own.
-        conn._connection_pools = POOLS
+        # A pool of its own (pools are kept per alias): a request holds one connection of the
+        # default pool in its transaction while it borrows this one, so with a shared pool a few
+        # more concurrent requests than connections each waited for the other's (bench/load: 503s
+        # after DB_POOL_TIMEOUT while a killed web worker's share of the load went to the others).
+        conn._connection_pools = POOLS  # Django keeps pools per alias in this (class-level) dict
         _local.conn, _local.ident = conn, ident
     return conn
 
 
 def release(conn) -> None:
-    """Give a pooled connection back after each use (a connection kept per thread would hold a
-    pool slot for as long as the thread lives, and threads outnumber slots)."""
+    """Give a pooled connection back after each use. ASGI runs each request's sync code in a
+    thread of its own, so a connection kept per thread would never return to the pool: every
+    signed-in request leaked one, and the pool ran dry (bench/load: 503s after 10 s waits)."""
     if conn.pool is not None and conn.connection is not None:
         conn.close()
 

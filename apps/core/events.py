@@ -36,6 +36,10 @@ from apps.core import rls
 
 logger = logging.getLogger(__name__)
 
+# The PostgreSQL channel on which a committed event wakes the relay loop.
+NOTIFY_CHANNEL = "sk_outbox"
+NOTIFY_NOW = "now"  # the payload when some pair is due at once (a fan-out left to the relay)
+
 
 @dataclass(frozen=True)
 class DomainEvent:
@@ -87,6 +91,19 @@ def dotted(obj) -> str:
     return f"{getattr(obj, '__module__', None)}:{getattr(obj, '__qualname__', repr(obj))}"
 
 
+def in_relay(receiver: Receiver) -> Receiver:
+    """Mark a receiver whose work is a fan-out the request should not wait for (notifying every
+    watcher): with EVENTS_FAN_OUT_IN_RELAY the emitting process leaves it to the relay loop, which
+    the commit's NOTIFY wakes at once, instead of handing it to a Celery task that a killed worker
+    would take with it (the pair is done only when the receiver's writes commit)."""
+    receiver.runs_in_relay = True
+    return receiver
+
+
+def _left_to_relay(receiver: Receiver) -> bool:
+    return settings.EVENTS_FAN_OUT_IN_RELAY and getattr(receiver, "runs_in_relay", False) and relayable(receiver)
+
+
 def relayable(receiver: Receiver) -> bool:
     """A module-level function another process can find again by name (not a lambda or closure)."""
     module = getattr(receiver, "__module__", None)
@@ -117,7 +134,8 @@ def dispatch(event: DomainEvent, event_id: uuid.UUID | None = None, *, using: st
     for receiver in receivers_for(event):
         if event_id is None or not relayable(receiver):
             _run_plain(receiver, event)
-        else:
+            continue
+        if not _left_to_relay(receiver):
             tracked.append(receiver)
     if not tracked:
         return
@@ -136,23 +154,32 @@ def emit(event: DomainEvent, *, using: str | None = None) -> None:
     alias = using or "default"
     now = timezone.now()
     event_id = uuid.uuid4()
-    tracked = sorted({dotted(r) for r in receivers if relayable(r)})
-    # The relay leaves a fresh event to its own process for a few seconds (the low-latency path).
-    due = now + timedelta(seconds=settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS)
-    # One statement (so one round-trip, and atomic without a savepoint): the event and its deliveries.
+    tracked = {dotted(r): r for r in receivers if relayable(r)}
+    names = sorted(tracked)
+    # The relay leaves a fresh event to its own process for a few seconds (the low-latency path),
+    # except the fan-outs this process leaves to the relay: those are due at once.
+    later = now + timedelta(seconds=settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS)
+    dues = [now if _left_to_relay(tracked[name]) else later for name in names]
+    # One statement (so one round-trip, and atomic without a savepoint): the event, its deliveries,
+    # and a NOTIFY that PostgreSQL sends only if this transaction commits, waking the relay loop
+    # (apps.core.outbox.relay_loop) so it can deliver what this process leaves undone after `due`.
+    # A transaction's identical notifications are sent once, however many events it emits.
     with connections[alias].cursor() as cursor:
         cursor.execute(
-            "WITH event AS (INSERT INTO outbox_events (id, type, payload, created_at) VALUES (%s, %s, %s::jsonb, %s)) "
-            "INSERT INTO outbox_deliveries (event_id, receiver, attempts, next_attempt_at, last_error) "
-            "SELECT %s, receiver, 0, %s, '' FROM unnest(%s::text[]) AS receiver",
+            "WITH event AS (INSERT INTO outbox_events (id, type, payload, created_at) VALUES (%s, %s, %s::jsonb, %s)), "
+            "deliveries AS (INSERT INTO outbox_deliveries (event_id, receiver, attempts, next_attempt_at, last_error) "
+            "SELECT %s, receiver, 0, due, '' FROM unnest(%s::text[], %s::timestamptz[]) AS d (receiver, due)) "
+            "SELECT pg_notify(%s, %s)",
             [
                 event_id,
                 dotted(type(event)),
                 json.dumps(asdict(event), cls=DjangoJSONEncoder),
                 now,
                 event_id,
-                due,
-                tracked,
+                names,
+                dues,
+                NOTIFY_CHANNEL,
+                NOTIFY_NOW if now in dues else "",
             ],
         )
     if settings.EVENTS_DISPATCH_ON_COMMIT:

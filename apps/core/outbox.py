@@ -6,23 +6,32 @@ the receiver in a savepoint, and records the outcome in the same transaction: so
 run the same pair at once, a receiver's writes and its "done" mark commit together, and one failing
 receiver never re-runs the others. A failure is retried with exponential backoff; after
 EVENTS_OUTBOX_MAX_ATTEMPTS it is parked (admin: "Retry", /metrics: sk_outbox_parked).
+
+The relay is `relay_loop`, a thread of every Celery worker (apps.core.tasks starts it when the
+worker is ready): it LISTENs on its own connection for the NOTIFY that `emit` sends on commit,
+sleeps until the pairs of that event are due (EVENTS_OUTBOX_RELAY_DELAY_SECONDS: the emitting
+process's own head start), delivers whatever is still undone, and sweeps every
+EVENTS_OUTBOX_RELAY_SECONDS anyway. Beat's `core.relay_outbox` is the safety net for a worker whose
+loop is not running (EVENTS_OUTBOX_SWEEP_SECONDS).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
 from dataclasses import fields
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.core import rls
-from apps.core.events import DomainEvent, Receiver, dotted, receivers_for
+from apps.core.events import NOTIFY_CHANNEL, NOTIFY_NOW, DomainEvent, Receiver, dotted, receivers_for
 from apps.core.models import OutboxDelivery, OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -131,6 +140,70 @@ def relay(*, limit: int | None = None, now: datetime | None = None, using: str =
             # Backoff counts from this sweep's clock, so a failed pair is not claimed again in it.
             succeeded += _run(row, receiver, event, using=using, now=sweep_now)
     return succeeded
+
+
+def _seconds_until_due(using: str) -> float | None:
+    """How long until the earliest pending pair is due (negative if overdue); None when none is."""
+    first = (
+        OutboxDelivery.objects.using(using)
+        .filter(done_at__isnull=True, parked_at__isnull=True)
+        .aggregate(first=Min("next_attempt_at"))["first"]
+    )
+    return None if first is None else (first - timezone.now()).total_seconds()
+
+
+def _listen(using: str):
+    """A connection of its own, in autocommit, LISTENing on the outbox channel (the ORM's
+    connection of this thread runs the deliveries and may be closed and reopened at any time).
+    Opened directly, never taken from the pool: it is held for good and closed, not given back."""
+    import psycopg
+
+    params = connections[using].get_connection_params()
+    params.pop("cursor_factory", None)
+    conn = psycopg.connect(**params, autocommit=True)
+    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+    return conn
+
+
+def relay_loop(stop: threading.Event, *, using: str = "default", ready: threading.Event | None = None) -> None:
+    """Deliver what the emitting processes leave undone, woken by their commits, until `stop`.
+
+    Each NOTIFY means "pairs due in EVENTS_OUTBOX_RELAY_DELAY_SECONDS" (or "now" for a fan-out
+    left to the relay, `events.in_relay`); the loop sleeps until the
+    earliest such moment, relays, then asks the database when the next pending pair is due (a
+    backoff, or an event whose NOTIFY it missed), never sleeping longer than
+    EVENTS_OUTBOX_RELAY_SECONDS. A lost database connection (a restart) is retried every second.
+    `ready` is set once the loop listens (tests wait for it)."""
+    idle = settings.EVENTS_OUTBOX_RELAY_SECONDS
+    while not stop.is_set():
+        listener = None
+        try:
+            listener = _listen(using)
+            if ready is not None:
+                ready.set()
+            wake_at = time.monotonic()  # sweep on (re)start: the NOTIFYs sent meanwhile are lost
+            while not stop.is_set():
+                now = time.monotonic()
+                if now >= wake_at:
+                    delivered = relay(using=using)
+                    due_in = _seconds_until_due(using)
+                    if delivered >= settings.EVENTS_OUTBOX_RELAY_BATCH:
+                        due_in = 0.0  # more is due right now
+                    # Not before 0.5 s: a due pair can be locked by its emitting process a moment.
+                    wake_at = now + min(max(due_in if due_in is not None else idle, 0.5), idle)
+                # Wait for a commit's NOTIFY (or the next due pair), in short slices to notice `stop`.
+                timeout = min(max(wake_at - time.monotonic(), 0.01), 1.0)
+                for note in listener.notifies(timeout=timeout, stop_after=1):
+                    delay = 0 if note.payload == NOTIFY_NOW else settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS + 0.05
+                    wake_at = min(wake_at, time.monotonic() + delay)
+        except Exception as exc:
+            logger.warning("outbox relay loop: %s: %s; retrying in 1 s", type(exc).__name__, exc)
+            connections[using].close()
+            stop.wait(1.0)
+        finally:
+            if listener is not None:
+                listener.close()  # psycopg closes a broken connection without raising
+    connections[using].close()
 
 
 def retry(queryset) -> int:

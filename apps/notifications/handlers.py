@@ -1,5 +1,5 @@
-"""What notifications does when other areas' events happen: one handler per event, run by the
-`notifications.handle_event` task (or inline by `receivers` when no broker answers).
+"""What notifications does when other areas' events happen: one handler per event, run by
+`receivers.receive` (in the outbox relay, see there).
 
 Handlers use the event's fields; where a nicer text needs another area's model (a post title, an
 achievement name, a price) it is loaded lazily through `django.apps` and left out when that area

@@ -1,31 +1,24 @@
 """Subscribes notifications to other areas' events.
 
-Receivers run after the emitting transaction commits and hand the event (ids only) to the
-`notifications.handle_event` task, so fan-out to watchers never slows the request; the handlers
-themselves live in `handlers.py`, which the task calls.
+The fan-out (every watcher of a thread, every upvoted author) is the outbox relay's work, not the
+request's: `receive` is marked `events.in_relay`, so the emitting process leaves it to the relay
+loop that the commit's NOTIFY wakes at once, in a Celery worker. The pair is marked done in the
+same transaction as the notifications it wrote, so a process killed at any point loses none and a
+retried delivery adds none (dedupe keys). The handlers live in `handlers.py`.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict
 
 from apps.core import events
 from apps.notifications.handlers import EVENT_TYPES, handle, notifies
-from apps.notifications.tasks import handle_event
-
-logger = logging.getLogger(__name__)
 
 
+@events.in_relay
 def receive(event: events.DomainEvent) -> None:
     name, fields = type(event).__name__, asdict(event)
-    if not notifies(name, fields):
-        return  # nothing to notify: no task
-    try:
-        handle_event.delay(name, fields)
-    except Exception:
-        # No broker right now: notify inline rather than lose the notification.
-        logger.warning("could not enqueue notifications for %s; handling it inline", name, exc_info=True)
+    if notifies(name, fields):  # decided from the event alone: most votes notify nobody
         handle(name, fields)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from apps.notifications import handlers, selectors, services
+from apps.notifications import selectors, services
 
 
 @shared_task(name="notifications.send_email", autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -28,10 +28,3 @@ def send_digests(frequency: str) -> int:
 @shared_task(name="notifications.purge")
 def purge() -> int:
     return services.purge_notifications()
-
-
-@shared_task(name="notifications.handle_event", autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
-def handle_event(event_name: str, fields: dict) -> None:
-    """Notify for one domain event (ids only; see handlers.HANDLERS). Idempotent: deliveries
-    carry dedupe keys, consolidation ignores a repeated actor."""
-    handlers.handle(event_name, fields)

@@ -5,6 +5,16 @@ stack (uvicorn on 127.0.0.1), on a separate database seeded with >= 100k posts, 
 
     .venv/bin/python bench/forum/bench.py seed   # (re)creates the database sk_forum_bench (~5 min)
     .venv/bin/python bench/forum/bench.py run    # starts uvicorn, measures, prints a Markdown report
+    .venv/bin/python bench/forum/bench.py writes /tmp/before [/tmp/other ...]  # write paths vs this checkout
+
+`writes <checkout> ...` compares the write paths (a signed-in user posting, commenting, upvoting)
+of other checkouts (e.g. `git worktree add /tmp/before <commit>`) with this one, each served by its
+own uvicorn process on its own copy of a small database (BENCH_WRITES_DB_URL, default
+postgres://postgres@127.0.0.1:5432/sk_writes_bench: the first checkout migrates and seeds it, each
+other copy is migrated on top by its checkout). Rounds alternate which server goes first; per request
+it records latency and the server process's CPU time (/proc/<pid>/stat utime+stime), so other load
+on the machine weighs on both sides alike. BENCH_WRITES_ROUNDS (8) rounds of BENCH_WRITES_PER_CASE
+(25) requests per case and server.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/sk_forum_bench),
 BENCH_PORT (8794), BENCH_REQUESTS (200 per case), sizes BENCH_POSTS/COMMENTS/VOTES/USERS.
@@ -241,12 +251,199 @@ def explain() -> None:
             print(f"\n#### {title}\n```\n" + "\n".join(r[0] for r in c.fetchall()) + "\n```")
 
 
+WRITES_DB_URL = os.environ.get("BENCH_WRITES_DB_URL", "postgres://postgres@127.0.0.1:5432/sk_writes_bench")
+WRITE_SIZES = {"users": 2000, "posts": 5000, "comments": 20000, "votes": 20000, "big_thread": 200}
+WRITE_CASES = ("post", "comment", "vote")
+
+
+def _db_url(name: str) -> str:
+    u = urlparse(WRITES_DB_URL)
+    return u._replace(path=f"/{name}").geturl()
+
+
+def _writes_env(db_url: str) -> dict[str, str]:
+    return {**env(), "DATABASE_URL": db_url, "JWT_ACCESS_MINUTES": "240"}  # one token for the whole run
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _writes_seed(roots: list[Path], names: list[str]) -> None:
+    """The first checkout builds the database (its migrations, reference data, a small bulk load);
+    every other checkout's copy gets that checkout's migrations on top."""
+    other, before_db = roots[0], names[0]
+    python = other / ".venv" / "bin" / "python"
+    base = _db_url("postgres")
+    import psycopg
+
+    with psycopg.connect(base, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{before_db}"')
+    other_env = _writes_env(_db_url(before_db))
+    subprocess.run([str(python), "manage.py", "migrate", "-v0"], cwd=other, env=other_env, check=True)
+    subprocess.run([str(python), "manage.py", "seed"], cwd=other, env=other_env, check=True, capture_output=True)
+    u = urlparse(WRITES_DB_URL)
+    variables = [x for k, v in WRITE_SIZES.items() for x in ("-v", f"{k}={v}")]
+    subprocess.run(
+        ["psql", "-h", u.hostname or "127.0.0.1", "-p", str(u.port or 5432), "-U", u.username or "postgres",
+         "-d", before_db, "-q", *variables, "-f", str(HERE / "seed.sql")],
+        check=True,
+    )  # fmt: skip
+    code = "from apps.forum import jobs; jobs.recount_all(); jobs.refresh_trending()"
+    subprocess.run([str(python), "manage.py", "shell", "-c", code], cwd=other, env=other_env, check=True)
+    for root, name in zip(roots[1:], names[1:], strict=True):
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{before_db}"')
+        python = root / ".venv" / "bin" / "python"
+        subprocess.run(
+            [str(python), "manage.py", "migrate", "-v0"], cwd=root, env=_writes_env(_db_url(name)), check=True
+        )
+
+
+class WriteServer:
+    """One uvicorn process (one worker) of one checkout on its own database."""
+
+    def __init__(self, label: str, root: Path, db_name: str, port: int):
+        self.label, self.root, self.port = label, root, port
+        self.python = root / ".venv" / "bin" / "python"
+        self.env = _writes_env(_db_url(db_name))
+        self.proc = subprocess.Popen(
+            [str(self.python), "-m", "uvicorn", "successkid.asgi:application", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning", "--no-access-log"],
+            cwd=root, env=self.env,
+        )  # fmt: skip
+        out = subprocess.run(
+            [str(self.python), "manage.py", "shell", "-c",
+             "from apps.accounts.models import User; from apps.accounts.tokens import issue_token_pair; "
+             "print(issue_token_pair(User.objects.get(username='bench_1'))['access'])"],
+            cwd=root, env=self.env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        self.token = out.stdout.strip().splitlines()[-1]
+        self.samples: dict[str, list[tuple[float, float]]] = {case: [] for case in WRITE_CASES}  # (ms, cpu ms)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def _write_request(case: str, n: int, targets: list[int]) -> tuple[str, str, dict]:
+    if case == "post":
+        return (
+            "POST",
+            "/api/posts",
+            {"title": f"Write bench post {n}", "body": f"Body {n}: a small win.", "category": "memes"},
+        )
+    if case == "comment":
+        return "POST", f"/api/posts/{targets[n % len(targets)]}/comments", {"body": f"Write bench comment {n}"}
+    return "POST", f"/api/posts/{targets[n]}/vote", {"value": 1}  # a new upvote each time
+
+
+def cmd_writes(others: list[Path]) -> None:
+    import httpx
+    import psycopg
+
+    rounds = int(os.environ.get("BENCH_WRITES_ROUNDS", "8"))
+    per_case = int(os.environ.get("BENCH_WRITES_PER_CASE", "25"))
+    base_name = urlparse(WRITES_DB_URL).path.lstrip("/")
+    roots = [*others, ROOT]
+    names = [f"{base_name}_{i}" for i in range(len(roots))]
+    step("seed the databases", _writes_seed, roots, names)
+    with psycopg.connect(_db_url(names[0])) as conn:
+        targets = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM posts WHERE author_id <> (SELECT id FROM users WHERE username = 'bench_1')"
+                " AND status = 'published' AND NOT is_locked"
+                " AND category_id IN (SELECT id FROM categories WHERE slug IN ('general', 'memes'))"
+                " ORDER BY id DESC LIMIT %s",
+                [(rounds + 1) * per_case + 50],
+            )
+        ]
+
+    def revision(root: Path) -> str:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        )
+        return out.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+    servers = [
+        WriteServer(f"{root.name} ({revision(root)})", root, name, PORT + 1 + i)
+        for i, (root, name) in enumerate(zip(roots, names, strict=True))
+    ]
+    counters = {(s.label, case): 0 for s in servers for case in WRITE_CASES}
+    try:
+        clients = {s.label: httpx.Client(base_url=f"http://127.0.0.1:{s.port}", timeout=30) for s in servers}
+        for s in servers:
+            c = clients[s.label]
+            for _ in range(100):
+                try:
+                    if c.get("/api/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            c.headers["Authorization"] = f"Bearer {s.token}"
+
+        def batch(s: WriteServer, case: str, count: int, record: bool) -> None:
+            c = clients[s.label]
+            for _ in range(count):
+                n = counters[(s.label, case)]
+                counters[(s.label, case)] += 1
+                method, url, body = _write_request(case, n, targets)
+                cpu0, t0 = _cpu_seconds(s.proc.pid), time.perf_counter()
+                r = c.request(method, url, json=body)
+                ms, cpu_ms = (time.perf_counter() - t0) * 1000, (_cpu_seconds(s.proc.pid) - cpu0) * 1000
+                if r.status_code >= 300:
+                    raise SystemExit(f"{s.label} {case}: {r.status_code} {r.text[:300]}")
+                if record:
+                    s.samples[case].append((ms, cpu_ms))
+
+        for s in servers:  # warm-up: connections, caches, first-post achievements
+            for case in WRITE_CASES:
+                batch(s, case, 5, record=False)
+        for r in range(rounds):
+            for s in servers if r % 2 == 0 else servers[::-1]:  # who goes first alternates
+                for case in WRITE_CASES:
+                    batch(s, case, per_case, record=True)
+            print(f"   round {r + 1}/{rounds} done", flush=True)
+            _writes_report(servers, r + 1, per_case)  # so far (a run cut short still reports)
+    finally:
+        for s in servers:
+            s.stop()
+    _writes_report(servers, rounds, per_case)
+
+
+def _writes_report(servers: list, rounds: int, per_case: int) -> None:
+    load = os.getloadavg()
+    print(f"\n{rounds} interleaved rounds x {per_case} requests per case and checkout (after 5 warm-up requests each),")
+    print("one uvicorn worker per checkout, DEBUG off, no Redis (the default set-up), sequential client.")
+    print(f"Load average now (1/5/15 min, 2 cores): {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}\n")
+    print("| case | checkout | median ms | p95 ms | CPU ms/request (mean) | CPU vs the first |")
+    print("|---|---|---:|---:|---:|---:|")
+    for case in WRITE_CASES:
+        cpu_before = statistics.mean(c for _, c in servers[0].samples[case])
+        for s in servers:
+            lat = sorted(ms for ms, _ in s.samples[case])
+            cpu = statistics.mean(c for _, c in s.samples[case])
+            ratio = f"{cpu / cpu_before:.2f}" if s is not servers[0] and cpu_before else ""
+            print(
+                f"| {case} | {s.label} | {statistics.median(lat):.1f} | {lat[int(0.95 * (len(lat) - 1))]:.1f} "
+                f"| {cpu:.1f} | {ratio} |",
+                flush=True,
+            )
+
+
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command == "seed":
         cmd_seed()
     elif command == "run":
         cmd_run()
+    elif command == "writes" and len(sys.argv) > 2:
+        cmd_writes([Path(a).resolve() for a in sys.argv[2:]])
     else:
         print(__doc__)
         sys.exit(2)

@@ -15,7 +15,12 @@ Rules checked (bench/README.md "Load and fault runs" explains them):
   (the load keeps every user inside the caps, so each award is the full amount); each profile's
   points equal its ledger, and the all-time global leaderboard equals both;
 - vote awards and their reversals: one award per transition into an upvote, one reversal per
-  transition out of it (exact where every outcome is known).
+  transition out of it (exact where every outcome is known);
+- notifications: each stored comment told exactly the users the rules name (the parent comment's
+  author, else the post's author; never the commenter), once; each stored post's author watches
+  its thread once; each user who earned the first-post achievement was told once;
+- search: the full-text query of each stored post's title (the search's own query compiler) finds it;
+- the outbox drained: no (event, receiver) pair pending or parked.
 """
 
 from __future__ import annotations
@@ -299,6 +304,77 @@ def main() -> None:
     dupes = rows("SELECT idempotency_key, count(*) FROM point_transactions GROUP BY 1 HAVING count(*) > 1")
     if dupes:
         fail(f"duplicated ledger keys: {dupes[:5]}")
+    # --- notifications: one per notifiable event ---------------------------------------------
+    stored_comments = rows(
+        "SELECT c.id, c.author_id, p.author_id, pc.author_id FROM comments c JOIN posts p ON p.id = c.post_id"
+        " LEFT JOIN comments pc ON pc.id = c.parent_id WHERE c.body LIKE %s AND c.status = 'published'",
+        [f"%{prefix}%"],
+    )
+    told = defaultdict(list)
+    for user_id, key in rows(
+        "SELECT user_id, dedupe_key FROM notifications WHERE type IN ('reply_to_post', 'reply_to_comment')"
+    ):
+        told[key].append(user_id)
+    expected_replies = 0
+    for cid, commenter, post_author, parent_author in stored_comments:
+        expected = []
+        if parent_author is not None and parent_author != commenter:
+            expected.append(parent_author)
+        if post_author != commenter and post_author not in expected:
+            expected.append(post_author)
+        expected_replies += len(expected)
+        if sorted(told.get(f"comment:{cid}", [])) != sorted(expected):
+            fail(f"comment {cid}: reply notifications to {told.get(f'comment:{cid}', [])}, expected {expected}")
+    stored_post_ids = [pid for found in db_posts.values() for pid, _ in found]
+    unwatched = rows(
+        "SELECT p.id FROM posts p WHERE p.id = ANY(%s) AND (SELECT count(*) FROM subscriptions w"
+        " WHERE w.user_id = p.author_id AND w.target_type = 'thread' AND w.target_id = p.id) <> 1",
+        [stored_post_ids],
+    )
+    for (pid,) in unwatched[:10]:
+        fail(f"post {pid}: its author does not watch its thread exactly once")
+    achievers = {uid for (uid,) in rows("SELECT user_id FROM user_achievements")}
+    achievement_told = Counter(
+        uid for (uid,) in rows("SELECT user_id FROM notifications WHERE type = 'achievement_unlocked'")
+    )
+    for uid in achievers | set(achievement_told):
+        if achievement_told.get(uid, 0) != (uid in achievers):
+            fail(f"user {uid}: {achievement_told.get(uid, 0)} achievement notifications, earned: {uid in achievers}")
+    report["notifications"] = {
+        "reply_notifications_expected": expected_replies,
+        "threads_watched_checked": len(stored_post_ids),
+        "achievement_notifications": sum(achievement_told.values()),
+    }
+
+    # --- search finds every stored post ---------------------------------------------------------
+    from apps.search.query import parse
+    from apps.search.selectors.common import compile_query
+
+    not_found = []
+    for pid, title in rows("SELECT id, title FROM posts WHERE id = ANY(%s)", [stored_post_ids]):
+        compiled = compile_query(parse(title))
+        if compiled is None or not rows(
+            "SELECT 1 FROM posts WHERE id = %s AND search_vector @@ %s::tsquery", [pid, compiled[0]]
+        ):
+            not_found.append(pid)
+    for pid in not_found[:10]:
+        fail(f"post {pid}: the search for its title does not find it")
+    report["search"] = {"posts_searched": len(stored_post_ids), "not_found": len(not_found)}
+
+    # --- the outbox drained ---------------------------------------------------------------------
+    pending, parked = rows(
+        "SELECT count(*) FILTER (WHERE parked_at IS NULL), count(*) FILTER (WHERE parked_at IS NOT NULL)"
+        " FROM outbox_deliveries WHERE done_at IS NULL"
+    )[0]
+    if pending or parked:
+        fail(f"outbox not drained: {pending} pairs pending, {parked} parked")
+    report["outbox"] = {
+        "events": rows("SELECT count(*) FROM outbox_events")[0][0],
+        "pending": pending,
+        "parked": parked,
+        "delivery_attempts_over_one": rows("SELECT count(*) FROM outbox_deliveries WHERE attempts > 1")[0][0],
+    }
+
     report["failures"] = failures
     report["ok"] = not failures
     print(json.dumps(report, indent=2, default=str))

@@ -6,6 +6,9 @@
     .venv/bin/python bench/load/run.py --fault postgres --duration 180   # PostgreSQL stopped, started
     .venv/bin/python bench/load/run.py --fault outside  --duration 180   # every outside API down
     .venv/bin/python bench/load/run.py --fault none --duration 30        # smoke run
+    .venv/bin/python bench/load/run.py --fault kill          --duration 300  # SIGKILL web/worker/beat
+    .venv/bin/python bench/load/run.py --fault kill+postgres --duration 300  # ... and a PostgreSQL restart
+    .venv/bin/python bench/load/run.py --fault kill+redis    --duration 300  # ... and Redis killed
     .venv/bin/python bench/load/run.py --topology --duration 60 --nodes 1 --nodes 2 --per-endpoint 15
 
 With --topology the load goes to an already running scale-out topology (scripts/topology.py start:
@@ -20,6 +23,16 @@ the outside market APIs (bench/load/stub_outside.py). The load (bench/load/clien
 --duration seconds; the fault starts at 35 % of it and lasts --fault-seconds. Afterwards Celery
 drains, the app stops and bench/load/check.py compares the database with what the client sent.
 Everything lands in var/load/<fault>-<time>/ (summary.json, summary.md, journal, logs).
+
+Fault "kill" (alone or with "+postgres"/"+redis"): --kills SIGKILLs at random instants of the load,
+each on a randomly chosen process: a uvicorn worker (uvicorn's own supervisor starts a new one), the
+Celery worker or Celery beat (the whole process group, restarted by the harness a second later, as
+systemd or a container restart policy would). The outbox's lag (age of the oldest undelivered event)
+is sampled every second; after the load the harness waits until the outbox has drained and reports
+how long that took.
+
+Ports and the data directory default from the environment (LOAD_PG_PORT, LOAD_PG_DIR,
+LOAD_REDIS_PORT, LOAD_PORT, LOAD_STUB_PORT), so each engineer's runs use their own servers.
 
 Runtime vs migration role: migrations, the seed and the checks use --owner-db-user (the
 superuser by default: the checks must see every row); the app processes connect as --app-db-user
@@ -39,6 +52,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shlex
 import shutil
 import signal
@@ -259,7 +273,7 @@ def summarise(j: load_client.Journal, duration: float, fault: dict, machine: lis
         "idempotent_retries": dict(getattr(j, "retries", {})),
         "idempotent_replays": dict(getattr(j, "replayed", {})),
     }
-    if fault.get("kind") not in (None, "none"):
+    if "start" in fault:
         out["fault"] = fault_figures(j, fault)
     if j.price_samples:
         out["price"] = price_figures(j, fault)
@@ -365,6 +379,21 @@ def markdown(name: str, s: dict, check: dict) -> str:
     if "fault" in s:
         f = s["fault"]
         lines += ["", "Fault: " + json.dumps(f)]
+    if "kills" in s:
+        k = s["kills"]
+        lines += [
+            "",
+            f"Kills: {k['count']} SIGKILLs ({', '.join(f'{t} {n}' for t, n in sorted(k['by_target'].items()))}); "
+            f"slowest replacement up after {k['restart_s_max']} s; not restarted: {len(k['unrestarted'])}.",
+        ]
+    if "outbox" in s:
+        o = s["outbox"]
+        lines += [
+            "",
+            f"Outbox: maximum lag {o['max_lag_s']} s (oldest undelivered event, sampled every second), "
+            f"at most {o['max_pending']} pairs pending, {o['pending_at_load_end']} at the end of the load, "
+            f"drained {o['drained_s_after_load']} s after it.",
+        ]
     if "price" in s:
         lines += ["", "Price endpoint: " + json.dumps(s["price"])]
     if "celery_after_run" in s:
@@ -389,29 +418,117 @@ def markdown(name: str, s: dict, check: dict) -> str:
     return "\n".join(lines)
 
 
+def dependency_fault(fault_kind: str) -> str:
+    """The dependency a fault takes down ("postgres" for "kill+postgres"), or "" for none."""
+    return next((part for part in fault_kind.split("+") if part in ("redis", "postgres", "outside")), "")
+
+
 async def run_faults(args, fault, pg: Postgres, procs: dict, redis_cmd, stub_cmd, t0):
-    if args.fault == "none":
+    kind = dependency_fault(args.fault)
+    if not kind:
         return
     await asyncio.sleep(args.duration * 0.35)
     fault["start"] = time.time()
-    print(f"[fault] {args.fault} down at {fault['start'] - t0:.1f}s", flush=True)
-    if args.fault == "redis":
+    print(f"[fault] {kind} down at {fault['start'] - t0:.1f}s", flush=True)
+    if kind == "redis":
         stop(procs["redis"], signal.SIGKILL)
-    elif args.fault == "postgres":
+    elif kind == "postgres":
         await asyncio.to_thread(pg.stop, "fast")
-    elif args.fault == "outside":
+    elif kind == "outside":
         stop(procs["stub"], signal.SIGKILL)
     await asyncio.sleep(args.fault_seconds)
-    if args.fault == "redis":
+    if kind == "redis":
         procs["redis"] = subprocess.Popen(redis_cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await asyncio.to_thread(wait_port, args.redis_port)
-    elif args.fault == "postgres":
+    elif kind == "postgres":
         await asyncio.to_thread(pg.start)
-    elif args.fault == "outside":
+    elif kind == "outside":
         procs["stub"] = subprocess.Popen(stub_cmd)
         await asyncio.to_thread(wait_port, args.stub_port)
     fault["end"] = time.time()
-    print(f"[fault] {args.fault} back at {fault['end'] - t0:.1f}s", flush=True)
+    print(f"[fault] {kind} back at {fault['end'] - t0:.1f}s", flush=True)
+
+
+def uvicorn_workers(web: subprocess.Popen) -> list[psutil.Process]:
+    """uvicorn's worker processes (children of its supervisor; not multiprocessing's helpers)."""
+    try:
+        children = psutil.Process(web.pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            if "resource_tracker" not in " ".join(child.cmdline()):
+                out.append(child)
+    return out
+
+
+async def run_kills(args, procs: dict, starters: dict, kills: list, t0: float) -> None:
+    """SIGKILL a random process (uvicorn worker, Celery worker, Celery beat) at --kills random
+    instants of the load; the harness restarts Celery's after RESTART_DELAY, uvicorn restarts its
+    own workers. Each kill is logged with how long the replacement took to come up."""
+    if "kill" not in args.fault.split("+"):
+        return
+    rng = random.Random(args.kill_seed)
+    instants = sorted(rng.uniform(5, args.duration - 5) for _ in range(args.kills))
+    for at in instants:
+        await asyncio.sleep(max(t0 + at - time.time(), 0))
+        target = rng.choice(("web", "worker", "beat"))
+        record = {"t": round(time.time() - t0, 1), "target": target}
+        if target == "web":
+            workers = uvicorn_workers(procs["web"])
+            if not workers:
+                record["skipped"] = "no uvicorn worker up"
+                kills.append(record)
+                continue
+            victim = rng.choice(workers)
+            record["pid"] = victim.pid
+            with contextlib.suppress(psutil.NoSuchProcess):
+                victim.kill()
+            killed_at = time.time()
+            # uvicorn's supervisor notices the dead worker and starts a new one.
+            while time.time() - killed_at < 30:
+                alive = [w.pid for w in uvicorn_workers(procs["web"])]
+                if victim.pid not in alive and len(alive) >= args.workers:
+                    record["restarted_s"] = round(time.time() - killed_at, 2)
+                    break
+                await asyncio.sleep(0.2)
+        else:
+            record["pid"] = procs[target].pid
+            # A supervisor kills the whole unit (the Celery worker's pool processes too) and restarts it.
+            stop(procs[target], signal.SIGKILL)
+            killed_at = time.time()
+            await asyncio.sleep(RESTART_DELAY)
+            procs[target] = starters[target]()
+            record["restarted_s"] = round(time.time() - killed_at, 2)
+        print(f"[kill] {record}", flush=True)
+        kills.append(record)
+
+
+RESTART_DELAY = 1.0  # seconds between a process's death and its restart (systemd's RestartSec=1)
+
+OUTBOX_LAG_SQL = """
+    SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(e.created_at)), 0), count(*)
+    FROM outbox_deliveries d JOIN outbox_events e ON e.id = d.event_id
+    WHERE d.done_at IS NULL AND d.parked_at IS NULL
+"""
+
+
+def outbox_state(url: str) -> tuple[float, int] | None:
+    """(age of the oldest undelivered event in seconds, pending pairs), None if unreachable."""
+    try:
+        lag, pending = sql(url, OUTBOX_LAG_SQL)[0]
+        return float(lag), int(pending)
+    except Exception:  # PostgreSQL may be down on purpose
+        return None
+
+
+async def outbox_monitor(url: str, samples: list, stop_at: float) -> None:
+    while time.time() < stop_at:
+        state = await asyncio.to_thread(outbox_state, url)
+        if state is not None:
+            samples.append((time.time(), *state))
+        await asyncio.sleep(1)
 
 
 def topology_tiers(state: dict) -> dict[str, list[int]]:
@@ -580,7 +697,14 @@ def _by_kind(journal) -> dict[str, list]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--fault", choices=["none", "redis", "postgres", "outside"], default="none")
+    ap.add_argument(
+        "--fault",
+        choices=["none", "redis", "postgres", "outside", "kill", "kill+postgres", "kill+redis"],
+        default="none",
+    )
+    ap.add_argument("--kills", type=int, default=24, help="SIGKILLs during the load (fault kill)")
+    ap.add_argument("--kill-seed", type=int, default=None, help="seed of the kill instants and targets")
+    ap.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for the outbox to drain")
     ap.add_argument("--duration", type=float, default=180)
     ap.add_argument("--fault-seconds", type=float, default=20)
     ap.add_argument("--workers", type=int, default=3, help="uvicorn worker processes")
@@ -589,11 +713,11 @@ def main() -> None:
     ap.add_argument("--sockets", type=int, default=60, help="WebSocket listeners")
     ap.add_argument("--think", type=float, default=0.1, help="mean pause between a worker's requests (s)")
     ap.add_argument("--users", type=int, default=200)
-    ap.add_argument("--port", type=int, default=8790)
-    ap.add_argument("--pg-port", type=int, default=55432)
-    ap.add_argument("--pg-dir", default="/tmp/sk-load-pg")
-    ap.add_argument("--redis-port", type=int, default=6390)
-    ap.add_argument("--stub-port", type=int, default=8799)
+    ap.add_argument("--port", type=int, default=int(os.environ.get("LOAD_PORT", 8790)))
+    ap.add_argument("--pg-port", type=int, default=int(os.environ.get("LOAD_PG_PORT", 55432)))
+    ap.add_argument("--pg-dir", default=os.environ.get("LOAD_PG_DIR", "/tmp/sk-load-pg"))
+    ap.add_argument("--redis-port", type=int, default=int(os.environ.get("LOAD_REDIS_PORT", 6390)))
+    ap.add_argument("--stub-port", type=int, default=int(os.environ.get("LOAD_STUB_PORT", 8799)))
     ap.add_argument("--db-name", default="sk_loadrun")
     ap.add_argument("--owner-db-user", default="postgres")
     ap.add_argument(
@@ -618,7 +742,7 @@ def main() -> None:
         return
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    out = ROOT / "var" / "load" / f"{args.fault}-{stamp}"
+    out = ROOT / "var" / "load" / f"{args.fault.replace('+', '-')}-{stamp}"
     out.mkdir(parents=True, exist_ok=True)
     logs = {n: open(out / f"{n}.log", "w") for n in ("web", "worker", "beat", "stub", "setup")}  # noqa: SIM115
 
@@ -712,14 +836,22 @@ def main() -> None:
         ],
         cwd=ROOT, env=app_env, stdout=logs["web"], stderr=logs["web"],
     )  # fmt: skip
-    procs["worker"] = subprocess.Popen(
-        [PY, "-m", "celery", "-A", "successkid", "worker", "-l", "WARNING", "--concurrency", str(args.celery_concurrency)],
-        cwd=ROOT, env=app_env, stdout=logs["worker"], stderr=logs["worker"],
-    )  # fmt: skip
-    procs["beat"] = subprocess.Popen(
-        [PY, "-m", "celery", "-A", "successkid", "beat", "-l", "WARNING", "-s", str(out / "celerybeat-schedule")],
-        cwd=ROOT, env=app_env, stdout=logs["beat"], stderr=logs["beat"],
-    )  # fmt: skip
+
+    def start_worker() -> subprocess.Popen:
+        return subprocess.Popen(
+            [PY, "-m", "celery", "-A", "successkid", "worker", "-l", "WARNING", "--concurrency", str(args.celery_concurrency)],
+            cwd=ROOT, env=app_env, stdout=logs["worker"], stderr=logs["worker"],
+        )  # fmt: skip
+
+    def start_beat() -> subprocess.Popen:
+        return subprocess.Popen(
+            [PY, "-m", "celery", "-A", "successkid", "beat", "-l", "WARNING", "-s", str(out / "celerybeat-schedule")],
+            cwd=ROOT, env=app_env, stdout=logs["beat"], stderr=logs["beat"],
+        )  # fmt: skip
+
+    starters = {"worker": start_worker, "beat": start_beat}
+    procs["worker"] = start_worker()
+    procs["beat"] = start_beat()
     try:
         import httpx
 
@@ -742,11 +874,15 @@ def main() -> None:
             return pids
 
         machine: list = []
+        kills: list = []
+        lag_samples: list = []
         t0 = time.time()
 
         async def go():
             mon = asyncio.create_task(machine_monitor(machine, app_pids, t0 + args.duration))
             faults = asyncio.create_task(run_faults(args, fault, pg, procs, redis_cmd, stub_cmd + [], t0))
+            killer = asyncio.create_task(run_kills(args, procs, starters, kills, t0))
+            lags = asyncio.create_task(outbox_monitor(owner_url, lag_samples, t0 + args.duration + 5))
             journal = await load_client.run_load(
                 base=f"http://127.0.0.1:{args.port}",
                 seed=seed,
@@ -757,11 +893,32 @@ def main() -> None:
                 run_id=stamp.replace("-", ""),
             )
             await faults
+            await killer
             await mon
+            await lags
             return journal
 
         journal = asyncio.run(go())
-        duration = time.time() - t0 - 5  # the sockets listen 5 s past the HTTP load
+        load_end = time.time()
+        duration = load_end - t0 - 5  # the sockets listen 5 s past the HTTP load
+        # The outbox drains: every (event, receiver) pair done (or parked, which the checks fail).
+        drained_s = None
+        while time.time() - load_end < args.drain_timeout:
+            state = outbox_state(owner_url)
+            if state is not None:
+                lag_samples.append((time.time(), *state))
+                if state[1] == 0:
+                    drained_s = round(time.time() - load_end, 1)
+                    break
+            time.sleep(0.5)
+        outbox_figures = {
+            "max_lag_s": round(max((lag for _t, lag, _n in lag_samples), default=0.0), 1),
+            "max_pending": max((n for _t, _l, n in lag_samples), default=0),
+            "pending_at_load_end": next((n for t, _l, n in reversed(lag_samples) if t <= load_end), None),
+            "drained_s_after_load": drained_s,
+            "samples": len(lag_samples),
+        }
+        print(f"[outbox] {outbox_figures}", flush=True)
         # Is the Celery worker still alive and working after the fault? One task, round trip.
         t_echo = time.time()
         r = subprocess.run(
@@ -803,6 +960,15 @@ def main() -> None:
     summary = summarise(journal, duration, fault, machine)
     summary["config"] = {k: v for k, v in vars(args).items()}
     summary["celery_after_run"] = celery_after
+    summary["outbox"] = outbox_figures
+    if kills:
+        summary["kills"] = {
+            "count": sum(1 for k in kills if "pid" in k),
+            "by_target": dict(Counter(k["target"] for k in kills if "pid" in k)),
+            "restart_s_max": max((k.get("restarted_s", 0) for k in kills), default=0),
+            "unrestarted": [k for k in kills if "pid" in k and "restarted_s" not in k],
+            "log": kills,
+        }
     r = subprocess.run(
         [PY, str(HERE / "check.py"), "--journal", str(out / "journal.json"), "--seed", str(out / "seed.json")],
         cwd=ROOT, env=owner_env, capture_output=True, text=True,

@@ -275,7 +275,15 @@ CELERY_TASK_IGNORE_RESULT = True
 EVENTS_DISPATCH_ON_COMMIT = env.bool("EVENTS_DISPATCH_ON_COMMIT", default=True)
 # The relay leaves a fresh event to its own process this long, then delivers what is left.
 EVENTS_OUTBOX_RELAY_DELAY_SECONDS = env.int("EVENTS_OUTBOX_RELAY_DELAY_SECONDS", default=5)
-EVENTS_OUTBOX_RELAY_SECONDS = env.float("EVENTS_OUTBOX_RELAY_SECONDS", default=3.0)  # beat sweep period
+# Receivers marked `events.in_relay` (notification fan-out) run in the relay loop, woken at once by
+# the commit, not in the request (off in tests: there they run in-process after commit).
+EVENTS_FAN_OUT_IN_RELAY = env.bool("EVENTS_FAN_OUT_IN_RELAY", default=True)
+# Every Celery worker runs the relay loop, woken by each commit's NOTIFY; it sweeps at least this often.
+EVENTS_OUTBOX_RELAY_LOOP = env.bool("EVENTS_OUTBOX_RELAY_LOOP", default=True)
+EVENTS_OUTBOX_RELAY_THREADS = env.int("EVENTS_OUTBOX_RELAY_THREADS", default=3)  # relay loops per worker
+EVENTS_OUTBOX_RELAY_SECONDS = env.float("EVENTS_OUTBOX_RELAY_SECONDS", default=3.0)
+# Beat's sweep, the safety net for a worker whose loop is not running (its schedule, security.py).
+EVENTS_OUTBOX_SWEEP_SECONDS = env.float("EVENTS_OUTBOX_SWEEP_SECONDS", default=60.0)
 EVENTS_OUTBOX_RELAY_BATCH = env.int("EVENTS_OUTBOX_RELAY_BATCH", default=500)  # pairs per sweep at most
 # A failing pair waits BACKOFF * 2^(attempts-1) seconds (capped), and is parked after MAX_ATTEMPTS.
 EVENTS_OUTBOX_BACKOFF_SECONDS = env.int("EVENTS_OUTBOX_BACKOFF_SECONDS", default=5)

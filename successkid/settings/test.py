@@ -8,6 +8,7 @@ from .base import CACHES, DATABASE_OWNER, DATABASES, MARKET_SOURCE_REGISTRY, env
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
 EVENTS_SPOOL_RETRY_THREAD = False  # the spool's tests drive draining themselves
+EVENTS_FAN_OUT_IN_RELAY = False  # no relay loop runs in tests (its own tests turn this on)
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests must never reach the real outside world: adapters are pointed at unroutable hosts and

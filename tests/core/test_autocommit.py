@@ -1,27 +1,101 @@
-"""The autocommit connection (apps.core.autocommit) is released at the end of each request, as
-Django releases its own: under ASGI every request runs on a new thread, and a pooled connection
-kept per thread past its request held its pool slot for good (the default set-up, no Redis, stopped
-answering after about eight requests)."""
+"""The autocommit connection (apps.core.autocommit) under a connection pool: ASGI runs each
+request's sync code in a thread of its own, so whatever a thread keeps, the pool never gets back."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connections
 
 from apps.core import autocommit
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def small_pool():
+    """The default alias pooled (as in production: DB_POOL) with room for two connections."""
+    wrapper = connections["default"]
+    options = wrapper.settings_dict["OPTIONS"]
+    options["pool"] = {"min_size": 1, "max_size": 2, "timeout": 2}
+    try:
+        yield
+    finally:
+        options.pop("pool")
+        autocommit.close()
+        for pools in (type(wrapper)._connection_pools, autocommit.POOLS):
+            pool = pools.pop("default", None)
+            if pool is not None:
+                pool.close()
+
+
+def test_statements_from_many_request_threads_never_drain_the_pool(small_pool):
+    errors: list[Exception] = []
+
+    def one_request() -> None:
+        try:
+            assert autocommit.execute("SELECT 1", []) == [(1,)]
+        except Exception as exc:  # a drained pool: PoolTimeout after 2 s
+            errors.append(exc)
+
+    for _ in range(6):  # six requests, one after the other, each in a new thread
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    assert errors == []
+    pool = autocommit.POOLS["default"]
+    assert pool.get_stats()["pool_size"] <= 2
+    assert pool.get_stats().get("pool_available", 0) >= 1  # given back
+
+
+def test_a_request_holding_its_pool_dry_still_gets_an_autocommit_connection(small_pool):
+    """Requests each hold a connection of the default pool in their transaction (here: all of
+    it) and then count a limit on the autocommit connection: it must not wait on that pool."""
+    from django.db import transaction
+
+    held = threading.Event()
+    done = threading.Event()
+    errors: list[Exception] = []
+
+    def holder() -> None:
+        with transaction.atomic():
+            connections["default"].ensure_connection()
+            held.set()
+            done.wait(10)
+        connections["default"].close()
+
+    def request() -> None:
+        try:
+            with transaction.atomic():
+                connections["default"].ensure_connection()  # the second of the two
+                assert autocommit.execute("SELECT 1", []) == [(1,)]
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections["default"].close()
+
+    other = threading.Thread(target=holder)
+    other.start()
+    assert held.wait(10)
+    thread = threading.Thread(target=request)
+    thread.start()
+    thread.join()
+    done.set()
+    other.join()
+    assert errors == []
+
+
 NO_REDIS_CACHE = {"BACKEND": "apps.core.autocommit.AutocommitDatabaseCache", "LOCATION": "core_cache"}
 
 
-def test_a_request_gives_the_autocommit_connection_back(api_client, settings):
-    settings.LIMITS_REDIS_URL = ""  # the limiter counts in PostgreSQL on the autocommit connection
+def test_a_request_gives_the_pooled_autocommit_connection_back(small_pool, api_client, settings):
+    """The default set-up (no Redis): the limiter counts on it and the feed cache reads through it."""
+    settings.LIMITS_REDIS_URL = ""
     settings.CACHES = {**settings.CACHES, "default": NO_REDIS_CACHE}
-    settings.FEED_CACHE_SECONDS = 15  # and the feed cache reads the database cache on it
-    try:
-        for _ in range(3):
-            assert api_client.get("/api/posts?sort=new").status_code == 200
-            conn = autocommit._local.conn
-            assert conn is not None, "the request did not use the autocommit connection"
-            assert conn.connection is None, "the autocommit connection outlived its request"
-    finally:
-        autocommit.close()
+    settings.FEED_CACHE_SECONDS = 15
+    for _ in range(3):
+        assert api_client.get("/api/posts?sort=new").status_code == 200
+        conn = autocommit._local.conn
+        assert conn is not None, "the request did not use the autocommit connection"
+        assert conn.connection is None, "the autocommit connection outlived its use"

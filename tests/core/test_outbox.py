@@ -201,6 +201,103 @@ def test_a_process_killed_before_dispatch_loses_nothing(settings, make_client, a
     assert PointTransaction.objects.filter(user=author, activity="post_created").count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_wakes_the_relay_loop_which_delivers_what_its_process_left(settings, make_client):
+    """The emitting process dies after commit (dispatch skipped): the relay loop, LISTENing on its
+    own connection, is woken by the commit's NOTIFY and delivers once the grace is over, long
+    before its idle sweep (30 s here) or beat's would."""
+    from apps.gamification import catalogue, seed
+
+    seed.load_all()
+    catalogue.clear()
+    settings.EVENTS_DISPATCH_ON_COMMIT = False
+    settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS = 1
+    settings.EVENTS_OUTBOX_RELAY_SECONDS = 30
+    category = CategoryFactory(slug="general", name="General")
+    author = UserFactory()
+    outbox.relay(now=timezone.now() + LATER)  # what setting up emitted: nothing is pending now
+    assert outbox.pending_count() == 0
+    stop, ready = threading.Event(), threading.Event()
+    loop = threading.Thread(target=outbox.relay_loop, args=(stop,), kwargs={"ready": ready})
+    loop.start()
+    try:
+        assert ready.wait(10)
+        time.sleep(0.5)  # past the loop's start-up sweep: only a NOTIFY can wake it now
+        r = make_client(author).post(
+            "/api/posts", {"title": "Fresh news", "body": "Hello there", "category": category.slug}, format="json"
+        )
+        assert r.status_code == 201, r.content
+        committed = time.monotonic()
+        assert not PointTransaction.objects.filter(user=author, activity="post_created").exists()
+        while time.monotonic() - committed < 10:
+            if PointTransaction.objects.filter(user=author, activity="post_created").exists():
+                break
+            time.sleep(0.1)
+        waited = time.monotonic() - committed
+        assert PointTransaction.objects.filter(user=author, activity="post_created").count() == 1
+        assert 0.9 < waited < 5  # the grace, then the woken relay; never the 30 s sweep
+    finally:
+        stop.set()
+        loop.join(10)
+    assert not loop.is_alive()
+    assert not OutboxDelivery.objects.filter(event__type="apps.forum.events:PostCreated", done_at__isnull=True).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notification_fan_out_is_left_to_the_relay_which_the_commit_wakes_at_once(settings, make_client):
+    """The request does not notify anyone itself (a Celery task it queued died with a killed
+    worker): the fan-out's delivery is due at once, and the commit's NOTIFY wakes the relay loop
+    at once (not after the grace, 30 s here), which writes the notification with its delivery."""
+    settings.EVENTS_FAN_OUT_IN_RELAY = True
+    settings.EVENTS_OUTBOX_RELAY_DELAY_SECONDS = 30
+    settings.EVENTS_OUTBOX_RELAY_SECONDS = 30
+    category = CategoryFactory(slug="general", name="General")
+    author, commenter = UserFactory(), UserFactory()
+    r = make_client(author).post(
+        "/api/posts", {"title": "Fresh news", "body": "Hello there", "category": category.slug}, format="json"
+    )
+    post_id = r.json()["data"]["id"]
+
+    def comment(body: str) -> int:
+        r = make_client(commenter).post(f"/api/posts/{post_id}/comments", {"body": body}, format="json")
+        assert r.status_code == 201, r.content
+        return r.json()["data"]["id"]
+
+    def fan_out(comment_id: int) -> OutboxDelivery:
+        return OutboxDelivery.objects.get(
+            event__type="apps.forum.events:CommentCreated",
+            event__payload__comment_id=comment_id,
+            receiver="apps.notifications.receivers:receive",
+        )
+
+    first = comment("Nice one")  # no relay runs yet: nobody is notified, the fan-out waits, due now
+    assert not Notification.objects.filter(user=author).exists()
+    pending = fan_out(first)
+    assert pending.done_at is None and pending.attempts == 0 and pending.next_attempt_at <= timezone.now()
+
+    stop, ready = threading.Event(), threading.Event()
+    loop = threading.Thread(target=outbox.relay_loop, args=(stop,), kwargs={"ready": ready})
+    loop.start()
+    try:
+        assert ready.wait(10)
+        deadline = time.monotonic() + 10
+        while fan_out(first).done_at is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the loop's start-up sweep delivers what was due
+        assert fan_out(first).done_at is not None
+        second = comment("Well done")
+        committed = time.monotonic()
+        while time.monotonic() - committed < 10 and fan_out(second).done_at is None:
+            time.sleep(0.05)
+        waited = time.monotonic() - committed
+    finally:
+        stop.set()
+        loop.join(10)
+    told = Notification.objects.filter(user=author, type="reply_to_post").values_list("dedupe_key", flat=True)
+    assert sorted(told) == sorted([f"comment:{first}", f"comment:{second}"])
+    assert waited < 3  # woken at once, neither the 30 s grace nor the 30 s sweep
+    assert fan_out(second).attempts == 1
+
+
 @pytest.mark.django_db
 def test_lag_makes_readiness_degraded_and_prune_keeps_undelivered(settings, api_client, subscribed):
     OutboxEvent.objects.all().delete()  # only this test's event (rolled back with the test)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.core.models import OutboxDelivery, OutboxEvent
 from apps.gamification.models import PointTransaction
-from apps.notifications import tasks as notification_tasks
+from apps.notifications import receivers as notification_receivers
 from tests.factories import UserFactory
 from tests.forum.factories import PostFactory
 
@@ -47,11 +47,11 @@ def post(category):
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """(event name, fields) of every notifications task queued."""
-    sent = []
-    monkeypatch.setattr(notification_tasks.handle_event, "delay", lambda name, fields: sent.append((name, fields)))
-    return sent
+def handled(monkeypatch):
+    """(event name, fields) of every event the notifications receiver went on to handle."""
+    seen = []
+    monkeypatch.setattr(notification_receivers, "handle", lambda name, fields: seen.append((name, fields)))
+    return seen
 
 
 def _pending() -> list[tuple[str, str]]:
@@ -105,10 +105,12 @@ def test_an_event_nobody_receives_leaves_no_outbox_row(auth_client, post, django
 
 
 @pytest.mark.django_db
-def test_only_a_new_upvote_queues_a_notification_task(auth_client, post, queued, django_capture_on_commit_callbacks):
+def test_only_a_new_upvote_reaches_the_notification_handlers(
+    auth_client, post, handled, django_capture_on_commit_callbacks
+):
     path = f"/api/posts/{post.id}/vote"
     for value in (-1, 0, 1, 1, -1, 1):
         _write(auth_client, path, {"value": value}, django_capture_on_commit_callbacks)
-    votes = [fields for name, fields in queued if name == "VoteChanged"]
+    votes = [fields for name, fields in handled if name == "VoteChanged"]
     # down, retract, up (new), up again (no change: no event), down, up (new): two upvotes notify
     assert [(v["old_value"], v["new_value"]) for v in votes] == [(0, 1), (-1, 1)]

@@ -155,18 +155,6 @@ async def test_do_not_disturb_stores_but_does_not_push(settings):
     await comm.disconnect()
 
 
-def test_an_unreachable_broker_still_notifies(monkeypatch):
-    from apps.notifications import tasks
-
-    def broken(*args, **kwargs):
-        raise OSError("broker down")
-
-    monkeypatch.setattr(tasks.handle_event, "delay", broken)
-    user = UserFactory()
-    emit(LevelUp(user_id=user.pk, old_level=1, new_level=2))
-    assert Notification.objects.filter(user=user, type="level_up").exists()
-
-
 def test_replies_when_the_forum_models_answer(monkeypatch):
     """With the forum's models present (simulated here: they are built on another branch), the
     post author gets reply_to_post, the parent comment's author reply_to_comment, once each."""

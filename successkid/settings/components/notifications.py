@@ -29,7 +29,6 @@ BEAT_SCHEDULE = {
 
 # Queues by kind of work (see CELERY_TASK_ROUTES in base.py).
 TASK_ROUTES = {
-    "notifications.handle_event": {"queue": "interactive"},
     "notifications.send_email": {"queue": "interactive"},
     "notifications.send_digest": {"queue": "batch"},
     "notifications.send_digests": {"queue": "batch"},

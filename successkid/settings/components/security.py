@@ -10,10 +10,10 @@ IDEMPOTENCY_KEY_HOURS = env.int("IDEMPOTENCY_KEY_HOURS", default=24)
 BEAT_SCHEDULE = {
     "core-purge-idempotency-keys": {"task": "core.purge_idempotency_keys", "schedule": timedelta(hours=1)},
     "core-purge-limit-counters": {"task": "core.purge_limit_counters", "schedule": timedelta(minutes=15)},
-    # The outbox's safety net: delivers what the emitting processes did not (apps/core/outbox.py).
+    # The outbox's safety net behind the workers' relay loops (apps/core/outbox.py).
     "core-relay-outbox": {
         "task": "core.relay_outbox",
-        "schedule": timedelta(seconds=env.float("EVENTS_OUTBOX_RELAY_SECONDS", default=3.0)),
+        "schedule": timedelta(seconds=env.float("EVENTS_OUTBOX_SWEEP_SECONDS", default=60.0)),
     },
     "core-prune-outbox": {"task": "core.prune_outbox", "schedule": timedelta(hours=1)},
 }
