@@ -239,32 +239,31 @@ class Hub:
             except Exception:
                 logger.warning("realtime hub: group_discard failed for user %s", user_id, exc_info=True)
 
-    async def close_sessions(self, message: dict) -> int:
-        sessions, keep = message.get("sessions"), message.get("except")
-        closed = 0
+    async def _each_signed_in(self, message: dict, act, keep=lambda socket: True) -> int:
+        """Run `act(socket)` on each of the message's user's sockets here that `keep` selects."""
+        done = 0
         for socket in list(self.signed_in.get(int(message.get("user_id", 0)), ())):
-            sid = socket.session_id
-            if sessions is not None and sid not in sessions:
-                continue
-            if keep and sid == keep:
+            if not keep(socket):
                 continue
             try:
-                await socket.session_ended()
-                closed += 1
+                await act(socket)
+                done += 1
             except Exception:
-                logger.debug("realtime hub: closing an ended session's socket failed", exc_info=True)
-        return closed
+                logger.warning("realtime hub: %s failed for a socket", message.get("type"), exc_info=True)
+        return done
+
+    async def close_sessions(self, message: dict) -> int:
+        sessions, keep = message.get("sessions"), message.get("except")
+
+        def ended(socket) -> bool:
+            sid = socket.session_id
+            return (sessions is None or sid in sessions) and not (keep and sid == keep)
+
+        return await self._each_signed_in(message, lambda socket: socket.session_ended(), ended)
 
     async def refresh_viewers(self, message: dict) -> int:
         """The user's standing changed: each of their sockets here re-reads its viewer class."""
-        refreshed = 0
-        for socket in list(self.signed_in.get(int(message.get("user_id", 0)), ())):
-            try:
-                await socket.standing_changed()
-                refreshed += 1
-            except Exception:
-                logger.warning("realtime hub: refreshing a socket's viewer failed", exc_info=True)
-        return refreshed
+        return await self._each_signed_in(message, lambda socket: socket.standing_changed())
 
     # -- presence -------------------------------------------------------------------------------
     async def presence_join(self, room: str, socket, user_id: int, profile: dict) -> str:
