@@ -243,6 +243,25 @@ def attempt(name: str, ident: str, *, limit: Limit | None = None, amount: int = 
     return Outcome(count, limit, max(1, retry))
 
 
+_counted_here: dict[str, int] = {}  # keys (which carry their window) this process has counted
+
+
+def first_in_window(name: str, ident: str) -> bool:
+    """Whether this attempt of `name` is `ident`'s first in the current window, across every
+    process. A process that has counted the key in this window already knows that no later attempt
+    in it can be the first, so it asks the store once per key and window, not once per call."""
+    limit = limit_for(name)
+    key, _ = _key(name, ident, limit, int(time.time()))
+    if key in _counted_here:
+        return False
+    outcome = attempt(name, ident, limit=limit)
+    if outcome.count:  # 0: the store was unreachable and nothing was counted; ask again next time
+        if len(_counted_here) > 100_000:  # old windows' keys: forget them all at once
+            _counted_here.clear()
+        _counted_here[key] = 1
+    return outcome.count == 1
+
+
 def attempt_unless_failing(name: str, ident: str, *, failures: str, instead: str) -> Outcome:
     """`attempt(instead, ident)` when `ident`'s count of `failures` is over that limit's count,
     else `attempt(name, ident)`, in one round trip to the store (every API request makes this
@@ -301,6 +320,7 @@ def undo(name: str, ident: str) -> None:
 def clear(name: str, ident: str) -> None:
     limit = limit_for(name)
     key, _ = _key(name, ident, limit, int(time.time()))
+    _counted_here.pop(key, None)
     try:
         _delete(key)
     except Exception:
@@ -316,6 +336,7 @@ def purge() -> int:
 
 def reset_all() -> None:
     """Forget every counter (tests)."""
+    _counted_here.clear()
     client = _redis()
     if client is not None:
         keys = list(client.scan_iter(match="lim:*", count=1000))

@@ -44,6 +44,27 @@ def test_last_seen_is_written_at_most_once_a_minute(make_client):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_last_seen_asks_the_limiter_once_a_minute_not_on_every_signed_in_request(make_client, monkeypatch):
+    from apps.core import limits
+
+    asked = []
+    incr = limits._incr
+
+    def counting_incr(key, amount, ttl):
+        if key.startswith("lim:last_seen:"):
+            asked.append(key)
+        return incr(key, amount, ttl)
+
+    monkeypatch.setattr(limits, "_incr", counting_incr)
+    user = UserFactory()
+    client = make_client(user)
+    for _ in range(4):
+        assert client.get("/api/users/me").status_code == 200
+    assert Profile.objects.get(user=user).last_seen_at is not None
+    assert len(asked) == 1
+
+
+@pytest.mark.django_db(transaction=True)
 def test_active_users_get_the_active_wallet_refresh_interval(make_client, settings):
     from django.utils import timezone
 

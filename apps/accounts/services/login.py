@@ -64,8 +64,9 @@ def authenticate_login(*, login: str, password: str, request=None) -> User:
 def profile_seen(*, user_id: int) -> None:
     """Profile.last_seen_at (active users' wallet refresh, the digest's "came back since"): one
     write per user a minute at most, the first authenticated request of each minute, on the
-    limiter's own connection (the visit happened even if the request then fails)."""
-    if limits.attempt("last_seen", f"u{user_id}").count == 1:
+    limiter's own connection (the visit happened even if the request then fails). The limiter is
+    asked once per user and minute in each process, not on every signed-in request."""
+    if limits.first_in_window("last_seen", f"u{user_id}"):
         # SKIP LOCKED: never wait for a lock (it may be held by this very request's transaction,
         # on the other connection); a skipped minute is written on a later request.
         autocommit.execute(
