@@ -13,9 +13,9 @@ from apps.accounts.models import User
 from apps.core.access import can_post_in_category, can_read_category, can_read_post, can_see_content, is_moderator
 from apps.core.events import emit
 from apps.core.exceptions import NotFound, PermissionDeniedError, ValidationFailed
-from apps.forum.content_rules import normalise_tag
+from apps.forum.content_rules import ContentGone, normalise_tag
 from apps.forum.events import UserMentioned
-from apps.forum.models import Category, Comment, ContentStatus, Post, Tag
+from apps.forum.models import PLACEHOLDER_STATUSES, Category, Comment, ContentStatus, Post, Tag
 
 MAX_MENTIONS = 20
 
@@ -63,6 +63,20 @@ def require_contributor(user) -> None:
         raise PermissionDeniedError(
             "You may not post, comment or vote (verify your email, or your account is suspended)."
         )
+
+
+def require_editable(editor, item: Post | Comment, *, noun: str, thread_locked: bool) -> None:
+    """Who may edit a post or a comment: its author (a contributor in good standing) or a moderator;
+    never a deleted one, and in a locked thread only a moderator."""
+    moderator = is_moderator(editor)
+    if item.author_id != editor.pk and not moderator:
+        raise PermissionDeniedError(f"You can only edit your own {noun}s.")
+    if not moderator:
+        require_contributor(editor)
+    if item.status in PLACEHOLDER_STATUSES:
+        raise ContentGone(f"A deleted {noun} cannot be edited.")
+    if thread_locked and not moderator:
+        raise PermissionDeniedError("This thread is locked.")
 
 
 def emit_mentions(*, author, usernames: Sequence[str], post_id: int, comment_id: int | None = None) -> None:

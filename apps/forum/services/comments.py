@@ -24,6 +24,7 @@ from apps.forum.services.checks import (
     emit_mentions,
     lock_comment,
     require_contributor,
+    require_editable,
 )
 
 
@@ -107,15 +108,7 @@ def comment_create(*, author: User, post_id: int, body: str, parent_id: int | No
 def comment_update(*, comment_id: int, editor: User, body: str) -> Comment:
     comment = lock_comment(comment_id)
     check_visible_comment(editor, comment)
-    moderator = is_moderator(editor)
-    if comment.author_id != editor.pk and not moderator:
-        raise PermissionDeniedError("You can only edit your own comments.")
-    if not moderator:
-        require_contributor(editor)
-    if comment.status in PLACEHOLDER_STATUSES:
-        raise ContentGone("A deleted comment cannot be edited.")
-    if comment.post.is_locked and not moderator:
-        raise PermissionDeniedError("This thread is locked.")
+    require_editable(editor, comment, noun="comment", thread_locked=comment.post.is_locked)
     body = clean_body(body, maximum=settings.FORUM_COMMENT_BODY_MAX_LENGTH)
     if body == comment.body:
         return comment

@@ -14,7 +14,7 @@ from apps.core.access import can_post_in_category, is_moderator
 from apps.core.events import emit
 from apps.core.exceptions import Conflict, PermissionDeniedError
 from apps.forum import broadcasts, hooks, ranking
-from apps.forum.content_rules import ContentGone, clean_body, clean_title, post_slug
+from apps.forum.content_rules import clean_body, clean_title, post_slug
 from apps.forum.events import PostChanged, PostCreated, PostDeleted, PostEdited
 from apps.forum.models import PLACEHOLDER_STATUSES, Category, ContentStatus, Post, PostRevision, PostTag, Tag
 from apps.forum.rendering import render
@@ -25,6 +25,7 @@ from apps.forum.services.checks import (
     emit_mentions,
     lock_post,
     require_contributor,
+    require_editable,
     resolve_tags,
 )
 
@@ -109,15 +110,7 @@ def post_update(
 ) -> Post:
     post = lock_post(post_id)
     check_visible_post(editor, post)
-    moderator = is_moderator(editor)
-    if post.author_id != editor.pk and not moderator:
-        raise PermissionDeniedError("You can only edit your own posts.")
-    if not moderator:
-        require_contributor(editor)
-    if post.status in PLACEHOLDER_STATUSES:
-        raise ContentGone("A deleted post cannot be edited.")
-    if post.is_locked and not moderator:
-        raise PermissionDeniedError("This thread is locked.")
+    require_editable(editor, post, noun="post", thread_locked=post.is_locked)
     if expected_revision is not None and expected_revision != post.revision_count:
         raise Conflict(
             f"The post changed since revision {expected_revision} (now {post.revision_count}); reload and retry.",
