@@ -15,7 +15,8 @@ transaction back) would erase its own count:
 If both stores are unreachable the request is let through (fail open): a lost store must not take
 sign-in down, and without its database the platform is down anyway.
 
-Windows are fixed (the key carries the window's number); `Retry-After` is the rest of the window.
+A window opens at a caller's first attempt and lasts the limit's seconds (the store's expiry, not
+a clock boundary), so "1 per 60 s" is a real cooldown; `Retry-After` is what is left of it.
 Per-socket message budgets are token buckets in the socket's own memory (`bucket()`): one socket
 lives in one process, so there is nothing to share.
 """
@@ -119,17 +120,20 @@ class Outcome:
         return self.count <= self.limit.count
 
 
-def _key(name: str, ident: str, limit: Limit, now: int) -> tuple[str, int]:
+def _key(name: str, ident: str) -> str:
     digest = hashlib.sha256(str(ident).lower().encode()).hexdigest()[:32]
-    window = now // limit.seconds
-    return f"lim:{name}:{digest}:{window}", (window + 1) * limit.seconds - now
+    return f"lim:{name}:{digest}"
 
 
 # --- stores ------------------------------------------------------------------------------------
+# A window opens at a caller's first attempt and lasts the limit's seconds (the store's expiry),
+# never at a clock boundary: with clock windows, "1 per 60 s" let two attempts a second apart
+# through when a minute turned between them. Each store answers (count, seconds left).
 _INCR = """
 local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-if n == tonumber(ARGV[1]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return n
+local left = redis.call('TTL', KEYS[1])
+if left < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]); left = tonumber(ARGV[2]) end
+return {n, left}
 """
 _redis_lock = threading.Lock()
 _redis_clients: dict[str, object] = {}
@@ -153,19 +157,25 @@ def _redis():
     return client
 
 
-def _incr(key: str, amount: int, ttl: int) -> int:
+# An expired row starts a new window (beat purges them only now and then).
+_INCR_SQL = """
+INSERT INTO limit_counters AS c (key, count, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s))
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN c.expires_at <= now() THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
+    expires_at = CASE WHEN c.expires_at <= now() THEN EXCLUDED.expires_at ELSE c.expires_at END
+RETURNING c.count, ceil(extract(epoch FROM c.expires_at - now()))::int"""
+
+
+def _incr(key: str, amount: int, ttl: int) -> tuple[int, int]:
     client = _redis()
     if client is not None:
         try:
-            return int(client._sk_incr(keys=[key], args=[amount, ttl + 1], client=client))
+            count, left = client._sk_incr(keys=[key], args=[amount, ttl], client=client)
+            return int(count), int(left)
         except Exception:
             logger.warning("limiter: Redis unavailable, counting in PostgreSQL", exc_info=True)
-    rows = autocommit.execute(
-        "INSERT INTO limit_counters (key, count, expires_at) VALUES (%s, %s, now() + make_interval(secs => %s)) "
-        "ON CONFLICT (key) DO UPDATE SET count = limit_counters.count + EXCLUDED.count RETURNING count",
-        [key, amount, ttl + 1],
-    )
-    return int(rows[0][0])
+    rows = autocommit.execute(_INCR_SQL, [key, amount, ttl])
+    return int(rows[0][0]), int(rows[0][1])
 
 
 _INCR_UNLESS_FAILING = """
@@ -173,9 +183,10 @@ local failing = tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1])
 local key, ttl = KEYS[2], ARGV[2]
 if failing then key, ttl = KEYS[3], ARGV[3] end
 local n = redis.call('INCRBY', key, 1)
-if n == 1 then redis.call('EXPIRE', key, ttl) end
-if failing then return {1, n} end
-return {0, n}
+local left = redis.call('TTL', key)
+if left < 0 then redis.call('EXPIRE', key, ttl); left = tonumber(ttl) end
+if failing then return {1, n, left} end
+return {0, n, left}
 """
 _INCR_UNLESS_FAILING_SQL = """
 WITH failing AS (
@@ -184,26 +195,28 @@ WITH failing AS (
 INSERT INTO limit_counters AS c (key, count, expires_at)
 SELECT CASE WHEN yes THEN %s ELSE %s END, 1, now() + make_interval(secs => CASE WHEN yes THEN %s ELSE %s END)
 FROM failing
-ON CONFLICT (key) DO UPDATE SET count = c.count + EXCLUDED.count
-RETURNING c.key = %s, c.count"""
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN c.expires_at <= now() THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
+    expires_at = CASE WHEN c.expires_at <= now() THEN EXCLUDED.expires_at ELSE c.expires_at END
+RETURNING c.key = %s, c.count, ceil(extract(epoch FROM c.expires_at - now()))::int"""
 
 
 def _incr_unless_failing(failures_key: str, over: int, key: str, ttl: int, instead_key: str, instead_ttl: int):
-    """(failing, count): one round trip for "count against `instead_key` if the failures count is
-    over `over`, else against `key`"."""
+    """(failing, count, seconds left): one round trip for "count against `instead_key` if the
+    failures count is over `over`, else against `key`"."""
     client = _redis()
     if client is not None:
         try:
-            failing, count = client._sk_incr_unless_failing(
-                keys=[failures_key, key, instead_key], args=[over, ttl + 1, instead_ttl + 1], client=client
+            failing, count, left = client._sk_incr_unless_failing(
+                keys=[failures_key, key, instead_key], args=[over, ttl, instead_ttl], client=client
             )
-            return bool(failing), int(count)
+            return bool(failing), int(count), int(left)
         except Exception:
             logger.warning("limiter: Redis unavailable, counting in PostgreSQL", exc_info=True)
     rows = autocommit.execute(
-        _INCR_UNLESS_FAILING_SQL, [failures_key, over, instead_key, key, instead_ttl + 1, ttl + 1, instead_key]
+        _INCR_UNLESS_FAILING_SQL, [failures_key, over, instead_key, key, instead_ttl, ttl, instead_key]
     )
-    return bool(rows[0][0]), int(rows[0][1])
+    return bool(rows[0][0]), int(rows[0][1]), int(rows[0][2])
 
 
 def _get(key: str) -> int:
@@ -233,32 +246,30 @@ def attempt(name: str, ident: str, *, limit: Limit | None = None, amount: int = 
     limit = limit or limit_for(name)
     if limit.seconds <= 0:
         return Outcome(0, Limit(1, 1), 0)
-    now = int(time.time())
-    key, retry = _key(name, ident, limit, now)
     try:
-        count = _incr(key, amount, limit.seconds)
+        count, left = _incr(_key(name, ident), amount, limit.seconds)
     except Exception:
         logger.warning("limiter unavailable: letting %s through", name, exc_info=True)
-        count = 0
-    return Outcome(count, limit, max(1, retry))
+        count, left = 0, 1
+    return Outcome(count, limit, max(1, left))
 
 
-_counted_here: dict[str, int] = {}  # keys (which carry their window) this process has counted
+_counted_here: dict[str, int] = {}  # (key, clock minute) pairs this process has counted
 
 
 def first_in_window(name: str, ident: str) -> bool:
-    """Whether this attempt of `name` is `ident`'s first in the current window, across every
-    process. A process that has counted the key in this window already knows that no later attempt
-    in it can be the first, so it asks the store once per key and window, not once per call."""
+    """Whether this attempt of `name` is `ident`'s first in its window, across every process. A
+    process that has counted the key within the limit's seconds on the clock knows no later attempt
+    in them can be the first, so it asks the store at most once per key and such a stretch."""
     limit = limit_for(name)
-    key, _ = _key(name, ident, limit, int(time.time()))
-    if key in _counted_here:
+    memo = f"{_key(name, ident)}:{int(time.time()) // limit.seconds}"
+    if memo in _counted_here:
         return False
     outcome = attempt(name, ident, limit=limit)
     if outcome.count:  # 0: the store was unreachable and nothing was counted; ask again next time
-        if len(_counted_here) > 100_000:  # old windows' keys: forget them all at once
+        if len(_counted_here) > 100_000:  # old stretches' keys: forget them all at once
             _counted_here.clear()
-        _counted_here[key] = 1
+        _counted_here[memo] = 1
     return outcome.count == 1
 
 
@@ -270,20 +281,19 @@ def attempt_unless_failing(name: str, ident: str, *, failures: str, instead: str
     if min(limit.seconds, failure_limit.seconds, instead_limit.seconds) <= 0:
         failing = count(failures, ident, limit=failure_limit) > failure_limit.count
         return attempt(instead, ident) if failing else attempt(name, ident, limit=limit)
-    now = int(time.time())
-    key, retry = _key(name, ident, limit, now)
-    instead_key, instead_retry = _key(instead, ident, instead_limit, now)
-    failures_key, _ = _key(failures, ident, failure_limit, now)
     try:
-        failing, counted = _incr_unless_failing(
-            failures_key, failure_limit.count, key, limit.seconds, instead_key, instead_limit.seconds
+        failing, counted, left = _incr_unless_failing(
+            _key(failures, ident),
+            failure_limit.count,
+            _key(name, ident),
+            limit.seconds,
+            _key(instead, ident),
+            instead_limit.seconds,
         )
     except Exception:
         logger.warning("limiter unavailable: letting %s through", name, exc_info=True)
         return Outcome(0, limit, 1)
-    if failing:
-        return Outcome(counted, instead_limit, max(1, instead_retry))
-    return Outcome(counted, limit, max(1, retry))
+    return Outcome(counted, instead_limit if failing else limit, max(1, left))
 
 
 def hit(name: str, ident: str, *, limit: Limit | None = None, message: str | None = None) -> Outcome:
@@ -299,9 +309,8 @@ def count(name: str, ident: str, *, limit: Limit | None = None) -> int:
     limit = limit or limit_for(name)
     if limit.seconds <= 0:
         return 0
-    key, _ = _key(name, ident, limit, int(time.time()))
     try:
-        return _get(key)
+        return _get(_key(name, ident))
     except Exception:
         logger.warning("limiter unavailable", exc_info=True)
         return 0
@@ -309,18 +318,15 @@ def count(name: str, ident: str, *, limit: Limit | None = None) -> int:
 
 def undo(name: str, ident: str) -> None:
     """Give back one attempt that turned out well (a right password does not count as a failure)."""
-    limit = limit_for(name)
-    key, _ = _key(name, ident, limit, int(time.time()))
     try:
-        _incr(key, -1, limit.seconds)
+        _incr(_key(name, ident), -1, limit_for(name).seconds)
     except Exception:
         logger.warning("limiter unavailable", exc_info=True)
 
 
 def clear(name: str, ident: str) -> None:
-    limit = limit_for(name)
-    key, _ = _key(name, ident, limit, int(time.time()))
-    _counted_here.pop(key, None)
+    key = _key(name, ident)
+    _counted_here.pop(f"{key}:{int(time.time()) // limit_for(name).seconds}", None)
     try:
         _delete(key)
     except Exception:

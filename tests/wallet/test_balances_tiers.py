@@ -64,6 +64,31 @@ def test_refresh_is_rate_limited(make_client, owner_user, rpc):
     assert 1 <= int(again["Retry-After"]) <= 60
 
 
+def test_refresh_cooldown_holds_when_the_clock_minute_turns_between_two_requests(
+    make_client, owner_user, rpc, monkeypatch
+):
+    """The cooldown runs from the first refresh: with windows on the clock, a refresh at :59.9
+    and another at :00.0 were both let through (CI saw it happen)."""
+    from apps.core import limits
+
+    class Clock:
+        now = 1_800_000_000 - 0.1  # a tenth of a second before a whole minute
+
+        def time(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(limits, "time", clock)
+    rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_empty"))
+    rpc.on("getSignaturesForAddress", {"jsonrpc": "2.0", "result": [], "id": 1})
+    client = make_client(owner_user)
+    assert client.post("/api/wallet/refresh").status_code == 200
+    clock.now += 0.2
+    again = client.post("/api/wallet/refresh")
+    assert again.status_code == 429 and again.json()["error"]["code"] == "rate_limited"
+    assert 55 <= int(again["Retry-After"]) <= 60  # what is left of the cooldown, not of a minute
+
+
 def test_rpc_failure_keeps_the_last_good_value_marked_stale(make_client, owner_user, rpc):
     rpc.on("getTokenAccountsByOwner", fixture("solana_getTokenAccountsByOwner_jsonParsed"))
     services.user_balances_refresh(user_id=owner_user.pk)
