@@ -9,7 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
-from django.core.handlers.asgi import ASGIHandler
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.http import FileResponse
+from django.http.response import HttpResponseBase
+from django.urls import set_script_prefix
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "successkid.settings.dev")
 django.setup(set_prefix=False)
@@ -58,15 +63,19 @@ class RequestThreads:
         self.idle.append(executor)
 
 
-class SyncChainASGIHandler(ASGIHandler):
-    """Django's ASGI handler with the middleware chain loaded in sync mode, behind one thread hop,
-    on a borrowed long-lived thread (RequestThreads).
+class OneHopASGIHandler(ASGIHandler):
+    """Django's ASGI handler reduced to one thread hop a request, on a borrowed long-lived thread
+    (RequestThreads).
 
-    Every view here is synchronous. In async mode each `MiddlewareMixin` hook (process_request,
-    process_response) hops to the request's worker thread and back, and WhiteNoise, which is
-    sync-only, hops back to the event loop: about twenty hops a request, most of the cost of a
-    cached leaderboard page (bench/README.md, "Gamification leaderboards", where the time went).
-    Loaded in sync mode, the middleware and the view run in one thread in one hop, as under WSGI."""
+    Every view here is synchronous. Django's own handler hops to a worker thread and back three
+    times a request (request_started, the middleware chain, response.close for request_finished)
+    and runs two tasks per request to notice a client that goes away; in async mode each
+    `MiddlewareMixin` hook hops as well. That was most of a request's fixed cost (bench/README.md,
+    "Close to the floor"). Here the body is read on the event loop, then one call on the request's
+    thread does what Django's WSGI handler does (signals, the sync middleware chain and the view,
+    `close()`), and the finished bytes are sent from the loop. A streaming response (a file) is
+    read on the same thread and closed there after its last chunk. A client that disconnects
+    mid-request is noticed when its answer is sent, as under WSGI."""
 
     def __init__(self):
         super().__init__()
@@ -74,22 +83,46 @@ class SyncChainASGIHandler(ASGIHandler):
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
         executor = await self.threads.acquire()
         try:
-            # Every thread-sensitive call of this request (signals, the chain, response.close) runs
-            # on the borrowed thread, as Django's own per-request context would on a new one.
+            # Thread-sensitive calls of this request (the hop below, async_to_sync inside a view,
+            # a streaming response's chunks) run on the borrowed thread.
             async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+                response = await sync_to_async(self.respond, thread_sensitive=True)(scope, body_file)
+                try:
+                    await self.send_response(response, send)
+                finally:
+                    if response.streaming:
+                        await sync_to_async(response.close, thread_sensitive=True)()
         finally:
             self.threads.release(executor)
+            body_file.close()
+
+    def respond(self, scope, body_file) -> HttpResponseBase:
+        """What Django's WSGI handler does for one request, on the request's thread; a response
+        that is not streamed is closed (request_finished) before its bytes are sent."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+            if isinstance(response, FileResponse):
+                response.block_size = self.chunk_size
+        if not response.streaming:
+            response.close()
+        return response
 
 
-django_asgi_app = SyncChainASGIHandler()
+django_asgi_app = OneHopASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

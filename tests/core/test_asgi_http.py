@@ -120,3 +120,71 @@ def test_requests_reuse_a_bounded_set_of_long_lived_threads(monkeypatch, setting
         assert status == 200
     assert len(set(names)) == 1, names  # one request at a time: always the same idle thread
     assert names[0].startswith("request")
+
+
+def test_a_request_costs_one_thread_hop_signals_included(monkeypatch):
+    """Django's own ASGI handler hops to a thread and back for request_started, again for the
+    chain and again for response.close (request_finished): three hops a request, most of the fixed
+    cost of a cheap read. Here all three run inside one call on the request's thread."""
+    from asgiref import sync
+    from django.core import signals
+
+    hops: list[str] = []
+    real_call = sync.SyncToAsync.__call__
+
+    async def counting_call(self, *args, **kwargs):
+        hops.append(getattr(self.func, "__name__", repr(self.func)))
+        return await real_call(self, *args, **kwargs)
+
+    seen: dict[str, int] = {}
+
+    def started(**kwargs):
+        seen["started"] = threading.get_ident()
+
+    def finished(**kwargs):
+        seen["finished"] = threading.get_ident()
+
+    monkeypatch.setattr(sync.SyncToAsync, "__call__", counting_call)
+    signals.request_started.connect(started)
+    signals.request_finished.connect(finished)
+    try:
+        status, _, _ = asgi_http("GET", "/api/health")
+    finally:
+        signals.request_started.disconnect(started)
+        signals.request_finished.disconnect(finished)
+    assert status == 200
+    assert hops == ["respond"]
+    assert seen["started"] == seen["finished"] != threading.get_ident()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_file_arrives_whole_and_is_closed_on_the_request_thread(settings, tmp_path, monkeypatch):
+    import importlib
+
+    from django.core import signals
+    from django.urls import clear_url_caches
+
+    import successkid.urls
+
+    settings.SERVE_LOCAL_MEDIA = True
+    settings.MEDIA_ROOT = tmp_path
+    payload = bytes(range(256)) * 1024  # 256 KiB: several chunks
+    (tmp_path / "big.bin").write_bytes(payload)
+    importlib.reload(successkid.urls)
+    clear_url_caches()
+    closed_on: list[int] = []
+
+    def finished(**kwargs):
+        closed_on.append(threading.get_ident())
+
+    signals.request_finished.connect(finished)
+    try:
+        status, headers, body = asgi_http("GET", "/media/big.bin")
+    finally:
+        signals.request_finished.disconnect(finished)
+        settings.SERVE_LOCAL_MEDIA = False
+        importlib.reload(successkid.urls)
+        clear_url_caches()
+    assert status == 200
+    assert body == payload
+    assert closed_on and closed_on[0] != threading.get_ident()
