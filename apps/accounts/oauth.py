@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import re
 import secrets
+from importlib import import_module
 from urllib.parse import urlparse
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.headless.tokens.strategies.sessions import SessionTokenStrategy
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.utils.crypto import constant_time_compare
 
@@ -187,6 +189,24 @@ def _enforce_csrf(request) -> None:
         raise ApplicationError("CSRF check failed.", code="csrf_failed", status=403)
 
 
+def browser_session(request):
+    """The Django session the browser's session cookie names. /api/ requests skip the session
+    middleware (apps.core.middleware.BrowserOnly): this exchange is the one API call that reads it."""
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    return import_module(settings.SESSION_ENGINE).SessionStore(key) if key else None
+
+
+def forget_browser_session(request, response) -> None:
+    """Drop the cookie of a session the exchange ended, as the session middleware would."""
+    if settings.SESSION_COOKIE_NAME in request.COOKIES:
+        response.delete_cookie(
+            settings.SESSION_COOKIE_NAME,
+            path=settings.SESSION_COOKIE_PATH,
+            domain=settings.SESSION_COOKIE_DOMAIN,
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+        )
+
+
 def exchange_allauth_session(request) -> User:
     """The user signed into the allauth session (X-Session-Token, else the session cookie with
     Django's CSRF check); the session is ended so it cannot be exchanged twice."""
@@ -194,7 +214,7 @@ def exchange_allauth_session(request) -> User:
     if token:
         session = SessionTokenStrategy().lookup_session(token)
     else:
-        session = getattr(request, "session", None)
+        session = browser_session(request)
         if session is not None and session.get(SESSION_KEY):
             _enforce_csrf(request._request if hasattr(request, "_request") else request)
     if session is None or not session.get(SESSION_KEY):

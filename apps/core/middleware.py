@@ -9,6 +9,9 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -139,3 +142,28 @@ class SecurityHeadersMiddleware(BaseMiddleware):
             response.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
             response.setdefault("Cache-Control", "no-store" if "HTTP_AUTHORIZATION" in request.META else "no-cache")
         return response
+
+
+class BrowserOnly:
+    """For a middleware only browser pages need (the admin, allauth's pages): /api/ requests pass
+    straight through it. The API authenticates by bearer token (apps.accounts.authentication),
+    keeps no Django session and shows no flash messages: these hooks only cost every API request
+    their set-up and teardown. (CSRF and frame options stay Django's own for every path: the deploy
+    check looks for them by name, and the API's cookie-mode refresh has its own CSRF rule.)"""
+
+    def __call__(self, request):
+        if is_api_path(request.path):
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class SessionMiddleware(BrowserOnly, sessions_middleware.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(BrowserOnly, auth_middleware.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(BrowserOnly, messages_middleware.MessageMiddleware):
+    pass

@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from apps.accounts.models import User
@@ -193,7 +194,8 @@ def test_github_redirect_flow_ends_in_jwt_pair(monkeypatch, client):
     assert data["user"]["username"] == "octo_cat_dev"  # rebuilt to our username rule
     assert data["user"]["display_name"] == "The Octocat"  # control character stripped
     assert bearer(data["access"]).get("/api/users/me").status_code == 200
-    # The allauth session was ended: it cannot be exchanged twice.
+    # The allauth session was ended and its cookie dropped: it cannot be exchanged twice.
+    assert done.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 0
     assert client.post("/api/auth/oauth/session").status_code == 401
 
 

@@ -165,7 +165,9 @@ class OAuthSessionExchangeView(APIView):
         from apps.accounts import oauth
 
         user = oauth.exchange_allauth_session(request)
-        return auth_response(request, user, issue_token_pair(user, request=request, method=oauth.last_method(user)))
+        response = auth_response(request, user, issue_token_pair(user, request=request, method=oauth.last_method(user)))
+        oauth.forget_browser_session(request, response)
+        return response
 
 
 class OAuthLinkTokenView(APIView):
