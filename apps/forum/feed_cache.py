@@ -4,8 +4,9 @@ Only anonymous requests read or fill it: an anonymous page carries no personal f
 0, no private category is readable), so it is the same for every anonymous caller; a signed-in
 caller always gets a freshly computed page with their own votes.
 
-A page is stored rendered: the JSON bytes of the answer and their ETag, so a hit is one cache read
-and no rendering. A sparse fieldset (`?fields=`) is part of the key: each shape is its own entry.
+A page is stored rendered: the JSON bytes of the answer, their ETag and their gzip encoding, so a
+hit is one cache read with no rendering and no compressing (GZipMiddleware leaves an answer that is
+already encoded alone; the hit sets what it would have: Vary, a weak ETag). A sparse fieldset (`?fields=`) is part of the key: each shape is its own entry.
 One read per request: `get_many` of the feed version and the page, stored as (version, body,
 ETag); the page is used only if it was stored under the current version. The version is bumped (a
 nanosecond timestamp, so a Redis that lost it never resurrects an old page) by the domain events
@@ -30,7 +31,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
+from django.middleware.gzip import GZipMiddleware
+from django.utils.cache import patch_vary_headers
 from django.utils.http import quote_etag
+from django.utils.regex_helper import _lazy_re_compile
+from django.utils.text import compress_string
 
 from apps.core.refcache import ReferenceDataChanged
 from apps.forum.reference import CATEGORIES
@@ -41,6 +46,8 @@ VERSION_KEY = "feed:version"
 # Query parameters that select a page; the validated sparse fieldset is added to the key.
 PARAMS = ("sort", "period", "category", "tag", "author", "cursor", "limit")
 CONTENT_TYPE = "application/json; charset=utf-8"  # as the API's renderer answers
+_ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")  # as GZipMiddleware reads Accept-Encoding
+_GZIP_FROM = 200  # bytes: GZipMiddleware leaves shorter answers as they are
 
 
 def _cache():
@@ -59,7 +66,7 @@ def page_key(query_params, fields: Iterable[str] | None = None) -> str:
     return f"feed:page:{digest}"
 
 
-def get(key: str) -> tuple[HttpResponse | None, int | None]:
+def get(key: str, request) -> tuple[HttpResponse | None, int | None]:
     """(the cached answer or None, the current version to store a fresh page under)."""
     try:
         found = _cache().get_many([VERSION_KEY, key])
@@ -72,26 +79,43 @@ def get(key: str) -> tuple[HttpResponse | None, int | None]:
         return None, version
     entry = found.get(key)
     if entry and entry.get("v") == version and isinstance(entry.get("content"), bytes):
-        return answer(entry["content"], entry["etag"], "hit"), version
+        return answer(entry, request, "hit"), version
     return None, version
 
 
-def put(key: str, version: int | None, content: bytes) -> HttpResponse:
+def put(key: str, version: int | None, content: bytes, request) -> HttpResponse:
     """Stores the rendered page (when the cache answered) and returns it as the answer."""
-    etag = quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest())  # as ConditionalGetMiddleware
+    entry = {
+        "v": version,
+        "content": content,
+        "etag": quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest()),  # as ConditionalGetMiddleware
+        "gzip": compress_string(content, max_random_bytes=GZipMiddleware.max_random_bytes)
+        if len(content) >= _GZIP_FROM
+        else None,
+    }
     if version is not None:
         try:
-            _cache().set(key, {"v": version, "content": content, "etag": etag}, settings.FEED_CACHE_SECONDS)
+            _cache().set(key, entry, settings.FEED_CACHE_SECONDS)
         except Exception:
             logger.warning("feed cache unreachable; page not stored", exc_info=True)
-    return answer(content, etag, "miss")
+    return answer(entry, request, "miss")
 
 
-def answer(content: bytes, etag: str, state: str) -> HttpResponse:
-    """The page as sent: its ETag is set, so ConditionalGetMiddleware answers 304 without hashing it."""
-    response = HttpResponse(content, content_type=CONTENT_TYPE)
-    response["ETag"] = etag
+def answer(entry: dict, request, state: str) -> HttpResponse:
+    """The page as sent: its ETag is set, so ConditionalGetMiddleware answers 304 without hashing
+    it, and a caller that accepts gzip gets the stored encoding, as GZipMiddleware would send it."""
+    response = HttpResponse(entry["content"], content_type=CONTENT_TYPE)
+    response["ETag"] = entry["etag"]
     response["X-Feed-Cache"] = state
+    encoded = entry.get("gzip")  # None: too short to compress (or stored before encodings were)
+    if encoded is not None:
+        patch_vary_headers(response, ("Accept-Encoding",))
+        accepts = _ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+        if accepts and len(encoded) < len(entry["content"]):
+            response.content = encoded
+            response["Content-Length"] = str(len(encoded))
+            response["Content-Encoding"] = "gzip"
+            response["ETag"] = "W/" + entry["etag"]
     return response
 
 

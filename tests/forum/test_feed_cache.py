@@ -111,3 +111,36 @@ def test_an_unreachable_cache_still_serves_from_the_database(api_client, categor
         r = api_client.get("/api/posts?sort=new")
         assert ids(r) == [post.id]
         assert r["X-Feed-Cache"] == "miss"
+
+
+def test_a_hit_sends_the_stored_gzip_encoding_as_the_middleware_would(api_client, category, monkeypatch):
+    """A hit is not compressed again: the page's gzip encoding is stored with it. The caller sees
+    what GZipMiddleware sends (encoding, Vary, weak ETag, 304 on it), and a caller that does not
+    accept gzip gets the plain bytes."""
+    import gzip
+    import json
+
+    from django.middleware import gzip as gzip_middleware
+
+    PostFactory.create_batch(3, category=category)
+    first = api_client.get("/api/posts?sort=new", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert first["X-Feed-Cache"] == "miss" and first["Content-Encoding"] == "gzip"
+    compressions: list[int] = []
+    real = gzip_middleware.compress_string
+
+    def counting(*args, **kwargs):
+        compressions.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gzip_middleware, "compress_string", counting)
+    hit = api_client.get("/api/posts?sort=new", HTTP_ACCEPT_ENCODING="gzip, deflate")
+    assert hit["X-Feed-Cache"] == "hit" and hit["Content-Encoding"] == "gzip"
+    assert compressions == []
+    assert json.loads(gzip.decompress(hit.content)) == json.loads(gzip.decompress(first.content))
+    assert hit["ETag"] == first["ETag"] and hit["ETag"].startswith('W/"')
+    assert "Accept-Encoding" in hit["Vary"] and int(hit["Content-Length"]) == len(hit.content)
+    again = api_client.get("/api/posts?sort=new", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=hit["ETag"])
+    assert again.status_code == 304
+    plain = api_client.get("/api/posts?sort=new")
+    assert plain["X-Feed-Cache"] == "hit" and not plain.has_header("Content-Encoding")
+    assert plain.json() == json.loads(gzip.decompress(first.content)) and "Accept-Encoding" in plain["Vary"]

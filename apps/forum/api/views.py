@@ -108,7 +108,7 @@ class PostListView(FilteredView, IdempotentPostMixin, SparseFieldsetMixin, Forum
         key = version = None
         if feed_cache.applies_to(request):
             key = feed_cache.page_key(request.query_params, fields)
-            cached, version = feed_cache.get(key)
+            cached, version = feed_cache.get(key, request)
             if cached is not None:
                 return cached
         filters = self.filter_values()
@@ -126,7 +126,7 @@ class PostListView(FilteredView, IdempotentPostMixin, SparseFieldsetMixin, Forum
         meta = {"pagination": {"limit": page.limit, "next_cursor": page.next_cursor, "prev_cursor": page.prev_cursor}}
         body = {"data": page.rows, "meta": meta}
         if key is not None:
-            return feed_cache.put(key, version, dumps(body))
+            return feed_cache.put(key, version, dumps(body), request)
         return Response(body)
 
     @extend_schema(tags=TAG, summary="Create a post", request=s.PostCreateInput, responses={201: s.PostSerializer})
