@@ -9,7 +9,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.views import ApiNotFoundView
 
-APPS_WITH_API = ["core", "accounts", "forum", "wallet", "market", "gamification", "notifications", "realtime", "search"]
+# Tried in this order: the forum's reads first, as they are most of the traffic (every route is an
+# exact path and no two apps share one, so the order only decides how soon a path is found).
+APPS_WITH_API = ["forum", "core", "accounts", "wallet", "market", "gamification", "notifications", "realtime", "search"]
 APPS_WITH_API += ["moderation", "media"]  # moderation and media live in their own apps
 APPS_WITH_API += ["privacy"]  # export and deletion of your data
 
