@@ -31,12 +31,11 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpResponse
-from django.middleware.gzip import GZipMiddleware
 from django.utils.cache import patch_vary_headers
 from django.utils.http import quote_etag
 from django.utils.regex_helper import _lazy_re_compile
-from django.utils.text import compress_string
 
+from apps.core.middleware import gzip_bytes
 from apps.core.refcache import ReferenceDataChanged
 from apps.forum.reference import CATEGORIES
 
@@ -89,9 +88,7 @@ def put(key: str, version: int | None, content: bytes, request) -> HttpResponse:
         "v": version,
         "content": content,
         "etag": quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest()),  # as ConditionalGetMiddleware
-        "gzip": compress_string(content, max_random_bytes=GZipMiddleware.max_random_bytes)
-        if len(content) >= _GZIP_FROM
-        else None,
+        "gzip": gzip_bytes(content) if len(content) >= _GZIP_FROM else None,
     }
     if version is not None:
         try:

@@ -148,7 +148,7 @@ MIDDLEWARE = [
     "apps.core.middleware.ApiPathMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    "apps.core.middleware.GZipMiddleware",
     "django.middleware.http.ConditionalGetMiddleware",
     "apps.core.middleware.SecurityHeadersMiddleware",
     # Sessions, auth and messages: browser pages only, /api/ requests skip them (apps.core.middleware.BrowserOnly).
@@ -162,6 +162,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "successkid.urls"
+# gzip level of compressed answers (1-9). 1: the 2,000-comment thread's first page (43 KB of JSON)
+# compresses to 5.7 KB in 0.2 ms, against 4.4 KB in 0.6 ms at Django's fixed 6 (bench/README.md).
+GZIP_LEVEL = env.int("GZIP_LEVEL", default=1)
 ASGI_APPLICATION = "successkid.asgi.application"
 # Long-lived threads per web process that run requests' synchronous part, one request each at a
 # time (successkid/asgi.py RequestThreads). Each may hold two pooled connections (the request's

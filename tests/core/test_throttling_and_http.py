@@ -89,6 +89,19 @@ def test_large_json_is_compressed(api_client):
     assert r["Content-Encoding"] == "gzip"
 
 
+@pytest.mark.parametrize("level, extra_flags", [(1, 4), (9, 2)])  # gzip's XFL byte: 4 fastest, 2 best
+def test_answers_are_compressed_at_the_configured_level(api_client, settings, level, extra_flags):
+    import gzip
+    import json
+
+    settings.GZIP_LEVEL = level
+    r = api_client.get("/api/schema/?format=json", HTTP_ACCEPT_ENCODING="gzip")
+    assert r["Content-Encoding"] == "gzip" and "Accept-Encoding" in r["Vary"]
+    assert r.content[8] == extra_flags
+    assert json.loads(gzip.decompress(r.content))["openapi"].startswith("3.")
+    assert int(r["Content-Length"]) == len(r.content)
+
+
 def test_an_unreachable_counter_store_lets_requests_through(api_client, settings, monkeypatch):
     _rates(settings, anon_read="1/min")
     from apps.core import limits

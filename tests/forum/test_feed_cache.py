@@ -120,19 +120,19 @@ def test_a_hit_sends_the_stored_gzip_encoding_as_the_middleware_would(api_client
     import gzip
     import json
 
-    from django.middleware import gzip as gzip_middleware
+    from apps.core import middleware
 
     PostFactory.create_batch(3, category=category)
     first = api_client.get("/api/posts?sort=new", HTTP_ACCEPT_ENCODING="gzip, deflate")
     assert first["X-Feed-Cache"] == "miss" and first["Content-Encoding"] == "gzip"
     compressions: list[int] = []
-    real = gzip_middleware.compress_string
+    real = middleware.gzip_bytes
 
     def counting(*args, **kwargs):
         compressions.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(gzip_middleware, "compress_string", counting)
+    monkeypatch.setattr(middleware, "gzip_bytes", counting)
     hit = api_client.get("/api/posts?sort=new", HTTP_ACCEPT_ENCODING="gzip, deflate")
     assert hit["X-Feed-Cache"] == "hit" and hit["Content-Encoding"] == "gzip"
     assert compressions == []
