@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import itertools
 import logging
 import pickle
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -136,9 +139,48 @@ class AutocommitDatabaseCache(DatabaseCache):
             self._base_delete_many(expired)
         return found
 
-    def _base_set(self, mode, key, value, timeout=None):
+    def _base_set(self, mode, key, value, timeout=DEFAULT_TIMEOUT):
+        """Django's set/add/touch as one statement. Django's own counts the whole table first
+        (`SELECT COUNT(*)` on every write, to cull past MAX_ENTRIES), then reads the row, then
+        writes it: four statements and a scan. Here the cull runs on every CULL_EVERY-th write."""
+        now = timezone.now().replace(microsecond=0)
+        backend_timeout = self.get_backend_timeout(timeout)
+        expires = (
+            datetime.max.replace(tzinfo=UTC)
+            if backend_timeout is None
+            else datetime.fromtimestamp(backend_timeout, tz=UTC).replace(microsecond=0)
+        )
+        table = connections["default"].ops.quote_name(self._table)
+        if next(self._writes) % self.CULL_EVERY == 0:
+            self._cull_now(now)
+        if mode == "touch":
+            sql = f"UPDATE {table} SET expires = %s WHERE cache_key = %s AND expires >= %s RETURNING 1"  # noqa: S608
+            params = [expires, key, now]
+        else:
+            encoded = base64.b64encode(pickle.dumps(value, self.pickle_protocol)).decode("latin1")
+            only_if_gone = " WHERE c.expires < %s" if mode == "add" else ""
+            sql = (
+                f"INSERT INTO {table} AS c (cache_key, value, expires) VALUES (%s, %s, %s) ON CONFLICT (cache_key)"  # noqa: S608
+                f" DO UPDATE SET value = EXCLUDED.value, expires = EXCLUDED.expires{only_if_gone} RETURNING 1"
+            )
+            params = [key, encoded, expires] + ([now] if mode == "add" else [])
+        try:
+            return bool(execute(sql, params))
+        except DatabaseError:
+            return False  # as Django's: a cache write may fail quietly
+
+    CULL_EVERY = 100
+    _writes = itertools.count(1)
+
+    def _cull_now(self, now) -> None:
+        """Django's cull (expired rows, then a share of the rest past MAX_ENTRIES)."""
         with self._own():
-            return super()._base_set(mode, key, value, timeout)
+            db = router.db_for_write(self.cache_model_class)
+            with connections[db].cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM {connections[db].ops.quote_name(self._table)}")  # noqa: S608
+                count = cursor.fetchone()[0]
+                if count > self._max_entries:
+                    self._cull(db, cursor, now, count)
 
     def _base_delete_many(self, keys):
         with self._own():

@@ -99,3 +99,40 @@ def test_a_request_gives_the_pooled_autocommit_connection_back(small_pool, api_c
         conn = autocommit._local.conn
         assert conn is not None, "the request did not use the autocommit connection"
         assert conn.connection is None, "the autocommit connection outlived its use"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_cache_keeps_djangos_semantics_in_one_statement_a_write(settings, monkeypatch):
+    """set, add (only over a missing or expired entry), touch (only a live one), get_many, expiry;
+    each write is one statement: Django's own counted the whole table on every write."""
+    import time
+
+    from django.core.cache import caches
+
+    settings.CACHES = {**settings.CACHES, "default": NO_REDIS_CACHE}
+    cache = caches["default"]
+    statements: list[str] = []
+    real = autocommit.execute
+
+    def counting(sql, params):
+        statements.append(sql)
+        return real(sql, params)
+
+    monkeypatch.setattr(autocommit, "execute", counting)
+    try:
+        cache.set("a", {"x": 1}, 60)
+        assert cache.add("a", "other", 60) is False and cache.get("a") == {"x": 1}
+        assert cache.add("b", b"bytes", 60) is True
+        assert cache.get_many(["a", "b", "missing"]) == {"a": {"x": 1}, "b": b"bytes"}
+        cache.set("gone", 1, 1)
+        time.sleep(1.1)
+        assert cache.get("gone") is None
+        assert cache.touch("gone", 60) is False
+        assert cache.add("gone", 2, 60) is True and cache.get("gone") == 2  # over an expired entry
+        assert cache.touch("a", None) is True
+        cache.set("forever", "yes", None)
+        assert cache.get("forever") == "yes"
+        writes = [sql for sql in statements if "INSERT" in sql or "UPDATE" in sql]
+        assert len(writes) == 8 and not any("COUNT(*)" in sql for sql in statements)
+    finally:
+        cache.clear()

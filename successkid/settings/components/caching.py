@@ -29,6 +29,9 @@ else:
             "BACKEND": "apps.core.autocommit.AutocommitDatabaseCache",
             "LOCATION": "core_cache",
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="sk"),
+            # Django's default (300) culls a third of the entries, feed pages and shared versions
+            # alike, whenever the table passes it; a table holds far more than that.
+            "OPTIONS": {"MAX_ENTRIES": env.int("CACHE_MAX_ENTRIES", default=100_000)},
         }
     }
 CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "local"}
