@@ -113,8 +113,8 @@ def _viewer_query() -> _ViewerQuery:
     quote = connection.ops.quote_name
     fields = [(f, "u") for f in User._meta.concrete_fields] + [(f, "pr") for f in Profile._meta.concrete_fields]
     sql = f"""SELECT {", ".join(f"{alias}.{quote(f.column)}" for f, alias in fields)},
-    EXISTS (SELECT 1 FROM sessions s WHERE s.id = %s AND s.user_id = u.id AND s.revoked_at IS NULL)
-FROM users u LEFT JOIN profiles pr ON pr.user_id = u.id WHERE u.id = %s"""  # noqa: S608 (model columns only)
+    EXISTS (SELECT 1 FROM "sessions" s WHERE s.id = %s AND s.user_id = u.id AND s.revoked_at IS NULL)
+FROM "users" u LEFT JOIN "profiles" pr ON pr.user_id = u.id WHERE u.id = %s"""  # noqa: S608 (model columns only)
     converters = []
     for i, (field, _alias) in enumerate(fields):
         column = field.get_col(field.model._meta.db_table)

@@ -37,7 +37,7 @@ def test_the_sign_in_check_is_one_statement_with_the_rls_context(make_client, us
     sent = statements(reader, "/api/posts")
     check = [sql for sql in sent if "app.user_id" in sql or "sessions" in sql]
     assert len(check) == 1, sent  # the context and the lookup travel together
-    assert check[0].startswith("SELECT set_config('app.user_id',") and "FROM sessions" in check[0]
+    assert check[0].startswith("SELECT set_config('app.user_id',") and 'FROM "sessions"' in check[0]
 
 
 def test_the_signed_in_user_is_the_stored_account_and_profile(user):
