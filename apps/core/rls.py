@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import psycopg
 from django.db import connections, transaction
 
 from apps.core import db_router
@@ -180,16 +181,62 @@ def set_user(user_id: int | str | None) -> None:
     `apps.core.db_router`). Call it right after authentication, inside the request's transaction;
     outside a transaction there is nothing to set it on and it does nothing. A request starts
     without a system context (a fresh transaction), and this does not end one a caller has opened."""
-    value = "" if user_id in (None, "") else str(int(user_id))
-    primary_deferred = db_router.note_user(value)
+    value = _user_value(user_id)
+    _set_on_others(value, db_router.note_user(value))
+
+
+_SET_USER_SQL = "SELECT set_config('app.user_id', %s, true)"
+
+
+def _user_value(user_id: int | str | None) -> str:
+    return "" if user_id in (None, "") else str(int(user_id))
+
+
+def _set_on_others(value: str, primary_deferred: bool, skip: str | None = None) -> None:
     for conn in connections.all(initialized_only=True):
-        if primary_deferred and conn.alias == db_router.PRIMARY:
+        if conn.alias == skip or (primary_deferred and conn.alias == db_router.PRIMARY):
             continue
         if not conn.in_atomic_block:
             logger.debug("rls.set_user outside a transaction on %s: no effect", conn.alias)
             continue
         with conn.cursor() as cursor:
-            cursor.execute("SELECT set_config('app.user_id', %s, true)", [value])
+            cursor.execute(_SET_USER_SQL, [value])
+
+
+def _set_user_and_fetch(user_id: int | str, sql: str, params: list, *, model) -> list[tuple]:
+    """`set_user`, then the read `sql` on the connection the router picks for `model`, which
+    therefore already runs as that user; inside a transaction both go in one round trip (two
+    statements in one message: client-side binding, Django's default). Returns `sql`'s rows. For a
+    request's first statement that needs the context (the sign-in check reads the session)."""
+    from django.db import router
+
+    value = _user_value(user_id)
+    primary_deferred = db_router.note_user(value)
+    using = router.db_for_read(model)  # after note_user: a replica opened now starts as the user
+    target = connections[using]
+    _set_on_others(value, primary_deferred, skip=using)
+    with target.cursor() as cursor:
+        # A deferred primary gets the setting from the router just before this statement.
+        set_here = target.in_atomic_block and not (primary_deferred and using == db_router.PRIMARY)
+        if set_here and isinstance(cursor.cursor, psycopg.ClientCursor):
+            cursor.execute(f"{_SET_USER_SQL}; {sql}", [value, *params])
+            cursor.nextset()
+        else:
+            if set_here:
+                cursor.execute(_SET_USER_SQL, [value])
+            cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@contextlib.contextmanager
+def acting_as_fetching(user_id: int | str, sql: str, params: list, *, model) -> Iterator[list[tuple]]:
+    """`acting_as` whose first statement is the read `sql` (on the connection the router picks for
+    `model`), sent together with the setting: one round trip. Yields `sql`'s rows."""
+    if connections["default"].in_atomic_block:
+        yield _set_user_and_fetch(user_id, sql, params, model=model)
+        return
+    with transaction.atomic():
+        yield _set_user_and_fetch(user_id, sql, params, model=model)
 
 
 @contextlib.contextmanager

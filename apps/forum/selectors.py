@@ -366,17 +366,24 @@ _HOLDS_SHOWN_REPLY = f"""EXISTS (SELECT 1 FROM comments d WHERE d.post_id = c.po
 # right after its parent. Both are served by an index on (post_id, key).
 _PATH_KEYS = {"old": "c.path", "new": "translate(c.path, '0123456789', '9876543210')"}
 _PATH_CURSOR = re.compile(r"(?:\d{10}\.){1,23}")
-_PAGE_BY_KEY = """SELECT {columns}, {key} AS sort_key {frm}
+_PAGE_BY_KEY = """SELECT {columns}{my_vote}, {key} AS sort_key {frm}
 WHERE c.post_id = %(post)s {after}
   AND ({shown} OR {holds})
 ORDER BY sort_key {direction} LIMIT %(fetch)s"""
-_PAGE_BY_IDS = f"SELECT {_THREAD_COLUMNS} {_THREAD_FROM} WHERE c.id = ANY(%(ids)s)"
+# A signed-in viewer's vote on each comment of the page, in the page's own query (column 21).
+_MY_COMMENT_VOTE = """,
+    COALESCE((SELECT v.value FROM votes v WHERE v.user_id = %(viewer)s AND v.comment_id = c.id), 0)"""
+_PAGE_BY_IDS = {
+    signed_in: f"SELECT {_THREAD_COLUMNS}{_MY_COMMENT_VOTE if signed_in else ''} {_THREAD_FROM} WHERE c.id = ANY(%(ids)s)"
+    for signed_in in (False, True)
+}
 
 
-def _page_sql(key: str, anchor: str) -> str:
+def _page_sql(key: str, anchor: str, signed_in: bool) -> str:
     """`anchor`: "" (first page), ">" (the page after the cursor), "<" (before it, read backwards)."""
     return _PAGE_BY_KEY.format(
         columns=_THREAD_COLUMNS,
+        my_vote=_MY_COMMENT_VOTE if signed_in else "",
         key=key,
         frm=_THREAD_FROM,
         after=f"AND {key} {anchor} %(anchor)s" if anchor else "",
@@ -386,11 +393,15 @@ def _page_sql(key: str, anchor: str) -> str:
     )
 
 
-_PAGE_SQL = {(sort, anchor): _page_sql(key, anchor) for sort, key in _PATH_KEYS.items() for anchor in ("", ">", "<")}
-_MY_VOTES = "SELECT comment_id, value FROM votes WHERE user_id = %s AND post_id = %s AND comment_id = ANY(%s)"
+_PAGE_SQL = {
+    (sort, anchor, signed_in): _page_sql(key, anchor, signed_in)
+    for sort, key in _PATH_KEYS.items()
+    for anchor in ("", ">", "<")
+    for signed_in in (False, True)
+}
 
 
-def _comment_dict(row, *, post_id: int, placeholder: bool, my_vote: int, authors: dict[int, dict]) -> dict:
+def _comment_dict(row, *, post_id: int, placeholder: bool, signed_in: bool, authors: dict[int, dict]) -> dict:
     gone = placeholder or row[5] in PLACEHOLDER_STATUSES
     author = None
     if not gone:
@@ -408,7 +419,7 @@ def _comment_dict(row, *, post_id: int, placeholder: bool, my_vote: int, authors
         "score": row[7],
         "upvotes": row[8],
         "downvotes": row[9],
-        "my_vote": my_vote,
+        "my_vote": row[21] if signed_in else 0,
         "created_at": row[11],  # aware datetimes: the renderer writes them as DRF does (ISO 8601, Z)
         "edited_at": row[12],
         "is_deleted": gone,
@@ -449,7 +460,7 @@ def _page_by_path(db, *, post_id: int, sort: str, limit: int, params: dict, raw:
         if not isinstance(anchor, str) or not _PATH_CURSOR.fullmatch(anchor):
             raise ValidationFailed("The cursor is malformed.", details={"cursor": ["Malformed cursor."]})
         forward = direction == "n"
-    sql = _PAGE_SQL[sort, "" if anchor is None else ">" if forward else "<"]
+    sql = _PAGE_SQL[sort, "" if anchor is None else ">" if forward else "<", params["viewer"] is not None]
     db.execute(sql, {**params, "post": post_id, "anchor": anchor, "fetch": limit + 1})
     rows = db.fetchall()
     more = len(rows) > limit
@@ -463,7 +474,7 @@ def _page_by_path(db, *, post_id: int, sort: str, limit: int, params: dict, raw:
     return rows, next_cursor, prev_cursor
 
 
-def _page_by_tree(db, *, viewer, post_id: int, sort: str, limit: int, raw: str | None):
+def _page_by_tree(db, *, viewer, viewer_id: int | None, post_id: int, sort: str, limit: int, raw: str | None):
     """best/top: sibling order moves with every vote, so the order is computed from the light tree
     (an index-only scan; a recursive CTE doing the same in SQL cost more, see bench/README.md)."""
     # No ORDER BY: sorting 2,000 paths in PostgreSQL costs more than the scan. A reply's id is always
@@ -497,7 +508,7 @@ def _page_by_tree(db, *, viewer, post_id: int, sort: str, limit: int, raw: str |
             prev_cursor = encode_cursor([page_ids[0], start], "p")
     rows = []
     if page_ids:
-        db.execute(_PAGE_BY_IDS, {"ids": page_ids})
+        db.execute(_PAGE_BY_IDS[viewer_id is not None], {"ids": page_ids, "viewer": viewer_id})
         by_id = {row[0]: row for row in db.fetchall()}
         rows = [by_id[cid] for cid in page_ids if cid in by_id]
     return rows, placeholders, next_cursor, prev_cursor
@@ -506,7 +517,7 @@ def _page_by_tree(db, *, viewer, post_id: int, sort: str, limit: int, raw: str |
 def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor: str | None) -> CommentPage:
     """One page of the flat, depth-first thread, rendered, whatever the thread size: the post's
     access check, the page (old/new: one indexed query in display order; best/top: the light tree,
-    ordered here, then the page's rows), and for a signed-in viewer their votes on the page."""
+    ordered here, then the page's rows, with a signed-in viewer's votes on them)."""
     sort = _validate_choice(sort, COMMENT_SORTS, "sort", "best")
     moderator = is_moderator(viewer)
     viewer_id = viewer.pk if _authed(viewer) else None
@@ -527,16 +538,16 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
             }
         else:
             rows, placeholders, next_cursor, prev_cursor = _page_by_tree(
-                db, viewer=viewer, post_id=post_id, sort=sort, limit=limit, raw=cursor
+                db, viewer=viewer, viewer_id=viewer_id, post_id=post_id, sort=sort, limit=limit, raw=cursor
             )
-        votes: dict[int, int] = {}
-        if viewer_id is not None and rows:
-            db.execute(_MY_VOTES, [viewer_id, post_id, [row[0] for row in rows]])
-            votes = dict(db.fetchall())
     authors: dict[int, dict] = {}  # one public user per distinct author
     rendered = [
         _comment_dict(
-            row, post_id=post_id, placeholder=row[0] in placeholders, my_vote=votes.get(row[0], 0), authors=authors
+            row,
+            post_id=post_id,
+            placeholder=row[0] in placeholders,
+            signed_in=viewer_id is not None,
+            authors=authors,
         )
         for row in rows
     ]

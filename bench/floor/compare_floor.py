@@ -24,7 +24,9 @@ def walk_to_page(client, base: str, pages: int, headers=None) -> str | None:
     return cursor
 
 
-def compare(project: str, floor: str, token: str | None = None, *, out=print) -> bool:
+def compare(project: str, floor: str, token: str | None = None, *, expect_votes: bool = False, out=print) -> bool:
+    """expect_votes: a signed-in page must show the viewer's votes both ways (+1 and -1), or the
+    `my_vote` values compared are only zeros (run.py gives the viewer such votes first)."""
     signed_in = {"Authorization": f"Bearer {token}"} if token else None
     with httpx.Client(timeout=30) as c:
         big = c.get(project + "/api/posts?sort=new&limit=1").json()["data"][0]["id"]
@@ -55,10 +57,14 @@ def compare(project: str, floor: str, token: str | None = None, *, out=print) ->
                 ids_same = [x["id"] for x in da] == [x["id"] for x in db]
                 keys_same = len(da) == len(db) and all(set(x) == set(y) for x, y in zip(da, db, strict=False))
                 diffs = sorted({k for x, y in zip(da, db, strict=False) for k in x if k in y and x[k] != y[k]})
-                votes = sum(1 for x in da if x.get("my_vote"))
+                up = sum(1 for x in da if x.get("my_vote") == 1)
+                down = sum(1 for x in da if x.get("my_vote") == -1)
             else:
-                ids_same, keys_same, diffs, votes = da == db, True, [], 0
-            extra = f" rows_with_my_vote={votes}" if headers else ""
+                ids_same, keys_same, diffs, up, down = da == db, True, [], 0, 0
+            extra = f" my_vote +1: {up} rows, -1: {down} rows" if headers else ""
+            if headers and expect_votes and not (up and down):
+                out(f"{name}: the viewer has no votes both ways on this page: my_vote is not exercised")
+                ok = False
             out(
                 f"{name}: rows {len(da)}/{len(db)} ids_same={ids_same} keys_same={keys_same} "
                 f"differing_values={diffs}{extra} bytes {len(a.content)}/{len(b.content)}"

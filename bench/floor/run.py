@@ -20,7 +20,8 @@ Options: --rounds N (5), --requests N (200 per case, server and round; health ge
 --tree LABEL=DIR (repeatable; default: this checkout as "project"), --cases key,key (a subset).
 Environment: BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/sk_floor_bench), BENCH_PORT
 (8794: the floor there, the projects on the next ports), BENCH_VIEWER (bench_1: the signed-in
-viewer; a token is issued for them, which writes an auth session row), BENCH_REDIS_URL ("").
+viewer; a token is issued for them, which writes an auth session row, and they are given votes, up
+and down, on some rows of the signed-in pages: `give_viewer_votes`), BENCH_REDIS_URL ("").
 """
 
 from __future__ import annotations
@@ -144,6 +145,40 @@ def access_token(tree: Path) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+# The viewer's new vote and the counters it moves, as the vote services move them (ON CONFLICT: a
+# vote the viewer already has stays as it is). Rankings are left as they are, so the pages keep
+# their rows and order and a second run finds every vote in place.
+_VOTE_SQL = """WITH new AS (
+    INSERT INTO votes (user_id, post_id, comment_id, value, created_at, updated_at)
+    VALUES (%(user)s, %(post)s, %(comment)s, %(value)s, now(), now())
+    ON CONFLICT DO NOTHING RETURNING value)
+UPDATE {table} SET upvotes = upvotes + (SELECT count(*) FROM new WHERE value = 1),
+    downvotes = downvotes + (SELECT count(*) FROM new WHERE value = -1),
+    score = score + (SELECT coalesce(sum(value), 0) FROM new)
+WHERE id = %(id)s AND EXISTS (SELECT 1 FROM new)"""
+
+
+def give_viewer_votes(floor: Server) -> None:
+    """The viewer's votes, up and down, on some rows of the signed-in pages (the 2nd, 4th, 6th and
+    8th post of the hot page; every tenth comment of the thread's first page), so that comparing
+    with the floor checks real `my_vote` values. Idempotent."""
+    import psycopg
+
+    headers = {"Authorization": f"Bearer {floor.token}"}
+    with httpx.Client(timeout=30) as client:
+        posts = client.get(floor.url + floor.paths["hot1_me"], headers=headers).json()["data"]
+        comments = client.get(floor.url + floor.paths["thread_me"], headers=headers).json()["data"]
+    with psycopg.connect(DB_URL.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
+        (viewer,) = conn.execute("SELECT id FROM users WHERE username = %s", [VIEWER]).fetchone()
+        targets = [("posts", p["id"], None, p["id"]) for p in posts if (p["author"] or {}).get("id") != viewer][1:9:2]
+        targets += [
+            ("comments", c["post_id"], c["id"], c["id"]) for c in comments if (c["author"] or {}).get("id") != viewer
+        ][::10]
+        for n, (table, post, comment, row_id) in enumerate(targets):
+            params = {"user": viewer, "post": post, "comment": comment, "value": 1 if n % 2 else -1, "id": row_id}
+            conn.execute(_VOTE_SQL.format(table=table), params)
+
+
 def case_paths(server: Server, *, floor: bool, big_post: int) -> dict[str, str]:
     with httpx.Client(timeout=30) as client:
         cursor = walk_to_page(client, server.url, 50)
@@ -218,12 +253,14 @@ def main() -> None:
         floor.paths = case_paths(floor, floor=True, big_post=big_post)
         for (off, on), (label, tree) in zip(projects, trees, strict=True):
             off.token = access_token(tree)
-            floor.token = floor.token or off.token
+            if floor.token is None:
+                floor.token = off.token
+                give_viewer_votes(floor)
             off.paths = case_paths(off, floor=False, big_post=big_post)
             if on:
                 on.paths = off.paths
             print(f"\n== {label} ({tree}) against the floor: compare_floor", flush=True)
-            same = compare(off.url, floor.url, off.token)
+            same = compare(off.url, floor.url, off.token, expect_votes=True)
             print(f"   same rows and keys: {same}", flush=True)
 
         with httpx.Client(timeout=30) as client:

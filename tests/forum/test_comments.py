@@ -1,7 +1,9 @@
 """Threaded comments: nesting, depth limit, sorts, placeholders, locks, cursors, query counts."""
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from apps.forum import events as ev
 from apps.forum.api.serializers import CommentSerializer
@@ -181,7 +183,9 @@ def test_thread_query_count_is_constant(make_client, post, django_assert_max_num
     viewer = UserFactory()
     client = make_client(viewer)
     CommentFactory(post=post)
-    with django_assert_max_num_queries(6) as few:  # 5 + the RLS user context (one set_config)
+    # The sign-in check (with the RLS context), the post's access, the thread's light tree, the page
+    # with the viewer's votes on it.
+    with django_assert_max_num_queries(4) as few:
         thread(client, post, "?limit=100")
     parents = []
     for i in range(120):
@@ -194,6 +198,30 @@ def test_thread_query_count_is_constant(make_client, post, django_assert_max_num
             body = thread(client, post, f"?limit=100&sort={sort}")
         assert len(body["data"]) == 100
         assert sum(c["my_vote"] for c in body["data"]) >= 1
+
+
+def test_the_viewers_votes_come_with_the_page_both_ways_every_sort(api_client, make_client, post):
+    viewer = UserFactory()
+    reader = make_client(viewer)
+    comments = [CommentFactory(post=post) for _ in range(6)]
+    for comment, value in zip(comments, (1, -1, 0, 1, 0, -1), strict=True):
+        if value:
+            vote_comment(user=viewer, comment_id=comment.id, value=value)
+    expected = {comments[0].id: 1, comments[1].id: -1, comments[3].id: 1, comments[5].id: -1}
+    for sort in ("best", "top", "old", "new"):
+        first = thread(reader, post, f"?sort={sort}&limit=3")
+        second = thread(reader, post, f"?sort={sort}&limit=3&cursor={first['meta']['pagination']['next_cursor']}")
+        seen = {c["id"]: c["my_vote"] for c in first["data"] + second["data"]}
+        assert seen == {c.id: expected.get(c.id, 0) for c in comments}, sort
+        assert all(c["my_vote"] == 0 for c in thread(api_client, post, f"?sort={sort}")["data"])
+        # Signed in, a page costs the anonymous statements plus the sign-in check: no query of its own
+        # for the votes.
+        reader.get(f"/api/posts/{post.id}/comments?sort={sort}")  # the minute's last_seen write aside
+        with CaptureQueriesContext(connection) as anonymous:
+            thread(api_client, post, f"?sort={sort}")
+        with CaptureQueriesContext(connection) as signed_in:
+            thread(reader, post, f"?sort={sort}")
+        assert len(signed_in.captured_queries) == len(anonymous.captured_queries) + 1, sort
 
 
 def test_comment_service_checks_read_permission(category):
