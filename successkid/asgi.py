@@ -111,12 +111,18 @@ class OneHopASGIHandler(ASGIHandler):
         that is not streamed is closed (request_finished) before its bytes are sent."""
         set_script_prefix(get_script_prefix(scope))
         signals.request_started.send(sender=self.__class__, scope=scope)
-        request, response = self.create_request(scope, body_file)
-        if request is not None:
-            response = self.get_response(request)
-            response._handler_class = self.__class__
-            if isinstance(response, FileResponse):
-                response.block_size = self.chunk_size
+        try:
+            request, response = self.create_request(scope, body_file)
+            if request is not None:
+                response = self.get_response(request)
+                response._handler_class = self.__class__
+                if isinstance(response, FileResponse):
+                    response.block_size = self.chunk_size
+        except BaseException:
+            # Django turns a view's exception into a response; anything that escapes still ends
+            # the request, or this thread's connections would stay checked out.
+            signals.request_finished.send(sender=self.__class__)
+            raise
         if not response.streaming:
             response.close()
         return response

@@ -188,3 +188,25 @@ def test_a_streamed_file_arrives_whole_and_is_closed_on_the_request_thread(setti
     assert status == 200
     assert body == payload
     assert closed_on and closed_on[0] != threading.get_ident()
+
+
+def test_a_request_whose_handling_escapes_still_ends_and_frees_its_thread(monkeypatch):
+    from django.core import signals
+
+    finished: list[int] = []
+
+    def boom(request):
+        raise RuntimeError("escaped the chain")
+
+    def on_finished(**kwargs):
+        finished.append(threading.get_ident())
+
+    monkeypatch.setattr(asgi.django_asgi_app, "_middleware_chain", boom)
+    signals.request_finished.connect(on_finished)
+    try:
+        with pytest.raises(RuntimeError, match="escaped the chain"):
+            asgi_http("GET", "/api/health")
+    finally:
+        signals.request_finished.disconnect(on_finished)
+    assert finished and finished[0] != threading.get_ident()
+    assert asgi.django_asgi_app.threads.idle, "the request thread went back to the idle set"
