@@ -179,3 +179,20 @@ def redis_url() -> str:
             pytest.fail(f"Redis at {url} does not answer: {exc}")
         pytest.skip(f"Redis at {url} does not answer")
     return url
+
+
+@pytest.fixture
+def autocommit_statements(monkeypatch) -> list[str]:
+    """Every statement sent on the autocommit connection (the limiter's, the database cache's)
+    from here on, in order."""
+    from apps.core import autocommit
+
+    statements: list[str] = []
+    real_execute = autocommit.execute
+
+    def recording(sql, params):
+        statements.append(sql)
+        return real_execute(sql, params)
+
+    monkeypatch.setattr(autocommit, "execute", recording)
+    return statements

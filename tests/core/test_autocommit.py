@@ -102,7 +102,7 @@ def test_a_request_gives_the_pooled_autocommit_connection_back(small_pool, api_c
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_database_cache_keeps_djangos_semantics_in_one_statement_a_write(settings, monkeypatch):
+def test_the_database_cache_keeps_djangos_semantics_in_one_statement_a_write(settings, autocommit_statements):
     """set, add (only over a missing or expired entry), touch (only a live one), get_many, expiry;
     each write is one statement: Django's own counted the whole table on every write."""
     import time
@@ -111,14 +111,7 @@ def test_the_database_cache_keeps_djangos_semantics_in_one_statement_a_write(set
 
     settings.CACHES = {**settings.CACHES, "default": NO_REDIS_CACHE}
     cache = caches["default"]
-    statements: list[str] = []
-    real = autocommit.execute
-
-    def counting(sql, params):
-        statements.append(sql)
-        return real(sql, params)
-
-    monkeypatch.setattr(autocommit, "execute", counting)
+    statements = autocommit_statements
     try:
         cache.set("a", {"x": 1}, 60)
         assert cache.add("a", "other", 60) is False and cache.get("a") == {"x": 1}

@@ -130,20 +130,13 @@ def test_retry_after_counts_down_from_the_first_attempt_of_the_window(api_client
 
 
 @pytest.mark.parametrize("redis", [False, True])
-def test_an_api_read_costs_the_limiter_one_round_trip(api_client, settings, monkeypatch, redis, request):
+def test_an_api_read_costs_the_limiter_one_round_trip(
+    api_client, settings, monkeypatch, redis, request, autocommit_statements
+):
     """The caller's penalty state and its budget are read and counted in one statement (one
     script on Redis), not a read and then a write."""
-    from apps.core import autocommit
-
     settings.LIMITS_REDIS_URL = request.getfixturevalue("redis_url") if redis else ""
-    statements: list[str] = []
-    real_execute = autocommit.execute
-
-    def counting(sql, params):
-        statements.append(sql)
-        return real_execute(sql, params)
-
-    monkeypatch.setattr(autocommit, "execute", counting)
+    statements = autocommit_statements
     commands: list[str] = []
     if redis:
         from redis import Redis
