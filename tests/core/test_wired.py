@@ -56,6 +56,13 @@ def test_last_seen_asks_the_limiter_once_a_minute_not_on_every_signed_in_request
         return incr(key, amount, ttl)
 
     monkeypatch.setattr(limits, "_incr", counting_incr)
+
+    class MidMinute:  # the process remembers per clock minute: no minute may turn mid-test
+        @staticmethod
+        def time():
+            return 1_800_000_030.0
+
+    monkeypatch.setattr(limits, "time", MidMinute)
     user = UserFactory()
     client = make_client(user)
     for _ in range(4):
