@@ -50,38 +50,54 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.EVENTS_OUTBOX_BACKOFF_MAX_SECONDS))
 
 
-def _run(
-    row: OutboxDelivery,
-    receiver: Receiver | None,
-    event: DomainEvent | None,
-    *,
-    using: str,
-    now: datetime | None = None,
-    save: bool = True,
-) -> bool:
-    """Run one locked pair and record the outcome on its row. True if the receiver succeeded
-    (with `save=False` the caller marks successes itself; failures are always recorded here)."""
-    now = now or timezone.now()
+def _record_failure(row: OutboxDelivery, exc: Exception, *, using: str, now: datetime) -> None:
+    """One failed attempt of a pair: backoff, or parked after EVENTS_OUTBOX_MAX_ATTEMPTS."""
     row.attempts += 1
+    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if row.attempts >= settings.EVENTS_OUTBOX_MAX_ATTEMPTS:
+        row.parked_at = now
+        logger.error("outbox: parked %s after %d attempts: %s", row, row.attempts, row.last_error)
+    else:
+        row.next_attempt_at = now + _backoff(row.attempts)
+        logger.warning("outbox: %s failed (attempt %d), retrying later: %s", row, row.attempts, row.last_error)
+    row.save(using=using, update_fields=["attempts", "last_error", "parked_at", "next_attempt_at"])
+
+
+def _run(
+    row: OutboxDelivery, receiver: Receiver | None, event: DomainEvent | None, *, using: str, now: datetime
+) -> bool:
+    """Run one locked pair and record the outcome on its row. True if the receiver succeeded."""
     try:
         if receiver is None or event is None:
             raise LookupError(f"{row.receiver} does not receive {row.event.type} in this process")
         with transaction.atomic(using=using):
             receiver(event)
     except Exception as exc:
-        row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-        if row.attempts >= settings.EVENTS_OUTBOX_MAX_ATTEMPTS:
-            row.parked_at = now
-            logger.error("outbox: parked %s after %d attempts: %s", row, row.attempts, row.last_error)
-        else:
-            row.next_attempt_at = now + _backoff(row.attempts)
-            logger.warning("outbox: %s failed (attempt %d), retrying later: %s", row, row.attempts, row.last_error)
-        row.save(using=using, update_fields=["attempts", "last_error", "parked_at", "next_attempt_at"])
+        _record_failure(row, exc, using=using, now=now)
         return False
-    if save:
-        row.done_at = now
-        row.save(using=using, update_fields=["attempts", "done_at"])
+    row.attempts += 1
+    row.done_at = now
+    row.save(using=using, update_fields=["attempts", "done_at"])
     return True
+
+
+def _run_together(
+    rows: list[OutboxDelivery], by_name: dict, event: DomainEvent, *, using: str, now: datetime
+) -> tuple[OutboxDelivery, Exception] | None:
+    """Every pair's receiver in one savepoint, all marked done with it; None when all succeeded,
+    else (the pair whose receiver raised, what it raised), with all of it rolled back (`on_commit`
+    work included): one savepoint a delivery instead of one per receiver (two round trips each)."""
+    current = rows[0]
+    try:
+        with transaction.atomic(using=using):
+            for current in rows:
+                by_name[current.receiver](event)
+            OutboxDelivery.objects.using(using).filter(pk__in=[row.pk for row in rows]).update(
+                attempts=F("attempts") + 1, done_at=now
+            )
+    except Exception as exc:
+        return current, exc
+    return None
 
 
 def deliver_event(
@@ -89,9 +105,9 @@ def deliver_event(
 ) -> None:
     """The emitting process's delivery of every tracked pair of one event, in one transaction: one
     RLS system context, one locking read of the pairs (SKIP LOCKED: a pair the relay holds, or one
-    already done, is left alone), each receiver in its own savepoint, the successes marked in one
-    statement. A failing receiver is rolled back to its savepoint and recorded for the relay; the
-    others' writes and "done" marks commit together."""
+    already done, is left alone), the receivers together in one savepoint, marked done in one
+    statement. A receiver that raises is recorded for the relay and the savepoint rolled back; the
+    others run together again without it, so their writes and "done" marks commit once."""
     order = {dotted(r): i for i, r in enumerate(receivers)}
     by_name = {dotted(r): r for r in receivers}
     with rls.system_context(f"event:{type(event).__name__}", using=using):
@@ -102,11 +118,13 @@ def deliver_event(
             key=lambda row: order[row.receiver],
         )
         now = timezone.now()
-        succeeded = [
-            row.pk for row in rows if _run(row, by_name[row.receiver], event, using=using, now=now, save=False)
-        ]
-        if succeeded:
-            OutboxDelivery.objects.using(using).filter(pk__in=succeeded).update(attempts=F("attempts") + 1, done_at=now)
+        while rows:
+            failed = _run_together(rows, by_name, event, using=using, now=now)
+            if failed is None:
+                return
+            row, exc = failed  # recorded for the relay; the others run together again without it
+            _record_failure(row, exc, using=using, now=now)
+            rows = [other for other in rows if other is not row]
 
 
 def _claim_next(now: datetime, using: str) -> OutboxDelivery | None:

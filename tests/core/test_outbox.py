@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from apps.core import events, outbox
@@ -110,6 +112,45 @@ def test_receiver_failing_twice_then_succeeding_runs_its_effect_once_and_alone(s
     assert calls.count(("healthy", Pinged(thing_id=3))) == 1  # the healthy receiver never re-ran
     failing.refresh_from_db()
     assert failing.attempts == 3 and failing.done_at is not None
+
+
+def stores(event: Pinged) -> None:
+    """Writes a row, so a rolled-back attempt shows (or not) in the database."""
+    Post.objects.filter(pk=event.thing_id).update(title=Concat(F("title"), Value("!")))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receivers_run_together_in_one_savepoint_and_a_failing_one_is_taken_out(subscribed):
+    """One savepoint for all of an event's receivers, not one each (two round trips each). When
+    one raises, everything is rolled back, the failure is recorded against it alone, and the others
+    run together again: their effects land once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.forum.factories import PostFactory
+
+    post = PostFactory(title="Post")
+    subscribed(stores)
+    subscribed(healthy)
+    subscribed(flaky)
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        events.emit(Pinged(thing_id=post.pk))
+    savepoints = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1, savepoints
+    mine = OutboxDelivery.objects.filter(receiver__startswith="tests.core.test_outbox:")
+    assert mine.filter(done_at__isnull=False).count() == 3
+
+    failures_left["n"] = 1
+    with transaction.atomic():
+        events.emit(Pinged(thing_id=post.pk))
+    post.refresh_from_db()
+    assert post.title == "Post!!"  # once per event: the rolled-back attempt left nothing
+    failing = OutboxDelivery.objects.filter(receiver__endswith=":flaky", done_at__isnull=True).get()
+    assert failing.attempts == 1 and "RuntimeError" in failing.last_error
+    assert mine.filter(done_at__isnull=False).count() == 5
+    assert outbox.relay(now=timezone.now() + LATER) == 1  # the relay delivers the failed one alone
+    post.refresh_from_db()
+    assert post.title == "Post!!"
 
 
 @pytest.mark.django_db(transaction=True)
