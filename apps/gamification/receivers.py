@@ -55,7 +55,7 @@ def on_vote_changed(event: VoteChanged) -> None:
         new_value=event.new_value,
         category_id=event.category_id,
     )
-    services.record_visit(user_id=event.voter_id)
+    services.record_visit(user_id=event.voter_id, category_id=event.category_id)
 
 
 def on_wallet_verified(event: WalletVerified) -> None:
@@ -71,7 +71,7 @@ def on_achievement_trigger(event: DomainEvent) -> None:
 
 
 def on_level_up(event: LevelUp) -> None:
-    services.check_achievements(user_id=event.user_id)  # level achievements
+    services.check_achievements(user_id=event.user_id, category_id=event.category_id)  # level achievements
 
 
 def on_board_not_ready(event: BoardNotReady) -> None:
