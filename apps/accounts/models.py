@@ -95,8 +95,9 @@ class Profile(models.Model):
     level = models.PositiveSmallIntegerField(default=1)
     # What others see (apps.core.access.counts_publicly): points earned where everyone may read
     # or tied to no category, and their level. `points`/`level` (everything) are the owner's.
-    public_points = models.BigIntegerField(default=0, db_index=True)
-    public_level = models.PositiveSmallIntegerField(default=1)
+    # (db_default too: code deployed before these columns still inserts profiles)
+    public_points = models.BigIntegerField(default=0, db_default=0, db_index=True)
+    public_level = models.PositiveSmallIntegerField(default=1, db_default=1)
     holder_tier = models.CharField(max_length=32, choices=tier_choices, default="none")
     settings = models.JSONField(default=dict, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -13,12 +13,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="profile",
             name="public_level",
-            field=models.PositiveSmallIntegerField(default=1),
+            field=models.PositiveSmallIntegerField(db_default=1, default=1),
         ),
         migrations.AddField(
             model_name="profile",
             name="public_points",
-            field=models.BigIntegerField(db_index=True, default=0),
+            field=models.BigIntegerField(db_default=0, db_index=True, default=0),
         ),
         migrations.RunSQL(
             "UPDATE profiles SET public_points = points, public_level = level",
