@@ -210,6 +210,11 @@ def readable_category_ids(user) -> frozenset[int]:
     return ids
 
 
+def is_public(category, parent=None) -> bool:
+    """Whether everyone (an anonymous visitor) may read `category`."""
+    return category_rule(category, parent).admits(ANONYMOUS_CLASS)
+
+
 def public_category_ids() -> frozenset[int]:
     """Categories everyone may read: what an anonymous visitor reads."""
     return readable_category_ids(None)

@@ -144,6 +144,36 @@ def test_a_category_closed_later_leaves_the_global_board_after_a_rebuild(api_cli
     assert set(rows) == {townie.pk}
 
 
+def test_a_category_turning_restricted_or_public_rebuilds_the_boards_by_itself(
+    lb_redis, api_client, rooms, earned, django_capture_on_commit_callbacks, monkeypatch
+):
+    insider, townie = earned
+    services.rebuild_redis_leaderboards()
+    square = rooms["public"]
+    square.read_access = "user"  # members only: no longer public
+    with django_capture_on_commit_callbacks(execute=True):
+        square.save()
+    rows, meta = board(api_client, "all")
+    assert rows == {} and meta["leaderboard"]["source"] == "redis"
+    assert api_client.get(f"/api/users/{townie.pk}").json()["data"]["points"] == 0
+    square.read_access = "anyone"
+    with django_capture_on_commit_callbacks(execute=True):
+        square.save()
+    rows, _ = board(api_client, "all")
+    assert set(rows) == {townie.pk} and api_client.get(f"/api/users/{townie.pk}").json()["data"]["points"] > 0
+    # A save that leaves the category as public as it was queues no rebuild.
+    from apps.gamification import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.rebuild_leaderboards, "delay", lambda: queued.append(1))
+    square.name, square.read_min_tier = "Town square (renamed)", "none"
+    rooms["vault"].read_min_tier = "whale"  # restricted either way
+    with django_capture_on_commit_callbacks(execute=True):
+        square.save()
+        rooms["vault"].save()
+    assert queued == []
+
+
 # --- the public standing elsewhere -------------------------------------------------------------
 
 
