@@ -81,7 +81,7 @@ class ProfileVisibility(models.TextChoices):
 
 class Profile(models.Model):
     """Public face of an account, plus the denormalised standing other apps keep current
-    (points and level by gamification, holder tier by wallet) so a user renders in one join."""
+    (points and level, public and full, by gamification; holder tier by wallet) so a user renders in one join."""
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="profile")
     display_name = models.CharField(max_length=50, blank=True, default="")
@@ -93,6 +93,11 @@ class Profile(models.Model):
     show_holdings = models.BooleanField(default=False)  # balances / holder tier details on the profile
     points = models.BigIntegerField(default=0, db_index=True)
     level = models.PositiveSmallIntegerField(default=1)
+    # What others see (apps.core.access.counts_publicly): points earned where everyone may read
+    # or tied to no category, and their level. `points`/`level` (everything) are the owner's.
+    # (db_default too: code deployed before these columns still inserts profiles)
+    public_points = models.BigIntegerField(default=0, db_default=0, db_index=True)
+    public_level = models.PositiveSmallIntegerField(default=1, db_default=1)
     holder_tier = models.CharField(max_length=32, choices=tier_choices, default="none")
     settings = models.JSONField(default=dict, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

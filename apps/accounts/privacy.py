@@ -57,6 +57,8 @@ def export(user: User) -> dict:
             "show_holdings",
             "points",
             "level",
+            "public_points",
+            "public_level",
             "holder_tier",
             "last_seen_at",
             "updated_at",
@@ -137,6 +139,8 @@ def erase(user: User) -> dict:
         show_holdings=False,
         points=0,
         level=1,
+        public_points=0,
+        public_level=1,
         holder_tier="none",
         last_seen_at=None,
     )

@@ -84,7 +84,8 @@ def public_user_fields(
 ) -> dict:
     """API.md "user (public)" from its columns: the one public representation of a user, with its
     owner's privacy settings applied (PublicUserSerializer and public_users() render through
-    this). The holder tier reads "none" unless the owner shows their holdings."""
+    this). The holder tier reads "none" unless the owner shows their holdings; `level` and `points`
+    are the public standing (profiles.public_level/public_points, apps.core.access.counts_publicly)."""
     joined = date_joined.astimezone(dt.UTC).isoformat()
     return {
         "id": user_id,
@@ -99,7 +100,7 @@ def public_user_fields(
 
 
 _PUBLIC_USERS_SQL = """
-    SELECT u.id, u.username, u.date_joined, p.display_name, p.avatar_url, p.level, p.points, p.holder_tier,
+    SELECT u.id, u.username, u.date_joined, p.display_name, p.avatar_url, p.public_level, p.public_points, p.holder_tier,
            p.show_holdings
     FROM users u JOIN profiles p ON p.user_id = u.id
     WHERE u.id = ANY(%s)

@@ -16,6 +16,10 @@ once per viewer class rather than once per socket.
 - Posts and comments: published content and placeholders are visible to whoever reads the
   category; pending and hidden content only to its author and to moderators.
 - A user's activity (profile, points, achievements) follows the profile's visibility setting.
+- A user's public standing (the global leaderboard, the points and level of the public user shape)
+  counts only points earned in *public* categories (those an anonymous visitor reads) or tied to
+  no category: the same number for every viewer, so it never shows activity in a category the
+  viewer may not read. Points in other categories count on that category's own board.
 """
 
 from __future__ import annotations
@@ -204,6 +208,31 @@ def readable_category_ids(user) -> frozenset[int]:
             c.pk for c in tree.by_id.values() if category_rule(c, tree.by_id.get(c.parent_id)).admits(viewer)
         )
     return ids
+
+
+def is_public(category, parent=None) -> bool:
+    """Whether everyone (an anonymous visitor) may read `category`."""
+    return category_rule(category, parent).admits(ANONYMOUS_CLASS)
+
+
+def public_category_ids() -> frozenset[int]:
+    """Categories everyone may read: what an anonymous visitor reads."""
+    return readable_category_ids(None)
+
+
+def counts_publicly(category_id: int | None) -> bool:
+    """Whether points earned in `category_id` count on a user's public standing (None: points tied
+    to no category). An unknown category counts as closed."""
+    return category_id is None or category_id in public_category_ids()
+
+
+def category_audience(category_id: int) -> list[int]:
+    """The rule a realtime event about a category's activity carries (unknown: admins only)."""
+    tree = _tree()
+    category = tree.by_id.get(category_id)
+    if category is None:
+        return Rule(ADMIN, CLOSED_TIER).wire()
+    return category_rule(category, tree.by_id.get(category.parent_id)).wire()
 
 
 def unreadable_category_ids(user) -> list[int]:

@@ -81,8 +81,8 @@ def post_base_queryset(viewer) -> QuerySet[Post]:
 COMMENT_FIELDS = (
     "id", "post_id", "parent_id", "depth", "body", "body_html", "status", "score", "upvotes", "downvotes",
     "reply_count", "created_at", "edited_at", "author_id", "author__username", "author__date_joined",
-    "author__profile__display_name", "author__profile__avatar_url", "author__profile__level",
-    "author__profile__points", "author__profile__holder_tier", "author__profile__show_holdings",
+    "author__profile__display_name", "author__profile__avatar_url", "author__profile__public_level",
+    "author__profile__public_points", "author__profile__holder_tier", "author__profile__show_holdings",
 )  # fmt: skip
 
 
@@ -118,7 +118,8 @@ class FeedPage:
 _FEED_SELECT = """
 SELECT "posts"."id", "posts"."title", "posts"."slug", "posts"."body", "posts"."body_html", "posts"."excerpt",
        c.slug, c.name, "posts"."tag_slugs", "posts"."author_id", u.username, u.date_joined, pr.display_name,
-       pr.avatar_url, pr.level, pr.points, pr.holder_tier, pr.show_holdings, "posts"."score", "posts"."upvotes",
+       pr.avatar_url, pr.public_level, pr.public_points, pr.holder_tier, pr.show_holdings, "posts"."score",
+       "posts"."upvotes",
        "posts"."downvotes", "posts"."comment_count", "posts"."created_at", "posts"."edited_at",
        "posts"."last_activity_at", "posts"."is_pinned", "posts"."is_locked", "posts"."is_nsfw", "posts"."status",
        "posts"."hot_rank", "posts"."controversy", "posts"."revision_count"{my_vote}
@@ -352,7 +353,7 @@ def _thread_order(rows: list[tuple], *, viewer, sort: str) -> tuple[list[int], s
 # The thread's rows with what their authors show, shaped for the representation (one pass to dicts).
 _THREAD_COLUMNS = """c.id, c.parent_id, c.depth, c.body, c.body_html, c.status, c.author_id, c.score, c.upvotes,
     c.downvotes, c.reply_count, c.created_at, c.edited_at, u.username, u.date_joined, pr.display_name,
-    pr.avatar_url, pr.level, pr.points, pr.holder_tier, pr.show_holdings"""
+    pr.avatar_url, pr.public_level, pr.public_points, pr.holder_tier, pr.show_holdings"""
 _THREAD_FROM = """FROM comments c JOIN users u ON u.id = c.author_id LEFT JOIN profiles pr ON pr.user_id = u.id"""
 # Seen as itself: published, or pending/hidden for its author and moderators. Anything else is shown
 # only as a placeholder, and only while it holds such a reply: its subtree is the path range

@@ -14,3 +14,6 @@ class GamificationConfig(AppConfig):
         seeding.register_fixture_loader("gamification.levels", seed.load_levels, order=41)
         seeding.register_fixture_loader("gamification.achievements", seed.load_achievements, order=42)
         catalogue.register()  # per-process, invalidated everywhere on change (apps.core.refcache)
+        from apps.gamification import receivers
+
+        receivers.connect_model_signals()

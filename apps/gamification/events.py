@@ -24,6 +24,7 @@ class LevelUp(DomainEvent):
     user_id: int
     old_level: int
     new_level: int
+    category_id: int | None = None  # of the award that raised the level (its achievements count there)
 
 
 @dataclass(frozen=True)

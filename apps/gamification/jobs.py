@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.accounts.models import Profile
+from apps.core import access
 from apps.gamification import catalogue, page_cache, selectors, services
 from apps.gamification.models import (
     ActivityLog,
@@ -125,14 +126,33 @@ def backfill_achievements(*, codes: list[str] | None = None, batch_size: int = 1
 
 # --- leaderboards --------------------------------------------------------------------------------
 
+# Every row counts on its category's board; on the global board (0) only when it counts publicly
+# (apps.core.access.counts_publicly: no category, or one in %(public)s).
 REBUILD_SQL = """
 INSERT INTO leaderboards (period, period_start, category_id, user_id, points, reached_at)
 SELECT %(period)s, {start_expr}, c.category_id, t.user_id, SUM(t.amount),
        MAX(date_trunc('second', t.created_at))
 FROM point_transactions t
-CROSS JOIN LATERAL (VALUES (0::bigint), (t.category_id)) AS c(category_id)
+CROSS JOIN LATERAL (VALUES
+    (CASE WHEN t.category_id IS NULL OR t.category_id = ANY(%(public)s) THEN 0::bigint END),
+    (t.category_id)
+) AS c(category_id)
 WHERE c.category_id IS NOT NULL
 GROUP BY 2, c.category_id, t.user_id
+"""
+# The public standing of every profile is its all-time global board row (none: zero).
+PUBLIC_STANDING_SQL = """
+UPDATE profiles p SET public_points = s.points,
+       public_level = COALESCE((SELECT number FROM levels WHERE min_points <= s.points
+                                ORDER BY min_points DESC LIMIT 1), 1)
+FROM (
+    SELECT pr.user_id, COALESCE(lb.points, 0) AS points FROM profiles pr
+    LEFT JOIN leaderboards lb ON lb.user_id = pr.user_id AND lb.period = 'all'
+        AND lb.period_start = DATE '1970-01-01' AND lb.category_id = 0
+) AS s
+WHERE p.user_id = s.user_id
+  AND (p.public_points, p.public_level) IS DISTINCT FROM (s.points, COALESCE(
+      (SELECT number FROM levels WHERE min_points <= s.points ORDER BY min_points DESC LIMIT 1), 1))
 """
 REBUILD_COUNTS_SQL = """
 INSERT INTO leaderboard_score_counts (period, period_start, category_id, bucket, users)
@@ -150,7 +170,9 @@ START_EXPR = {
 @transaction.atomic
 def rebuild_leaderboard_table() -> int:
     """Recompute the materialised standings and their score histogram from the ledger (the ledger
-    is the truth).
+    is the truth), and every profile's public standing from the rebuilt all-time global board.
+    Run after a category's read rule changes: the global board counts only the categories public
+    at the time of the rebuild (apps.core.access.counts_publicly).
 
     Bulk load: the table's secondary indexes and unique constraint are dropped, the four periods
     inserted, then rebuilt once (inside the transaction, so a failure changes nothing). The table is
@@ -193,8 +215,9 @@ def rebuild_leaderboard_table() -> int:
         for name, _ in indexes:
             cur.execute(f'DROP INDEX "{name}"')
         total = 0
+        public = sorted(access.public_category_ids())
         for period, expr in START_EXPR.items():
-            cur.execute(REBUILD_SQL.format(start_expr=expr), {"period": period})
+            cur.execute(REBUILD_SQL.format(start_expr=expr), {"period": period, "public": public})
             total += cur.rowcount
         cur.execute("SELECT set_config('app.leaderboard_rebuild', 'off', true)")
         cur.execute(REBUILD_COUNTS_SQL)
@@ -202,6 +225,7 @@ def rebuild_leaderboard_table() -> int:
             cur.execute(f'ALTER TABLE leaderboards ADD CONSTRAINT "{name}" {definition}')
         for _, definition in indexes:
             cur.execute(definition)
+        cur.execute(PUBLIC_STANDING_SQL)
     transaction.on_commit(page_cache.invalidate)
     return total
 

@@ -1,14 +1,17 @@
 """What gamification does when events happen (subscribed in apps.py ready()): other areas'
 events, and its own (a level-up may unlock level achievements; a leaderboard read that found a
 Redis board missing queues its rebuild). Receivers take only the event's fields: no forum models
-are read."""
+are read. One model signal: a category that turns public or restricted queues the rebuild of the
+boards (connect_model_signals)."""
 
 from __future__ import annotations
 
 import logging
 
 from django.core.cache import cache
+from django.db import transaction
 
+from apps.core import access
 from apps.core.events import DomainEvent
 from apps.forum.events import CommentCreated, CommentDeleted, PostCreated, PostDeleted, VoteChanged
 from apps.gamification import services, tasks
@@ -55,7 +58,7 @@ def on_vote_changed(event: VoteChanged) -> None:
         new_value=event.new_value,
         category_id=event.category_id,
     )
-    services.record_visit(user_id=event.voter_id)
+    services.record_visit(user_id=event.voter_id, category_id=event.category_id)
 
 
 def on_wallet_verified(event: WalletVerified) -> None:
@@ -71,7 +74,33 @@ def on_achievement_trigger(event: DomainEvent) -> None:
 
 
 def on_level_up(event: LevelUp) -> None:
-    services.check_achievements(user_id=event.user_id)  # level achievements
+    services.check_achievements(user_id=event.user_id, category_id=event.category_id)  # level achievements
+
+
+def on_category_saving(sender, instance, raw: bool = False, **kwargs) -> None:
+    """Remember whether an existing category was public before this save (its read rule may change)."""
+    if raw or instance.pk is None:
+        return
+    before = sender.objects.filter(pk=instance.pk).first()
+    instance._was_public = None if before is None else access.is_public(before)
+
+
+def on_category_saved(sender, instance, created: bool = False, raw: bool = False, **kwargs) -> None:
+    """A category turned public or restricted: the global board and the public standings count
+    other points now (apps.core.access.counts_publicly), so they are rebuilt from the ledger."""
+    was_public = getattr(instance, "_was_public", None)
+    if raw or created or was_public is None or access.is_public(instance) == was_public:
+        return
+    transaction.on_commit(tasks.rebuild_leaderboards.delay)
+
+
+def connect_model_signals() -> None:
+    from django.db.models.signals import post_save, pre_save
+
+    from apps.forum.models import Category
+
+    pre_save.connect(on_category_saving, sender=Category, dispatch_uid="gamification.category_saving")
+    post_save.connect(on_category_saved, sender=Category, dispatch_uid="gamification.category_saved")
 
 
 def on_board_not_ready(event: BoardNotReady) -> None:

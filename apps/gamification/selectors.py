@@ -309,6 +309,11 @@ def user_for_view(*, user_id: int, viewer) -> User:
     return user
 
 
+def sees_full_standing(*, viewer, user: User) -> bool:
+    """The owner (and admins) see every point the user earned; others the public standing."""
+    return account_selectors.is_owner_or_admin(viewer, user)
+
+
 def points_history(*, user_id: int, viewer) -> QuerySet[PointTransaction]:
     """The ledger without rows earned in categories the viewer may not read (the owner included:
     a category closed since still does not show through its ledger)."""
@@ -350,14 +355,30 @@ def _current(achievement: Achievement, stats: UserStats | None, level: int) -> i
     return None
 
 
-def user_achievements(*, user: User, with_progress: bool) -> list[AchievementView]:
-    """Unlocked achievements; for the owner also every other one with its progress."""
+def _unlocked_in_unreadable_categories(*, user_id: int, viewer) -> list[str]:
+    """Codes of achievements unlocked by an action in a category the viewer may not read (their
+    bonus row carries that category: services.unlock_achievement)."""
+    hidden = access.unreadable_category_ids(viewer)
+    if not hidden:
+        return []
+    return list(
+        PointTransaction.objects.filter(user_id=user_id, source_type="achievement", category_id__in=hidden)
+        .values_list("source_id", flat=True)
+        .distinct()
+    )
+
+
+def user_achievements(*, user: User, with_progress: bool, viewer=None) -> list[AchievementView]:
+    """Unlocked achievements; for the owner also every other one with its progress. To others,
+    not those unlocked by activity in a category the viewer may not read."""
     unlocked = {
         ua.achievement_id: ua.unlocked_at
         for ua in UserAchievement.objects.filter(user_id=user.pk).only("achievement_id", "unlocked_at")
     }
     if not with_progress:
         found = Achievement.objects.filter(pk__in=unlocked).order_by("sort_order", "code")
+        if not sees_full_standing(viewer=viewer, user=user):
+            found = found.exclude(code__in=_unlocked_in_unreadable_categories(user_id=user.pk, viewer=viewer))
         return [AchievementView(a, unlocked[a.pk], None, a.target) for a in found]
     stats = UserStats.objects.filter(user_id=user.pk).first()
     level = user.profile.level

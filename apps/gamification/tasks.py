@@ -30,6 +30,14 @@ def grant_standing_achievements() -> int:
 
 
 @shared_task
+def rebuild_leaderboards() -> int:
+    """The table (and public standings) from the ledger under the current read rules, then Redis."""
+    rows = jobs.rebuild_leaderboard_table()
+    services.rebuild_redis_leaderboards()
+    return rows
+
+
+@shared_task
 def rebuild_redis_leaderboards() -> int:
     return services.rebuild_redis_leaderboards()
 

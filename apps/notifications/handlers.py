@@ -285,7 +285,7 @@ def on_achievement_unlocked(user_id: int, achievement_id: int) -> None:
 
 
 @handles(LevelUp)
-def on_level_up(user_id: int, old_level: int, new_level: int) -> None:
+def on_level_up(user_id: int, old_level: int, new_level: int, category_id: int | None = None) -> None:
     if new_level > old_level:
         services.notify(
             user_id, "level_up", context={"old_level": old_level, "new_level": new_level}, dedupe_key=f"lvl:{new_level}"

@@ -35,7 +35,7 @@ HIDDEN: list[int] = []  # categories anonymous may not read (and their children)
 MEMBER_HIDDEN: list[int] = []  # categories a signed-in member without a holder tier may not read
 BY_SLUG: dict[str, list[int]] = {}  # slug -> [id, readable child ids] (anonymous)
 
-AUTHOR = """u.id, u.username, pr.display_name, pr.avatar_url, pr.level, pr.points,
+AUTHOR = """u.id, u.username, pr.display_name, pr.avatar_url, pr.public_level, pr.public_points,
        CASE WHEN pr.show_holdings THEN pr.holder_tier ELSE 'none' END, u.date_joined"""
 POST_COLS = f"""p.id, p.title, p.slug, p.body, p.body_html, p.excerpt, c.slug, c.name, p.tag_slugs, {AUTHOR},
        p.score, p.upvotes, p.downvotes, p.comment_count, p.created_at, p.edited_at, p.last_activity_at,

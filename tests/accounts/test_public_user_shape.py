@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 
 def test_fast_representation_matches_what_drf_would_render():
     user = UserFactory()
-    user.profile.display_name, user.profile.points, user.profile.level = "Kid", 42, 3
+    user.profile.display_name, user.profile.public_points, user.profile.public_level = "Kid", 42, 3
     user.profile.save()
     fast = PublicUserSerializer(user).data
     slow = serializers.ModelSerializer.to_representation(PublicUserSerializer(), user)
@@ -22,7 +22,7 @@ def test_public_users_renders_many_in_one_query_exactly_as_the_serializer(django
     from apps.accounts.selectors import public_users
 
     users = [UserFactory() for _ in range(3)]
-    users[1].profile.display_name, users[1].profile.points, users[1].profile.holder_tier = "Whale", 900, "whale"
+    users[1].profile.display_name, users[1].profile.public_points, users[1].profile.holder_tier = "Whale", 900, "whale"
     users[1].profile.save()
     with django_assert_num_queries(1):
         rendered = public_users([u.pk for u in users] + [10**9])  # an unknown id is left out

@@ -41,7 +41,7 @@ def test_counter_progress_then_unlock_once(make_client, monkeypatch, django_capt
 
     got: list[DomainEvent] = []
     sent = []
-    monkeypatch.setattr(push, "broadcast_now", lambda *a: sent.append(a))
+    monkeypatch.setattr(push, "broadcast_now", lambda *a, **_: sent.append(a))
     subscribe(AchievementUnlocked, got.append)
     try:
         with django_capture_on_commit_callbacks(execute=True):

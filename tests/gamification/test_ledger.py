@@ -23,6 +23,9 @@ def points_of(user) -> int:
 
 
 def test_award_writes_ledger_profile_and_standings():
+    from apps.forum.models import Category
+
+    Category.objects.create(pk=7, name="Seven", slug="seven")  # public: counts on the global board too
     user = UserFactory()
     txn = services.award_points(user_id=user.id, activity="post_created", idempotency_key="k1", category_id=7)
     assert txn.amount == 10 and txn.kind == "award"
@@ -104,7 +107,7 @@ def test_level_follows_points_and_level_up_is_emitted(django_capture_on_commit_c
     user = UserFactory()
     got: list[DomainEvent] = []
     sent = []
-    monkeypatch.setattr(push, "broadcast_now", lambda *a: sent.append(a))
+    monkeypatch.setattr(push, "broadcast_now", lambda *a, **_: sent.append(a))
     subscribe(LevelUp, got.append)
     subscribe(PointsAwarded, got.append)
     try:
@@ -126,7 +129,7 @@ def test_level_follows_points_and_level_up_is_emitted(django_capture_on_commit_c
 def test_leaderboard_changed_is_throttled(django_capture_on_commit_callbacks, monkeypatch):
     user = UserFactory()
     sent = []
-    monkeypatch.setattr(push, "broadcast_now", lambda *a: sent.append(a))
+    monkeypatch.setattr(push, "broadcast_now", lambda *a, **_: sent.append(a))
     with django_capture_on_commit_callbacks(execute=True):
         for i in range(3):
             services.award_points(user_id=user.id, activity="comment_created", idempotency_key=f"c{i}")

@@ -142,6 +142,7 @@ def test_delete_erases_private_data_anonymises_content_and_ends_every_token(
     assert not alice.has_usable_password()
     profile = Profile.objects.get(user=alice)
     assert (profile.display_name, profile.bio, profile.settings, profile.points) == ("", "", {}, 0)
+    assert (profile.public_points, profile.public_level) == (0, 1)
 
     # Private rows gone in every area (report notes blanked, the reports themselves kept).
     assert private_rows(alice.pk) == dict.fromkeys(private_rows(alice.pk), 0)

@@ -97,3 +97,59 @@ async def test_the_rule_is_checked_once_per_viewer_class_not_per_socket(monkeypa
     )
     for comm in sockets:
         await comm.disconnect()
+
+
+@sync_to_async
+def _gamification_catalogue():
+    from apps.gamification import catalogue, seed
+
+    seed.load_all()  # a transactional test starts from an empty database
+    catalogue.clear()
+
+
+@sync_to_async
+def _post_counted(author, category, title):
+    """A post, and gamification's reaction to it (what the event relay runs)."""
+    from apps.core.events import dispatch
+    from apps.forum.events import PostCreated
+
+    post = _post.func(author, category, title)
+    dispatch(PostCreated(post_id=post.pk, author_id=author.pk, category_id=category.pk))
+    return post
+
+
+async def _leaderboard_events(comm) -> list[str]:
+    got = []
+    while not await comm.receive_nothing(timeout=0.3):
+        frame = await comm.receive_json_from()
+        if frame.get("type") == "event":
+            got.append(frame["event"])
+    return got
+
+
+async def test_leaderboard_changes_from_a_restricted_category_reach_only_its_readers():
+    """Points earned in a holders-only category move only that category's board: the public
+    `leaderboard` topic must not tell everyone the moment someone posts there."""
+    await _gamification_catalogue()
+    world = await _world()
+    anonymous = await open_socket()
+    reader = await open_socket(await _holder())
+    for comm in (anonymous, reader):
+        assert (await subscribe(comm, "leaderboard"))["type"] == "subscribed"
+
+    await _post_counted(await _holder(), world["holders"], "Vault news")
+    assert await _leaderboard_events(anonymous) == []
+    assert await _leaderboard_events(reader) == ["leaderboard.changed"]
+
+    await _post_counted(await make_user(), world["public"], "Town news")
+    assert await _leaderboard_events(anonymous) == ["leaderboard.changed"]
+    assert await _leaderboard_events(reader) == ["leaderboard.changed"]
+    for comm in (anonymous, reader):
+        await comm.disconnect()
+    await sync_to_async(catalogue_clear)()
+
+
+def catalogue_clear():
+    from apps.gamification import catalogue
+
+    catalogue.clear()

@@ -14,8 +14,9 @@ class PublicUserSerializer(serializers.ModelSerializer):
 
     display_name = serializers.CharField(source="profile.display_name", read_only=True)
     avatar_url = serializers.CharField(source="profile.avatar_url", read_only=True)
-    level = serializers.IntegerField(source="profile.level", read_only=True)
-    points = serializers.IntegerField(source="profile.points", read_only=True)
+    # The public standing (apps.core.access.counts_publicly): the same for every viewer.
+    level = serializers.IntegerField(source="profile.public_level", read_only=True)
+    points = serializers.IntegerField(source="profile.public_points", read_only=True)
     holder_tier = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(source="date_joined", read_only=True)
 
@@ -45,8 +46,8 @@ def public_user_dict(user: User) -> dict:
         user.date_joined,
         p.display_name,
         p.avatar_url,
-        p.level,
-        p.points,
+        p.public_level,
+        p.public_points,
         p.holder_tier,
         p.show_holdings,
     )
@@ -81,6 +82,8 @@ class OwnerUserSerializer(ProfileUserSerializer):
     """The account as its owner (or an admin) sees it: adds email, verification and privacy."""
 
     holder_tier = serializers.CharField(source="profile.holder_tier", read_only=True)  # their own, always
+    level = serializers.IntegerField(source="profile.level", read_only=True)  # everything they earned
+    points = serializers.IntegerField(source="profile.points", read_only=True)
     visibility = serializers.CharField(source="profile.visibility", read_only=True)
     show_wallets = serializers.BooleanField(source="profile.show_wallets", read_only=True)
     show_holdings = serializers.BooleanField(source="profile.show_holdings", read_only=True)

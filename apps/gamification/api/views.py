@@ -107,7 +107,7 @@ class UserAchievementListView(ListAPIView):
             return UserAchievement.objects.none()
         user = selectors.user_for_view(user_id=self.kwargs["user_id"], viewer=self.request.user)
         self.with_progress = self.request.user.is_authenticated and self.request.user.pk == user.pk
-        return selectors.user_achievements(user=user, with_progress=self.with_progress)
+        return selectors.user_achievements(user=user, with_progress=self.with_progress, viewer=self.request.user)
 
     def get_serializer_context(self):
         ctx = super().get_serializer_context()
@@ -149,7 +149,11 @@ class UserPointsView(ListAPIView):
         page = self.paginate_queryset(self.get_queryset())
         response = self.get_paginated_response(self.get_serializer(page, many=True).data)
         profile = self.subject.profile
-        response.data["meta"]["balance"] = {"points": profile.points, "level": profile.level}
+        if selectors.sees_full_standing(viewer=request.user, user=self.subject):
+            balance = {"points": profile.points, "level": profile.level}
+        else:  # the public standing: what the global board and the public user shape show
+            balance = {"points": profile.public_points, "level": profile.public_level}
+        response.data["meta"]["balance"] = balance
         return response
 
     @extend_schema(operation_id="user_points_list", tags=["gamification"])

@@ -19,8 +19,11 @@ from apps.gamification.models import Achievement, CriteriaType, UserStats
 from apps.gamification.services.ledger import award_points
 
 
-def unlock_achievement(*, user_id: int, achievement: Achievement, now: dt.datetime | None = None) -> bool:
-    """Unlock once (unique row); the bonus, event and broadcast happen with the first unlock only."""
+def unlock_achievement(
+    *, user_id: int, achievement: Achievement, category_id: int | None = None, now: dt.datetime | None = None
+) -> bool:
+    """Unlock once (unique row); the bonus, event and broadcast happen with the first unlock only.
+    `category_id`: where the action that unlocked it happened; the bonus counts there."""
     now = now or timezone.now()
     with transaction.atomic():
         with connection.cursor() as cur:
@@ -39,6 +42,7 @@ def unlock_achievement(*, user_id: int, achievement: Achievement, now: dt.dateti
                 idempotency_key=f"achievement:{achievement.code}:{user_id}",
                 source_type="achievement",
                 source_id=achievement.code,
+                category_id=category_id,
                 apply_caps=False,
                 now=now,
             )
@@ -105,9 +109,10 @@ def _achievement_state(user_id: int) -> tuple[set[int], UserStats | None, int, s
     return set(have), stats, level if level is not None else 1, tier or "none"
 
 
-def check_achievements(*, user_id: int, holder_tier: str | None = None) -> list[str]:
+def check_achievements(*, user_id: int, holder_tier: str | None = None, category_id: int | None = None) -> list[str]:
     """Unlock every state-based achievement the user now meets (bonus points may raise the level,
-    which may unlock more: repeat until nothing new)."""
+    which may unlock more: repeat until nothing new). `category_id`: where the action that asked
+    happened (apps.core.access.counts_publicly decides whether the bonuses count publicly)."""
     unlocked: list[str] = []
     candidates = [a for a in catalogue.active_achievements() if a.criteria_type in STATE_TYPES]
     if not candidates:
@@ -122,7 +127,7 @@ def check_achievements(*, user_id: int, holder_tier: str | None = None) -> list[
             a
             for a in todo
             if achievement_met(a, stats=stats, level=level, holder_tier=tier)
-            and unlock_achievement(user_id=user_id, achievement=a)
+            and unlock_achievement(user_id=user_id, achievement=a, category_id=category_id)
         ]
         unlocked += [a.code for a in new]
         if not new:

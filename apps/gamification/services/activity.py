@@ -46,10 +46,11 @@ def bump_stat(*, user_id: int, field: str, delta: int = 1) -> None:
         )
 
 
-def record_visit(*, user_id: int, now: dt.datetime | None = None) -> int | None:
+def record_visit(*, user_id: int, category_id: int | None = None, now: dt.datetime | None = None) -> int | None:
     """Count today as an active day: the first call of a UTC day advances the streak and awards
     the daily visit (and the streak bonus every 7th consecutive day). Returns the new streak, or
-    None if today was already counted."""
+    None if today was already counted. `category_id`: where the action that counts happened (the
+    points count there: their timing tells of that action)."""
     now = now or timezone.now()
     today = now.astimezone(dt.UTC).date()
     with connection.cursor() as cur:
@@ -69,9 +70,19 @@ def record_visit(*, user_id: int, now: dt.datetime | None = None) -> int | None:
     if row is None:
         return None
     streak = int(row[0])
-    award_points(user_id=user_id, activity="daily_visit", idempotency_key=f"daily_visit:{user_id}:{today}", now=now)
+    award_points(
+        user_id=user_id,
+        activity="daily_visit",
+        idempotency_key=f"daily_visit:{user_id}:{today}",
+        category_id=category_id,
+        now=now,
+    )
     if streak % 7 == 0:
         award_points(
-            user_id=user_id, activity="visit_streak", idempotency_key=f"visit_streak:{user_id}:{today}", now=now
+            user_id=user_id,
+            activity="visit_streak",
+            idempotency_key=f"visit_streak:{user_id}:{today}",
+            category_id=category_id,
+            now=now,
         )
     return streak

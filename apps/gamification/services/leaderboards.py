@@ -10,18 +10,26 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core import push
+from apps.core import access, push
 from apps.gamification import page_cache, redis_store
 from apps.gamification.models import LeaderboardEntry
 from apps.gamification.periods import period_starts
 
 
 def upsert_standings(
-    *, user_id: int, amount: int, category_id: int | None, earned_at: dt.datetime, reached_at: dt.datetime
+    *,
+    user_id: int,
+    amount: int,
+    category_id: int | None,
+    public: bool,
+    earned_at: dt.datetime,
+    reached_at: dt.datetime,
 ) -> list[tuple]:
+    """Add `amount` to the user's standing on every board it counts on: its category's own board,
+    and the global board (0) only when `public` (apps.core.access.counts_publicly)."""
     reached = reached_at.replace(microsecond=0)
     values, params = [], []
-    categories = [0] + ([category_id] if category_id else [])
+    categories = ([0] if public else []) + ([category_id] if category_id else [])
     for period, start in period_starts(earned_at):
         for cat in categories:
             values.append("(%s, %s, %s, %s, %s, %s)")
@@ -43,18 +51,23 @@ def standings_changed(standings: list[tuple]) -> None:
     """After the commit: Redis follows the table, cached pages go stale, clients hear of it."""
     transaction.on_commit(lambda: redis_store.apply_updates(standings))
     transaction.on_commit(page_cache.invalidate)
-    transaction.on_commit(_leaderboard_changed)
+    boards = {row[2] for row in standings}
+    # A change of the global board is everyone's news; one of a restricted category's board only
+    # reaches those who may read that category (a public one always moves the global board too).
+    audience = None if 0 in boards or not boards else access.category_audience(min(boards))
+    transaction.on_commit(lambda: _leaderboard_changed(audience))
 
 
-def _leaderboard_changed() -> None:
-    # Throttled: at most one broadcast per GAMIFICATION_LEADERBOARD_BROADCAST_SECONDS.
+def _leaderboard_changed(audience: list[int] | None) -> None:
+    # Throttled: at most one broadcast per GAMIFICATION_LEADERBOARD_BROADCAST_SECONDS and audience.
     seconds = settings.GAMIFICATION_LEADERBOARD_BROADCAST_SECONDS
+    throttle_key = "gamification:leaderboard-changed" + ("" if audience is None else f":{audience}")
     try:
-        first = cache.add("gamification:leaderboard-changed", 1, timeout=seconds)
+        first = cache.add(throttle_key, 1, timeout=seconds)
     except Exception:
         first = True
     if first:
-        push.broadcast_now("leaderboard", "leaderboard.changed", {"throttle_seconds": seconds})
+        push.broadcast_now("leaderboard", "leaderboard.changed", {"throttle_seconds": seconds}, audience=audience)
 
 
 def rebuild_redis_board(*, period: str, start: dt.date, category_id: int) -> int:

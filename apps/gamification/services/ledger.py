@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -15,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts.models import Profile
-from apps.core import push
+from apps.core import access, push
 from apps.core.events import emit
 from apps.gamification import catalogue
 from apps.gamification.events import LevelUp, PointsAwarded
@@ -26,22 +27,32 @@ from apps.gamification.services.leaderboards import standings_changed, upsert_st
 logger = logging.getLogger(__name__)
 
 
-def _lock_profile(user_id: int, *, active_only: bool = False) -> tuple[int, int] | None:
-    """Lock the profile row; (points, level). With active_only, None for an inactive account
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A profile's points and level, full (the owner's) and public (everyone's)."""
+
+    points: int
+    level: int
+    public_points: int
+    public_level: int
+
+
+def _lock_profile(user_id: int, *, active_only: bool = False) -> Standing | None:
+    """Lock the profile row and read its standing. With active_only, None for an inactive account
     (read in the same query, so the award's query budget does not grow)."""
     with connection.cursor() as cur:
         cur.execute(
-            "SELECT p.points, p.level, u.is_active FROM profiles p JOIN users u ON u.id = p.user_id"
-            " WHERE p.user_id = %s FOR UPDATE OF p",
+            "SELECT p.points, p.level, p.public_points, p.public_level, u.is_active"
+            " FROM profiles p JOIN users u ON u.id = p.user_id WHERE p.user_id = %s FOR UPDATE OF p",
             [user_id],
         )
         row = cur.fetchone()
     if row is None:
         Profile.objects.get_or_create(user_id=user_id)
         return _lock_profile(user_id, active_only=active_only)
-    if active_only and not row[2]:
+    if active_only and not row[4]:
         return None
-    return int(row[0]), int(row[1])
+    return Standing(*(int(v) for v in row[:4]))
 
 
 def _after_change(*, txn: PointTransaction, old_level: int, new_level: int, standings: list[tuple]) -> None:
@@ -58,7 +69,7 @@ def _after_change(*, txn: PointTransaction, old_level: int, new_level: int, stan
         },
     )
     if new_level > old_level:
-        emit(LevelUp(user_id=txn.user_id, old_level=old_level, new_level=new_level))
+        emit(LevelUp(user_id=txn.user_id, old_level=old_level, new_level=new_level, category_id=txn.category_id))
         push.broadcast(f"user:{txn.user_id}", "level.up", {"old_level": old_level, "new_level": new_level})
     standings_changed(standings)
 
@@ -77,8 +88,7 @@ def _apply(
     now: dt.datetime,
     earned_at: dt.datetime,
     reverses: PointTransaction | None = None,
-    old_points: int,
-    old_level: int,
+    old: Standing,
     note: str = "",
 ) -> PointTransaction:
     txn = PointTransaction.objects.create(
@@ -96,12 +106,19 @@ def _apply(
         created_at=now,
         earned_at=earned_at,
     )
-    new_level = catalogue.level_for_points(old_points + amount)
-    Profile.objects.filter(user_id=user_id).update(points=F("points") + amount, level=new_level)
-    standings = upsert_standings(
-        user_id=user_id, amount=amount, category_id=category_id, earned_at=earned_at, reached_at=now
+    new_level = catalogue.level_for_points(old.points + amount)
+    public = access.counts_publicly(category_id)
+    public_amount = amount if public else 0
+    Profile.objects.filter(user_id=user_id).update(
+        points=F("points") + amount,
+        level=new_level,
+        public_points=F("public_points") + public_amount,
+        public_level=catalogue.level_for_points(old.public_points + public_amount),
     )
-    _after_change(txn=txn, old_level=old_level, new_level=new_level, standings=standings)
+    standings = upsert_standings(
+        user_id=user_id, amount=amount, category_id=category_id, public=public, earned_at=earned_at, reached_at=now
+    )
+    _after_change(txn=txn, old_level=old.level, new_level=new_level, standings=standings)
     return txn
 
 
@@ -133,7 +150,6 @@ def award_points(
     locked = _lock_profile(user_id, active_only=True)  # serialises every award for this user
     if locked is None:
         return None  # closed accounts (and the deleted-user account holding their posts) earn nothing
-    old_points, old_level = locked
     with connection.cursor() as cur:
         cur.execute(
             "SELECT EXISTS (SELECT 1 FROM point_transactions WHERE idempotency_key = %s),"
@@ -164,8 +180,7 @@ def award_points(
         actor_id=actor_id,
         now=now,
         earned_at=now,
-        old_points=old_points,
-        old_level=old_level,
+        old=locked,
     )
 
 
@@ -177,7 +192,7 @@ def reverse_transaction(
     original = PointTransaction.objects.filter(pk=transaction_id, kind=TransactionKind.AWARD).first()
     if original is None:
         return None
-    old_points, old_level = _lock_profile(original.user_id)
+    locked = _lock_profile(original.user_id)
     if PointTransaction.objects.filter(reverses_id=original.id).exists():
         return None
     return _apply(
@@ -193,8 +208,7 @@ def reverse_transaction(
         now=now or timezone.now(),
         earned_at=original.earned_at,
         reverses=original,
-        old_points=old_points,
-        old_level=old_level,
+        old=locked,
         note=reason[:200],
     )
 

@@ -33,7 +33,7 @@ def content_created(
         )
         if fresh:  # a replayed event must not count twice; the awards below are idempotent anyway
             bump_stat(user_id=author_id, field=f"{kind}s_created")
-    record_visit(user_id=author_id, now=now)
+    record_visit(user_id=author_id, category_id=category_id, now=now)
     award_points(
         user_id=author_id,
         activity=f"{kind}_created",
@@ -54,7 +54,7 @@ def content_created(
             category_id=category_id,
             now=now,
         )
-    check_achievements(user_id=author_id)
+    check_achievements(user_id=author_id, category_id=category_id)
 
 
 def content_removed(*, kind: str, object_id: int) -> int:

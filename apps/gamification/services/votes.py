@@ -116,7 +116,7 @@ def vote_changed(
             dedupe_key=f"{prefix}{row[0]}",
             now=now,
         )
-        check_achievements(user_id=author_id)
+        check_achievements(user_id=author_id, category_id=category_id)
         return outcome
     with transaction.atomic():
         with connection.cursor() as cur:

@@ -275,7 +275,7 @@ def _search_users(*, viewer, parsed: ParsedQuery, page: int, limit: int) -> Sear
     }
     sql = f"""
         WITH candidates AS (
-            SELECT u.id, pr.points,
+            SELECT u.id, pr.public_points AS points,
                    (lower(u.username) = %(term)s) AS exact,
                    (lower(u.username) LIKE %(prefix)s) AS prefix,
                    greatest(similarity(lower(u.username), %(term)s),

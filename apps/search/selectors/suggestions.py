@@ -174,11 +174,11 @@ def suggest(*, viewer, raw: str | None) -> dict[str, Any]:
         params.update({"user_prefix": like_escape(term) + "%", "term": term})
         branches += [
             f"""
-            (SELECT 'user', row_number() OVER (ORDER BY pr.points DESC, u.id), u.id, u.username,
+            (SELECT 'user', row_number() OVER (ORDER BY pr.public_points DESC, u.id), u.id, u.username,
                     pr.display_name, NULL::bigint
              FROM users u JOIN profiles pr ON pr.user_id = u.id
              WHERE lower(u.username) LIKE %(user_prefix)s AND u.is_active {visible}
-             ORDER BY pr.points DESC, u.id LIMIT %(n)s)
+             ORDER BY pr.public_points DESC, u.id LIMIT %(n)s)
             """,  # noqa: S608
             f"""
             (SELECT 'user~', row_number() OVER (ORDER BY lower(u.username) <-> %(term)s, u.id), u.id,
