@@ -15,8 +15,16 @@ class PublicUserSerializer(serializers.ModelSerializer):
     display_name = serializers.CharField(source="profile.display_name", read_only=True)
     avatar_url = serializers.CharField(source="profile.avatar_url", read_only=True)
     # The public standing (apps.core.access.counts_publicly): the same for every viewer.
-    level = serializers.IntegerField(source="profile.public_level", read_only=True)
-    points = serializers.IntegerField(source="profile.public_points", read_only=True)
+    level = serializers.IntegerField(
+        source="profile.public_level", read_only=True, help_text="The level of the public standing (see points)."
+    )
+    points = serializers.IntegerField(
+        source="profile.public_points",
+        read_only=True,
+        help_text="The public standing: points earned in categories anyone may read, and points tied to no "
+        "category. Points from restricted categories count only on those categories' own leaderboards; "
+        "the owner's full total is in GET /api/users/me.",
+    )
     holder_tier = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(source="date_joined", read_only=True)
 
