@@ -99,6 +99,13 @@ def public_user_fields(
     }
 
 
+def holdings_hidden_from(viewer, user: User) -> bool:
+    """The owner's "show holdings" setting as the viewer meets it: anything that tells a holder
+    tier (the public shape's `holder_tier`, a tier achievement) is hidden from everyone but the
+    owner and admins unless the owner shows their holdings."""
+    return not user.profile.show_holdings and not is_owner_or_admin(viewer, user)
+
+
 _PUBLIC_USERS_SQL = """
     SELECT u.id, u.username, u.date_joined, p.display_name, p.avatar_url, p.public_level, p.public_points, p.holder_tier,
            p.show_holdings

@@ -370,7 +370,8 @@ def _unlocked_in_unreadable_categories(*, user_id: int, viewer) -> list[str]:
 
 def user_achievements(*, user: User, with_progress: bool, viewer=None) -> list[AchievementView]:
     """Unlocked achievements; for the owner also every other one with its progress. To others,
-    not those unlocked by activity in a category the viewer may not read."""
+    not those unlocked by activity in a category the viewer may not read, nor the holder-tier ones
+    of an owner who hides their holdings."""
     unlocked = {
         ua.achievement_id: ua.unlocked_at
         for ua in UserAchievement.objects.filter(user_id=user.pk).only("achievement_id", "unlocked_at")
@@ -379,6 +380,8 @@ def user_achievements(*, user: User, with_progress: bool, viewer=None) -> list[A
         found = Achievement.objects.filter(pk__in=unlocked).order_by("sort_order", "code")
         if not sees_full_standing(viewer=viewer, user=user):
             found = found.exclude(code__in=_unlocked_in_unreadable_categories(user_id=user.pk, viewer=viewer))
+        if account_selectors.holdings_hidden_from(viewer, user):
+            found = found.exclude(criteria_type=CriteriaType.HOLDER_TIER)
         return [AchievementView(a, unlocked[a.pk], None, a.target) for a in found]
     stats = UserStats.objects.filter(user_id=user.pk).first()
     level = user.profile.level

@@ -224,3 +224,21 @@ def test_first_post_achievement_from_the_vault_is_not_shown_to_outsiders(api_cli
     assert "first_post" in achievement_codes(api_client, townie)
     assert "first_post" in achievement_codes(make_client(holder()), insider)
     assert "first_post" in achievement_codes(make_client(insider), insider)
+
+
+def test_a_tier_achievement_is_hidden_with_the_holdings_its_owner_hides(api_client, make_client):
+    """A "Holder" achievement tells the tier as plainly as `holder_tier` does: it follows the
+    owner's show-holdings setting, as the public user shape does."""
+    from apps.gamification.services.achievements import check_achievements
+
+    owner = holder()
+    owner.profile.show_holdings = False
+    owner.profile.save(update_fields=["show_holdings"])
+    assert "holder" in check_achievements(user_id=owner.pk, holder_tier="holder")
+    assert api_client.get(f"/api/users/{owner.pk}").json()["data"]["holder_tier"] == "none"
+    assert "holder" not in achievement_codes(api_client, owner)
+    assert "holder" not in achievement_codes(make_client(UserFactory()), owner)
+    assert "holder" in achievement_codes(make_client(owner), owner)
+    owner.profile.show_holdings = True
+    owner.profile.save(update_fields=["show_holdings"])
+    assert "holder" in achievement_codes(api_client, owner)
