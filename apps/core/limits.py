@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from time import monotonic
 
 from django.conf import settings
 
@@ -182,7 +183,7 @@ _INCR_UNLESS_FAILING = """
 local failing = tonumber(redis.call('GET', KEYS[1]) or '0') > tonumber(ARGV[1])
 local key, ttl = KEYS[2], ARGV[2]
 if failing then key, ttl = KEYS[3], ARGV[3] end
-local n = redis.call('INCRBY', key, 1)
+local n = redis.call('INCRBY', key, ARGV[4])
 local left = redis.call('TTL', key)
 if left < 0 then redis.call('EXPIRE', key, ttl); left = tonumber(ttl) end
 if failing then return {1, n, left} end
@@ -193,7 +194,7 @@ WITH failing AS (
     SELECT COALESCE((SELECT count FROM limit_counters WHERE key = %s AND expires_at > now()), 0) > %s AS yes
 )
 INSERT INTO limit_counters AS c (key, count, expires_at)
-SELECT CASE WHEN yes THEN %s ELSE %s END, 1, now() + make_interval(secs => CASE WHEN yes THEN %s ELSE %s END)
+SELECT CASE WHEN yes THEN %s ELSE %s END, %s, now() + make_interval(secs => CASE WHEN yes THEN %s ELSE %s END)
 FROM failing
 ON CONFLICT (key) DO UPDATE SET
     count = CASE WHEN c.expires_at <= now() THEN EXCLUDED.count ELSE c.count + EXCLUDED.count END,
@@ -201,20 +202,22 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING c.key = %s, c.count, ceil(extract(epoch FROM c.expires_at - now()))::int"""
 
 
-def _incr_unless_failing(failures_key: str, over: int, key: str, ttl: int, instead_key: str, instead_ttl: int):
-    """(failing, count, seconds left): one round trip for "count against `instead_key` if the
-    failures count is over `over`, else against `key`"."""
+def _incr_unless_failing(
+    failures_key: str, over: int, key: str, ttl: int, instead_key: str, instead_ttl: int, amount: int = 1
+):
+    """(failing, count, seconds left): one round trip for "count `amount` attempts against
+    `instead_key` if the failures count is over `over`, else against `key`"."""
     client = _redis()
     if client is not None:
         try:
             failing, count, left = client._sk_incr_unless_failing(
-                keys=[failures_key, key, instead_key], args=[over, ttl, instead_ttl], client=client
+                keys=[failures_key, key, instead_key], args=[over, ttl, instead_ttl, amount], client=client
             )
             return bool(failing), int(count), int(left)
         except Exception:
             logger.warning("limiter: Redis unavailable, counting in PostgreSQL", exc_info=True)
     rows = autocommit.execute(
-        _INCR_UNLESS_FAILING_SQL, [failures_key, over, instead_key, key, instead_ttl, ttl, instead_key]
+        _INCR_UNLESS_FAILING_SQL, [failures_key, over, instead_key, key, amount, instead_ttl, ttl, instead_key]
     )
     return bool(rows[0][0]), int(rows[0][1]), int(rows[0][2])
 
@@ -246,6 +249,7 @@ def attempt(name: str, ident: str, *, limit: Limit | None = None, amount: int = 
     limit = limit or limit_for(name)
     if limit.seconds <= 0:
         return Outcome(0, Limit(1, 1), 0)
+    _leases.end(ident)
     try:
         count, left = _incr(_key(name, ident), amount, limit.seconds)
     except Exception:
@@ -273,14 +277,98 @@ def first_in_window(name: str, ident: str) -> bool:
     return outcome.count == 1
 
 
+class _Lease:
+    """Attempts of one caller's budget that this process has already counted in the store, to be
+    handed out here without a round trip: counts `next_count`..`last_count` of the window that
+    the store says ends at `until` (monotonic clock)."""
+
+    __slots__ = ("limit", "next_count", "last_count", "until", "size")
+
+    def __init__(self, limit: Limit, next_count: int, last_count: int, until: float, size: int) -> None:
+        self.limit, self.next_count, self.last_count, self.until, self.size = (
+            limit,
+            next_count,
+            last_count,
+            until,
+            size,
+        )
+
+
+class _Leases:
+    """A process's leases of hot callers' endpoint budgets (`attempt_unless_failing`).
+
+    Every API request counts against its caller's endpoint-class budget. A caller that keeps
+    sending has its next attempts counted in the store several at a time (1, then 2, 4 … up to
+    `THROTTLE_LEASE_MAX` and never more than a fiftieth of the budget) and served here from the
+    lease. Nothing is let through that the store has not counted, so a limit is never exceeded; a
+    lease left unused when its window ends refuses its caller that much early, at most a fiftieth
+    of the budget per process. A caller's leases end when anything else is counted against them
+    (a failure, apps.core.throttling.record_failure), so the penalty check runs again."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_ident: dict[str, dict[str, _Lease]] = {}
+
+    def take(self, name: str, ident: str, now: float) -> Outcome | None:
+        with self.lock:
+            lease = self.by_ident.get(ident, {}).get(name)
+            if lease is None or now >= lease.until or lease.next_count > lease.last_count:
+                return None
+            lease.next_count += 1
+            return Outcome(lease.next_count - 1, lease.limit, max(1, int(lease.until - now)))
+
+    @staticmethod
+    def most(budget: int) -> int:
+        """The largest lease of a budget: 1 is no lease."""
+        return max(1, min(settings.THROTTLE_LEASE_MAX, budget // 50))
+
+    def next_size(self, name: str, ident: str, most: int) -> int:
+        with self.lock:
+            lease = self.by_ident.get(ident, {}).get(name)
+        return min(most, lease.size * 2) if lease is not None else 1
+
+    def keep(self, name: str, ident: str, lease: _Lease, now: float) -> None:
+        with self.lock:
+            if len(self.by_ident) >= self.MAX_KEYS:
+                self._forget_expired(now)
+            self.by_ident.setdefault(ident, {})[name] = lease
+
+    def end(self, ident: str) -> None:
+        with self.lock:
+            self.by_ident.pop(ident, None)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.by_ident.clear()
+
+    def _forget_expired(self, now: float) -> None:
+        for ident in [i for i, leases in self.by_ident.items() if all(now >= x.until for x in leases.values())]:
+            del self.by_ident[ident]
+        if len(self.by_ident) >= self.MAX_KEYS:
+            self.by_ident.clear()
+
+
+_leases = _Leases()
+
+
 def attempt_unless_failing(name: str, ident: str, *, failures: str, instead: str) -> Outcome:
     """`attempt(instead, ident)` when `ident`'s count of `failures` is over that limit's count,
     else `attempt(name, ident)`, in one round trip to the store (every API request makes this
-    call: the throttle's budget or, for a caller that keeps failing, its penalty budget)."""
+    call: the throttle's budget or, for a caller that keeps failing, its penalty budget). A
+    caller that keeps sending is counted a lease at a time (`_Leases`): most of its requests
+    make no round trip."""
     limit, failure_limit, instead_limit = limit_for(name), limit_for(failures), limit_for(instead)
     if min(limit.seconds, failure_limit.seconds, instead_limit.seconds) <= 0:
         failing = count(failures, ident, limit=failure_limit) > failure_limit.count
         return attempt(instead, ident) if failing else attempt(name, ident, limit=limit)
+    now = monotonic()
+    leased = _leases.take(name, ident, now)
+    if leased is not None:
+        return leased
+    most = _leases.most(limit.count)
+    size = _leases.next_size(name, ident, most) if most > 1 else 1
     try:
         failing, counted, left = _incr_unless_failing(
             _key(failures, ident),
@@ -289,11 +377,18 @@ def attempt_unless_failing(name: str, ident: str, *, failures: str, instead: str
             limit.seconds,
             _key(instead, ident),
             instead_limit.seconds,
+            size,
         )
     except Exception:
         logger.warning("limiter unavailable: letting %s through", name, exc_info=True)
         return Outcome(0, limit, 1)
-    return Outcome(counted, instead_limit if failing else limit, max(1, left))
+    applied = instead_limit if failing else limit
+    first = counted - size + 1  # this attempt's count; the lease holds the rest up to the budget
+    last = min(counted, applied.count)
+    if most > 1 and not failing and first <= last:
+        # The store's whole seconds round up: end the lease a second early, inside its window.
+        _leases.keep(name, ident, _Lease(applied, first + 1, last, now + left - 1, size), now)
+    return Outcome(first, applied, max(1, left))
 
 
 def hit(name: str, ident: str, *, limit: Limit | None = None, message: str | None = None) -> Outcome:
@@ -326,6 +421,7 @@ def undo(name: str, ident: str) -> None:
 
 def clear(name: str, ident: str) -> None:
     key = _key(name, ident)
+    _leases.end(ident)
     _counted_here.pop(f"{key}:{int(time.time()) // limit_for(name).seconds}", None)
     try:
         _delete(key)
@@ -343,6 +439,7 @@ def purge() -> int:
 def reset_all() -> None:
     """Forget every counter (tests)."""
     _counted_here.clear()
+    _leases.clear()
     client = _redis()
     if client is not None:
         keys = list(client.scan_iter(match="lim:*", count=1000))

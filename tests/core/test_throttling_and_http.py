@@ -153,3 +153,56 @@ def test_an_api_read_costs_the_limiter_one_round_trip(
         assert len(commands) == 1 and statements == [], commands
     else:
         assert len(statements) == 1
+
+
+@pytest.mark.parametrize("redis", [False, True])
+def test_a_busy_caller_is_counted_a_lease_at_a_time_and_its_limit_still_holds_exactly(
+    api_client, settings, monkeypatch, redis, request
+):
+    """Most of a busy caller's requests make no round trip to the limiter's store: its attempts
+    are counted several at a time (1, 2, 4 … up to a fiftieth of the budget) and served from
+    that lease. Nothing is served that the store has not counted, so the 301st read of a
+    300/min budget is refused, as before."""
+    from apps.core import limits
+
+    settings.LIMITS_REDIS_URL = request.getfixturevalue("redis_url") if redis else ""
+    _rates(settings, anon_read="300/min")
+    trips: list[int] = []
+    real = limits._incr_unless_failing
+
+    def counting(*args):
+        trips.append(args[-1])  # the number of attempts counted in that trip
+        return real(*args)
+
+    monkeypatch.setattr(limits, "_incr_unless_failing", counting)
+    codes = [api_client.get("/api/health", REMOTE_ADDR="10.7.0.1").status_code for _ in range(301)]
+    assert codes == [200] * 300 + [429]
+    assert len(trips) < 301 / 4, trips  # leases of 1, 2, 4, then 6 (300 // 50): 53 trips, not 301
+    assert sum(trips[:-1]) >= 300  # every read served was counted in the store before it was served
+    assert api_client.get("/api/health", REMOTE_ADDR="10.7.0.2").status_code == 200  # others unaffected
+
+
+def test_a_lease_left_unused_in_another_process_refuses_its_caller_at_most_a_fiftieth_early(
+    api_client, settings, monkeypatch
+):
+    from apps.core import limits
+
+    _rates(settings, anon_read="500/min")
+    served = sum(api_client.get("/api/health", REMOTE_ADDR="10.7.0.3").status_code == 200 for _ in range(40))
+    monkeypatch.setattr(limits, "_leases", limits._Leases())  # the caller's next requests reach another process
+    while api_client.get("/api/health", REMOTE_ADDR="10.7.0.3").status_code == 200:
+        served += 1
+    assert 500 - 500 // 50 <= served <= 500
+
+
+def test_a_failure_ends_the_callers_lease_so_the_penalty_applies_at_once(api_client, settings):
+    """A caller on a lease that starts failing is switched to the penalty budget by its next
+    request, not after its lease runs out."""
+    _rates(settings, anon_read="500/min")
+    settings.THROTTLE_FAILURE_LIMIT = 3
+    settings.THROTTLE_PENALTY_RATE = "1/min"
+    assert all(api_client.get("/api/health", REMOTE_ADDR="10.7.0.4").status_code == 200 for _ in range(30))
+    for _ in range(4):
+        assert api_client.get("/api/no-such-endpoint/", REMOTE_ADDR="10.7.0.4").status_code == 404
+    codes = [api_client.get("/api/health", REMOTE_ADDR="10.7.0.4").status_code for _ in range(2)]
+    assert codes == [200, 429]  # the penalty's one read a minute, not the rest of the lease

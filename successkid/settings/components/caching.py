@@ -58,6 +58,9 @@ THROTTLE_FAILURE_STATUSES = (401, 403, 404, 429)
 THROTTLE_FAILURE_LIMIT = env.int("THROTTLE_FAILURE_LIMIT", default=50)
 THROTTLE_FAILURE_WINDOW = env.int("THROTTLE_FAILURE_WINDOW", default=600)
 THROTTLE_PENALTY_RATE = env("THROTTLE_PENALTY_RATE", default="10/min")
+# A caller that keeps sending is counted in the limiter's store up to this many requests at a time,
+# and never more than a fiftieth of its budget (apps.core.limits._Leases); 1 counts each request.
+THROTTLE_LEASE_MAX = env.int("THROTTLE_LEASE_MAX", default=32)
 
 # --- Concurrency limits on heavy endpoints (apps.core.concurrency) --------------------------------
 # scope: (in flight per caller, in flight in total). Counted in THROTTLE_CACHE: Redis when present
