@@ -210,3 +210,24 @@ def test_a_request_whose_handling_escapes_still_ends_and_frees_its_thread(monkey
         signals.request_finished.disconnect(on_finished)
     assert finished and finished[0] != threading.get_ident()
     assert asgi.django_asgi_app.threads.idle, "the request thread went back to the idle set"
+
+
+@pytest.mark.django_db
+def test_a_path_is_resolved_once_and_a_new_url_configuration_is_not_served_the_old_match(monkeypatch, settings):
+    from django.urls import resolvers
+
+    walks: list[str] = []
+    real_resolve = resolvers.URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":  # the root resolver: one walk of the patterns
+            walks.append(path)
+        return real_resolve(self, path)
+
+    monkeypatch.setattr(resolvers.URLResolver, "resolve", counting)
+    for _ in range(3):
+        assert asgi_http("GET", "/api/health")[0] == 200
+    assert walks == ["/api/health"]
+    settings.ROOT_URLCONF = "tests.core.urls_health_moved"  # Django clears its resolver cache
+    assert asgi_http("GET", "/api/health")[0] == 404
+    assert asgi_http("GET", "/moved/health")[0] == 200
