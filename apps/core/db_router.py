@@ -303,9 +303,25 @@ def routed(view, make_atomic):
     return run
 
 
+def reads_anonymously(request) -> bool:
+    """A safe API request without credentials, on a set-up without replicas: it runs outside a
+    request transaction (`install_request_routing`). Such a request has no RLS context to carry
+    (an anonymous viewer is the absence of one) and under READ COMMITTED each of its statements
+    sees its own snapshot inside a transaction as well, so the transaction only cost it two round
+    trips (BEGIN, COMMIT). A write it makes commits at once; one that must be atomic opens its
+    own block (`system_context` does). Every credential of the API is the Authorization header
+    (apps.accounts.authentication)."""
+    return (
+        request.method in SAFE_METHODS
+        and "HTTP_AUTHORIZATION" not in request.META
+        and is_api_path(request.path)
+        and not replica_aliases()
+    )
+
+
 def install_request_routing() -> None:
     """Route each request's reads (above) when replicas are configured; without them Django's own
-    ATOMIC_REQUESTS wrapper runs unchanged."""
+    ATOMIC_REQUESTS wrapper runs, except for anonymous reads (`reads_anonymously`)."""
     from django.core.handlers.base import BaseHandler
 
     original = BaseHandler.make_view_atomic
@@ -313,9 +329,21 @@ def install_request_routing() -> None:
         return
 
     def make_view_atomic(self, view):
-        if iscoroutinefunction(view) or not replica_aliases():
+        if iscoroutinefunction(view):
             return original(self, view)
-        return routed(view, lambda inner: original(self, inner))
+        if replica_aliases():
+            return routed(view, lambda inner: original(self, inner))
+        atomic_view = original(self, view)
+        if atomic_view is view:  # non_atomic_requests
+            return view
+
+        @functools.wraps(view)
+        def per_request(request, *args, **kwargs):
+            if reads_anonymously(request):
+                return view(request, *args, **kwargs)
+            return atomic_view(request, *args, **kwargs)
+
+        return per_request
 
     make_view_atomic._routed = True
     BaseHandler.make_view_atomic = make_view_atomic

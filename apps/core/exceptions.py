@@ -198,10 +198,16 @@ def translate(exc: Exception) -> tuple[int, str, str, Any, dict[str, str]] | Non
 
 
 def _non_atomic(context: dict[str, Any]) -> bool:
-    """A view excluded from the request transaction (health, schema) has none of its own to roll
-    back; an enclosing one (a test's) is not its to mark."""
-    match = getattr(context.get("request"), "resolver_match", None)
-    return "default" in getattr(getattr(match, "func", None), "_non_atomic_requests", ())
+    """A view excluded from the request transaction (health, schema) or an anonymous read (no
+    request transaction either: db_router.reads_anonymously) has none of its own to roll back; an
+    enclosing one (a test's) is not its to mark."""
+    from apps.core.db_router import reads_anonymously  # late: db_router imports the middleware
+
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    if "default" in getattr(getattr(match, "func", None), "_non_atomic_requests", ()):
+        return True
+    return request is not None and reads_anonymously(request)
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:

@@ -176,17 +176,20 @@ def test_database_outage_is_503_with_retry_after(api_client):
     assert "details" not in err
 
 
-def test_database_outage_at_the_request_transaction_is_503_too(api_client, monkeypatch):
+def test_database_outage_at_the_request_transaction_is_503_too(make_client, user, monkeypatch):
     # Under ATOMIC_REQUESTS the request's own BEGIN (or COMMIT) meets the outage first, outside
-    # DRF's handler (found by bench/load's PostgreSQL fault after row-level security landed).
+    # DRF's handler (found by bench/load's PostgreSQL fault after row-level security landed). A
+    # signed-in read: an anonymous one has no request transaction (db_router.reads_anonymously).
     from django.db import OperationalError, transaction
+
+    client = make_client(user)
 
     def refused(self):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(transaction.Atomic, "__enter__", refused)
-    api_client.raise_request_exception = False
-    r = api_client.get("/api/categories")
+    client.raise_request_exception = False
+    r = client.get("/api/categories")
     err = assert_error(r, 503, "service_unavailable")
     assert r["Retry-After"] == "5" and "refused" not in err["message"]
 
