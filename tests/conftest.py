@@ -97,12 +97,15 @@ def _fresh_cache():
     from django.core.cache import caches
 
     from apps.core import refcache
+    from apps.forum import feed_cache
 
     for alias in ("default", "local"):
         caches[alias].clear()
     refcache.clear_local()
+    feed_cache.clear_local()
     yield
     refcache.clear_local()
+    feed_cache.clear_local()
 
 
 @pytest.fixture(autouse=True)

@@ -144,3 +144,41 @@ def test_a_hit_sends_the_stored_gzip_encoding_as_the_middleware_would(api_client
     plain = api_client.get("/api/posts?sort=new")
     assert plain["X-Feed-Cache"] == "hit" and not plain.has_header("Content-Encoding")
     assert plain.json() == json.loads(gzip.decompress(first.content)) and "Accept-Encoding" in plain["Vary"]
+
+
+def test_a_page_this_process_served_a_moment_ago_is_answered_from_its_memory(api_client, category, monkeypatch):
+    """No round trip to the shared cache for a page served within FEED_CACHE_LOCAL_SECONDS: the
+    shared cache may even be gone."""
+    from apps.forum import feed_cache
+
+    post = PostFactory(category=category)
+    assert api_client.get("/api/posts?sort=new")["X-Feed-Cache"] == "miss"
+
+    def gone():
+        raise AssertionError("the shared cache was asked")
+
+    monkeypatch.setattr(feed_cache, "_cache", gone)
+    again = api_client.get("/api/posts?sort=new")
+    assert again["X-Feed-Cache"] == "hit" and ids(again) == [post.id]
+
+
+def test_another_processs_version_bump_reaches_this_process_when_its_copy_expires(
+    api_client, category, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A bump made here forgets this process's copies at once (the tests above); one made by
+    another process (here: straight in the shared cache, as that process would) is seen once
+    the copy is FEED_CACHE_LOCAL_SECONDS old."""
+    import time
+
+    from apps.forum import feed_cache
+
+    settings.FEED_CACHE_LOCAL_SECONDS = 5
+    old = PostFactory(category=category)
+    assert ids(api_client.get("/api/posts?sort=new")) == [old.id]
+    new = PostFactory(category=category)  # no event here: as if written through another process
+    feed_cache._cache().set(feed_cache.VERSION_KEY, time.time_ns(), None)
+    assert ids(api_client.get("/api/posts?sort=new")) == [old.id]  # this process's copy, < 5 s old
+    later = time.monotonic() + 5
+    monkeypatch.setattr(feed_cache, "monotonic", lambda: later)
+    fresh = api_client.get("/api/posts?sort=new")
+    assert fresh["X-Feed-Cache"] == "miss" and ids(fresh) == [new.id, old.id]

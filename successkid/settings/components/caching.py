@@ -50,6 +50,9 @@ REFERENCE_CACHE_MAX_AGE = env.int("REFERENCE_CACHE_MAX_AGE", default=300)
 # (hot, top, controversial) in a cached page are at most this many seconds old. 0 disables.
 FEED_CACHE_SECONDS = env.int("FEED_CACHE_SECONDS", default=15)
 FEED_CACHE_ALIAS = env("FEED_CACHE_ALIAS", default="default")
+# Each process answers the pages it served in the last this many seconds from its own memory, without
+# asking the shared cache (a version bump in another process reaches it that much later). 0: off.
+FEED_CACHE_LOCAL_SECONDS = env.float("FEED_CACHE_LOCAL_SECONDS", default=1.0)
 
 # --- Throttling: clients that keep failing (apps.core.throttling) ---------------------------------
 # More than FAILURE_LIMIT answers of 401/403/404/429 within FAILURE_WINDOW seconds put the caller
