@@ -130,11 +130,15 @@ def test_a_request_costs_one_thread_hop_signals_included(monkeypatch):
     from django.core import signals
 
     hops: list[str] = []
-    real_call = sync.SyncToAsync.__call__
+    real_call, real_on_thread = sync.SyncToAsync.__call__, asgi.on_thread
 
     async def counting_call(self, *args, **kwargs):
         hops.append(getattr(self.func, "__name__", repr(self.func)))
         return await real_call(self, *args, **kwargs)
+
+    async def counting_on_thread(executor, func, *args):
+        hops.append(func.__name__)
+        return await real_on_thread(executor, func, *args)
 
     seen: dict[str, int] = {}
 
@@ -145,6 +149,7 @@ def test_a_request_costs_one_thread_hop_signals_included(monkeypatch):
         seen["finished"] = threading.get_ident()
 
     monkeypatch.setattr(sync.SyncToAsync, "__call__", counting_call)
+    monkeypatch.setattr(asgi, "on_thread", counting_on_thread)
     signals.request_started.connect(started)
     signals.request_finished.connect(finished)
     try:
@@ -231,3 +236,29 @@ def test_a_path_is_resolved_once_and_a_new_url_configuration_is_not_served_the_o
     settings.ROOT_URLCONF = "tests.core.urls_health_moved"  # Django clears its resolver cache
     assert asgi_http("GET", "/api/health")[0] == 404
     assert asgi_http("GET", "/moved/health")[0] == 200
+
+
+def test_async_to_sync_in_a_view_runs_on_the_servers_loop_and_comes_back_to_the_request_thread(monkeypatch):
+    """As under asgiref's sync_to_async: a view's `async_to_sync` (the channel layer's group_send)
+    runs its coroutine on the server's event loop, not a new loop in a new thread, and that
+    coroutine's thread-sensitive calls run on the request's own thread."""
+    from asgiref.sync import async_to_sync, sync_to_async
+    from rest_framework.response import Response
+
+    from apps.core.views import HealthView
+
+    seen: dict[str, int] = {}
+
+    async def on_the_loop():
+        seen["coroutine"] = threading.get_ident()
+        seen["back"] = await sync_to_async(threading.get_ident, thread_sensitive=True)()
+
+    def get(self, request, *args, **kwargs):
+        seen["view"] = threading.get_ident()
+        async_to_sync(on_the_loop)()
+        return Response({"status": "ok"})
+
+    monkeypatch.setattr(HealthView, "get", get)
+    assert asgi_http("GET", "/api/health")[0] == 200
+    assert seen["coroutine"] == threading.get_ident()  # asgi_http runs the server's loop here
+    assert seen["back"] == seen["view"] != threading.get_ident()
