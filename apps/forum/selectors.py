@@ -24,6 +24,7 @@ from apps.core.access import (
     can_see_content,
     content_preferences,
     is_moderator,
+    readable_among,
     readable_filter,
     readable_posts_filter,
     unreadable_category_ids,
@@ -605,7 +606,8 @@ def category_list(*, viewer) -> list[dict]:
     users and trending tags by the refresh_trending beat job."""
     rows = _fetch_rows(Category, _CATEGORY_SQL, [])
     access = {r[0]: _CategoryAccess(r[0], r[18], r[7], r[9]) for r in rows}
-    readable = [r for r in rows if can_read_category(viewer, access[r[0]], access.get(r[18]))]
+    readable_ids = readable_among(viewer, access.values(), access)
+    readable = [r for r in rows if r[0] in readable_ids]
     ordered: list[dict] = []
     for parent in (r for r in readable if r[18] is None):
         ordered.append(dict(zip(_CATEGORY_KEYS, parent, strict=False)))
