@@ -23,6 +23,8 @@ django.setup(set_prefix=False)
 
 from django.conf import settings  # noqa: E402  (after setup)
 
+from apps.core.pgbackend import base as pgbackend  # noqa: E402
+
 
 class RequestThreads:
     """A fixed set of long-lived request threads, one request at a time on each.
@@ -46,7 +48,11 @@ class RequestThreads:
             return self.idle.pop()
         if self.created < self.size:
             self.created += 1
-            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+            return ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="request",
+                initializer=pgbackend.mark_request_thread,
+            )
         waiter = asyncio.get_running_loop().create_future()
         self.waiting.append(waiter)
         try:

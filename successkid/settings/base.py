@@ -170,6 +170,16 @@ ASGI_APPLICATION = "successkid.asgi.application"
 # time (successkid/asgi.py RequestThreads). Each may hold two pooled connections (the request's
 # and the limiter's/cache's autocommit one): keep 2 × this ≤ DB_POOL_MAX.
 ASGI_REQUEST_THREADS = env.int("ASGI_REQUEST_THREADS", default=4)
+# A request thread keeps its pooled connection from one request to the next for this long
+# (apps.core.pgbackend.hold_between_requests); 0 gives it back after every request. Only where the
+# pool has room for every request thread's connection and as many again for the rest of the process
+# (sockets' database calls).
+DB_POOL_HOLD_SECONDS = env.int(
+    "DB_POOL_HOLD_SECONDS",
+    default=60
+    if not env.bool("DB_POOL", default=True) or env.int("DB_POOL_MAX", default=10) >= 2 * ASGI_REQUEST_THREADS
+    else 0,
+)
 APPEND_SLASH = True  # admin only; /api/ paths take an optional slash without redirects
 
 TEMPLATES = [

@@ -34,6 +34,9 @@ THROTTLE_PENALTY_RATE = "100000/min"  # the failing-client penalty too (tests se
 # deploy check, not inside the test transactions.
 DATABASES["default"]["OPTIONS"].pop("pool", None)
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# A request thread's connection kept from one test into the next would outlive that test's database
+# access: tests/core/test_asgi_http.py turns holding on where it tests it.
+DB_POOL_HOLD_SECONDS = 0
 
 # Row-level security: the test database is created and migrated as the owner, then tests/conftest.py
 # grants the app role and switches every connection to it, so the suite runs as production does.

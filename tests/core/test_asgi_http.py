@@ -262,3 +262,53 @@ def test_async_to_sync_in_a_view_runs_on_the_servers_loop_and_comes_back_to_the_
     assert asgi_http("GET", "/api/health")[0] == 200
     assert seen["coroutine"] == threading.get_ident()  # asgi_http runs the server's loop here
     assert seen["back"] == seen["view"] != threading.get_ident()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_thread_keeps_its_connection_and_replaces_one_the_server_dropped(monkeypatch, settings):
+    """A request thread holds its pooled connection from one request to the next (no connect per
+    request), and one the server terminated in between is noticed before the next request uses
+    it: that request gets a new connection and its answer, not an error."""
+    import select
+
+    import psycopg
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    from apps.forum import selectors
+
+    used: list = []
+    real = selectors.category_list
+
+    def recording(*, viewer):
+        rows = real(viewer=viewer)
+        used.append(connection.connection)
+        return rows
+
+    monkeypatch.setattr(selectors, "category_list", recording)
+    opened: list[int] = []
+
+    def count(**kwargs):
+        opened.append(1)
+
+    connection_created.connect(count)
+    settings.DB_POOL_HOLD_SECONDS = 60
+    try:
+        for _ in range(4):
+            assert asgi_http("GET", "/api/categories")[0] == 200
+        assert len({c.info.backend_pid for c in used}) == 1 and len(opened) <= 1  # 1: this thread's first
+        held = used[-1]
+        params = {**connection.get_connection_params(), "autocommit": True}
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [held.info.backend_pid])
+        assert select.select([held.fileno()], [], [], 5)[0], "the server did not write to the dropped connection"
+        status, _, body = asgi_http("GET", "/api/categories")
+        assert status == 200, body
+        assert used[-1].info.backend_pid != held.info.backend_pid
+    finally:
+        connection_created.disconnect(count)
+        settings.DB_POOL_HOLD_SECONDS = 0
+        asgi_http("GET", "/api/categories")  # gives the connection back before this test ends
+    assert used[-1].closed

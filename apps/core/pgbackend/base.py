@@ -13,15 +13,45 @@ error. (tests/core/test_pgbackend.py runs this against the real server.)
 from __future__ import annotations
 
 import select
+import threading
+import time
 
 from django.db.backends.postgresql import base
 from psycopg_pool import ConnectionPool
+
+_request_thread = threading.local()
+
+
+def mark_request_thread() -> None:
+    """This thread is one of the ASGI handler's long-lived request threads
+    (successkid.asgi.RequestThreads): its connection (pooled or not) stays open from one request to
+    the next for up to DB_POOL_HOLD_SECONDS. Django gives a pooled connection back at every
+    request's end and takes one again at the next request's first query (its connect(): state,
+    signals, bookkeeping), about a tenth of a small read. Between requests it is idle in
+    autocommit, with no transaction and no RLS setting, and before a request reuses it its socket
+    is polled as at a pool checkout (`_idle_and_quiet`)."""
+    _request_thread.on = True
+
+
+def _hold_seconds() -> int:
+    from django.conf import settings
+
+    return settings.DB_POOL_HOLD_SECONDS if getattr(_request_thread, "on", False) else 0
 
 
 def check_idle_connection(conn) -> None:
     readable, _, _ = select.select([conn.fileno()], [], [], 0)
     if readable:
         ConnectionPool.check_connection(conn)
+
+
+def _idle_and_quiet(conn) -> bool:
+    """check_idle_connection as a yes/no, for a connection this thread kept."""
+    try:
+        check_idle_connection(conn)
+    except Exception:
+        return False
+    return not conn.closed
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -34,3 +64,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
             # has no setter for it, so it is replaced once here, before the pool opens.
             pool._check = check_idle_connection
         return pool
+
+    def connect(self):
+        super().connect()
+        seconds = _hold_seconds()
+        if seconds > 0:
+            self.close_at = time.monotonic() + seconds
+
+    def close_if_unusable_or_obsolete(self):
+        if self.connection is not None and getattr(_request_thread, "on", False) and _hold_seconds() <= 0:
+            self.close_at = time.monotonic()  # holding was turned off: give it back now
+        super().close_if_unusable_or_obsolete()
+        if self.connection is not None and not _idle_and_quiet(self.connection):
+            self.close()
