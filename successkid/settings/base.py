@@ -336,6 +336,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.EnvelopeAutoSchema",
     "DEFAULT_METADATA_CLASS": "apps.core.metadata.AllowedMethodsMetadata",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "apps.core.negotiation.ContentNegotiation",
     "EXCEPTION_HANDLER": "apps.core.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["apps.core.throttling.EndpointClassThrottle"],
     "DEFAULT_THROTTLE_RATES": {
