@@ -556,6 +556,15 @@ def comment_thread(*, viewer, post_id: int, sort: str | None, limit: int, cursor
     return CommentPage(rows=rendered, next_cursor=next_cursor, prev_cursor=prev_cursor, limit=limit)
 
 
+def new_comment(comment: Comment) -> Comment:
+    """The comment `comment_create` just saved, as its author reads it: the saved instance holds
+    every field of the answer (its author the signed-in user, no votes yet), so it is not read back
+    (three joins and six model instances, an eighth of a comment request). The answer equals a
+    read through `comment_get` (tests/forum/test_comments.py)."""
+    comment.my_vote = 0
+    return comment
+
+
 def comment_get(*, viewer, comment_id: int) -> Comment:
     comment = Comment.objects.select_related("author__profile", "post__category__parent").filter(pk=comment_id).first()
     if comment is None:

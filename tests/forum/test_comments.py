@@ -338,3 +338,25 @@ def test_a_forged_path_cursor_is_a_clear_error(api_client, post, cursor):
     CommentFactory(post=post)
     r = api_client.get(f"/api/posts/{post.id}/comments?sort=old&cursor={cursor}")
     assert r.status_code == 400 and r.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("held", [False, True])
+def test_a_new_comments_answer_is_what_reading_it_back_returns(auth_client, post, held, settings):
+    """The answer to a new comment is built from what was saved, not read back: it must equal
+    what the author reads at GET /api/comments/{id} (a reply, and one held for approval)."""
+    if held:
+        from tests.moderation.factories import WatchedWordFactory
+
+        WatchedWordFactory(word="free sol", action="require_approval")
+    top = auth_client.post(f"/api/posts/{post.id}/comments", {"body": "First, and free sol" if held else "First"})
+    assert top.status_code == 201, top.json()
+    parent_id = top.json()["data"]["id"]
+    if held:
+        assert Comment.objects.get(pk=parent_id).status == "pending"
+        created = top
+    else:
+        created = auth_client.post(f"/api/posts/{post.id}/comments", {"body": "A reply", "parent_id": parent_id})
+        assert created.status_code == 201, created.json()
+    read = auth_client.get(f"/api/comments/{created.json()['data']['id']}")
+    assert read.status_code == 200
+    assert created.json()["data"] == read.json()["data"]

@@ -303,8 +303,7 @@ class PostCommentsView(IdempotentPostMixin, SparseFieldsetMixin, ForumView):
         comment = services.comment_create(
             author=request.user, post_id=post_id, body=data["body"], parent_id=data.get("parent_id")
         )
-        answer = selectors.comment_get(viewer=request.user, comment_id=comment.pk)
-        return Response(s.CommentSerializer(answer).data, status=status.HTTP_201_CREATED)
+        return Response(s.CommentSerializer(selectors.new_comment(comment)).data, status=status.HTTP_201_CREATED)
 
 
 class CommentDetailView(ForumView):
