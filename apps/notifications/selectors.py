@@ -50,6 +50,26 @@ def settings_for(user_id: int) -> NotificationSettings:
     return found or NotificationSettings(user_id=user_id)
 
 
+def active_settings_for(user_id: int) -> NotificationSettings | None:
+    """`settings_for` an active account, None for a closed one, in one query."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import ObjectDoesNotExist
+
+    user = (
+        get_user_model()
+        .objects.filter(pk=user_id, is_active=True)
+        .select_related("notification_settings")
+        .only("pk", *(f"notification_settings__{f.attname}" for f in NotificationSettings._meta.concrete_fields))
+        .first()
+    )
+    if user is None:
+        return None
+    try:
+        return user.notification_settings
+    except ObjectDoesNotExist:
+        return NotificationSettings(user_id=user_id)
+
+
 def channels_for(prefs: NotificationSettings, kind: types.NotificationType) -> tuple[bool, bool]:
     chosen = (prefs.types or {}).get(kind.key) or {}
     return bool(chosen.get("in_app", kind.in_app)), bool(chosen.get("email", kind.email))

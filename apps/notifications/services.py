@@ -27,7 +27,15 @@ from apps.notifications.models import (
     TargetType,
 )
 from apps.notifications.payloads import notification_payload
-from apps.notifications.selectors import BULK_FRAMES, channels_for, in_dnd, is_muted, settings_for, unread_count
+from apps.notifications.selectors import (
+    BULK_FRAMES,
+    active_settings_for,
+    channels_for,
+    in_dnd,
+    is_muted,
+    settings_for,
+    unread_count,
+)
 
 logger = logging.getLogger(__name__)
 MAX_ACTORS = 500  # who is already counted (a re-vote is not one more); newest first
@@ -56,9 +64,9 @@ def notify(
         raise ValueError(f"unknown notification type {type!r}") from None
     if actor_id is not None and actor_id == user_id:
         return None  # nobody is told about their own doing
-    if not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+    prefs = active_settings_for(user_id)
+    if prefs is None:
         return None  # closed accounts (and the deleted-user account holding their posts) get nothing
-    prefs = settings_for(user_id)
     want_in_app, want_email = channels_for(prefs, kind)
     want_email = want_email and prefs.email_frequency != EmailFrequency.OFF
     if not (want_in_app or want_email):
