@@ -47,7 +47,12 @@ def readers_of_post(user_ids: Iterable[int], post_id: int) -> set[int]:
     if forum is None or not user_ids:
         return user_ids
     access, _Category, Post = forum
-    post = Post.objects.select_related("category", "category__parent").filter(pk=post_id).first()
+    post = (
+        Post.objects.select_related("category", "category__parent")
+        .defer("body", "body_html", "excerpt", "search_vector")  # access reads its category and status
+        .filter(pk=post_id)
+        .first()
+    )
     if post is None:
         return user_ids
     users = get_user_model().objects.select_related("profile").filter(pk__in=user_ids, is_active=True)

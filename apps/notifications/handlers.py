@@ -63,11 +63,13 @@ def comment_info(comment_id: int | None) -> dict[str, Any]:
     if Comment is None or not comment_id:
         return {}
     try:
-        row = Comment.objects.filter(pk=comment_id).values("author_id", "body").first()
+        row = Comment.objects.filter(pk=comment_id).values("author_id", "author__username", "body").first()
     except Exception:
         logger.warning("comment lookup failed for %s", comment_id, exc_info=True)
         return {}
-    return {"author_id": row["author_id"], "excerpt": _excerpt(row["body"])} if row else {}
+    if not row:
+        return {}
+    return {"author_id": row["author_id"], "author": row["author__username"] or "", "excerpt": _excerpt(row["body"])}
 
 
 def category_name(category_id: int) -> str:
@@ -181,13 +183,16 @@ def on_comment_created(
     comment_id: int, post_id: int, author_id: int, category_id: int, parent_id: int | None = None
 ) -> None:
     info = post_info(post_id)
+    comment = comment_info(comment_id)
     ctx = {
         "post_id": post_id,
         "comment_id": comment_id,
         "category_id": category_id,
         "post_title": info.get("post_title", ""),
-        "excerpt": comment_info(comment_id).get("excerpt", ""),
+        "excerpt": comment.get("excerpt", ""),
     }
+    if comment.get("author") and comment.get("author_id") == author_id:
+        ctx["actor"] = comment["author"]  # read with the comment: each notify below needs it
     scope = {"category": category_id, "thread": post_id}
     told = {author_id}
     parent_author = comment_info(parent_id).get("author_id") if parent_id else None
