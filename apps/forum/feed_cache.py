@@ -184,9 +184,9 @@ def invalidate(event=None) -> None:
     if isinstance(event, ReferenceDataChanged) and event.name != CATEGORIES:
         return
     _new_version()
-    _local.clear()
+    clear_local()
 
 
 def clear_local() -> None:
-    """Forget this process's copies (tests: every test starts with empty caches)."""
+    """Forget this process's copies of pages (a version bump here; tests start with none)."""
     _local.clear()
