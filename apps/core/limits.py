@@ -277,21 +277,17 @@ def first_in_window(name: str, ident: str) -> bool:
     return outcome.count == 1
 
 
+@dataclass(slots=True)
 class _Lease:
     """Attempts of one caller's budget that this process has already counted in the store, to be
     handed out here without a round trip: counts `next_count`..`last_count` of the window that
     the store says ends at `until` (monotonic clock)."""
 
-    __slots__ = ("limit", "next_count", "last_count", "until", "size")
-
-    def __init__(self, limit: Limit, next_count: int, last_count: int, until: float, size: int) -> None:
-        self.limit, self.next_count, self.last_count, self.until, self.size = (
-            limit,
-            next_count,
-            last_count,
-            until,
-            size,
-        )
+    limit: Limit
+    next_count: int
+    last_count: int
+    until: float
+    size: int
 
 
 class _Leases:
