@@ -6,7 +6,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from apps.accounts.api.serializers import PublicUserSerializer
+from apps.accounts.api.serializers import PublicUserSerializer, public_user_dict
 from apps.forum.models import (
     PLACEHOLDER_STATUSES,
     PLACEHOLDER_TITLES,
@@ -31,7 +31,13 @@ def _author(serializer, instance) -> dict:
     cache = serializer.__dict__.setdefault("_author_cache", {})
     data = cache.get(instance.author_id)
     if data is None:
-        data = cache[instance.author_id] = serializer.fields["author"].to_representation(instance.author)
+        if type(serializer._declared_fields["author"]) is PublicUserSerializer:
+            # What that field renders (PublicUserSerializer.to_representation), without building
+            # every field of the serializer for it: a tenth of a one-comment answer.
+            data = public_user_dict(instance.author)
+        else:
+            data = serializer.fields["author"].to_representation(instance.author)
+        cache[instance.author_id] = data
     return data
 
 
