@@ -39,20 +39,31 @@ def can_subscribe(user, target_type: str, target_id: int) -> bool:
     return post is not None and _reads_post(access, user, post)
 
 
-def readers_of_post(user_ids: Iterable[int], post_id: int) -> set[int]:
-    """The users among `user_ids` who may read the post now. An unknown post (deleted since, or no
-    forum here) filters nobody: its notification carries nothing of it."""
+def notice_post(post_id: int):
+    """The post as `readers_of_post` needs it (its category and status, not its text), or None
+    (unknown, or no forum here)."""
+    forum = _forum()
+    if forum is None:
+        return None
+    _access, _Category, Post = forum
+    return (
+        Post.objects.select_related("category", "category__parent")
+        .defer("body", "body_html", "excerpt", "search_vector")
+        .filter(pk=post_id)
+        .first()
+    )
+
+
+def readers_of_post(user_ids: Iterable[int], post_id: int, *, post=None) -> set[int]:
+    """The users among `user_ids` who may read the post now (`post`: it from `notice_post`, when the
+    caller has it already). An unknown post (deleted since, or no forum here) filters nobody: its
+    notification carries nothing of it."""
     user_ids = set(user_ids)
     forum = _forum()
     if forum is None or not user_ids:
         return user_ids
-    access, _Category, Post = forum
-    post = (
-        Post.objects.select_related("category", "category__parent")
-        .defer("body", "body_html", "excerpt", "search_vector")  # access reads its category and status
-        .filter(pk=post_id)
-        .first()
-    )
+    access, _Category, _Post = forum
+    post = post or notice_post(post_id)
     if post is None:
         return user_ids
     users = get_user_model().objects.select_related("profile").filter(pk__in=user_ids, is_active=True)

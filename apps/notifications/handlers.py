@@ -58,6 +58,16 @@ def post_info(post_id: int) -> dict[str, Any]:
     return {"post_title": row["title"], "post_author_id": row["author_id"]} if row else {}
 
 
+def _notice_post(post_id: int):
+    """The post for a notice's title, author and readers check, in one query (None: unknown, or the
+    look-up failed; the callers then degrade as with `post_info`)."""
+    try:
+        return access.notice_post(post_id)
+    except Exception:
+        logger.warning("post lookup failed for %s", post_id, exc_info=True)
+        return None
+
+
 def comment_info(comment_id: int | None) -> dict[str, Any]:
     Comment = _model("forum", "Comment")
     if Comment is None or not comment_id:
@@ -182,7 +192,8 @@ def on_post_created(post_id: int, author_id: int, category_id: int) -> None:
 def on_comment_created(
     comment_id: int, post_id: int, author_id: int, category_id: int, parent_id: int | None = None
 ) -> None:
-    info = post_info(post_id)
+    post = _notice_post(post_id)
+    info = {"post_title": post.title, "post_author_id": post.author_id} if post is not None else post_info(post_id)
     comment = comment_info(comment_id)
     ctx = {
         "post_id": post_id,
@@ -199,7 +210,7 @@ def on_comment_created(
     post_author = info.get("post_author_id")
     watchers = selectors.watchers(target_type=TargetType.THREAD, target_id=post_id, exclude=told)
     # Only those who may read the thread now hear of it: access can have shrunk since they watched.
-    readers = access.readers_of_post({parent_author, post_author, *watchers} - {None}, post_id)
+    readers = access.readers_of_post({parent_author, post_author, *watchers} - {None}, post_id, post=post)
     if parent_author in readers and parent_author not in told:
         services.notify(
             parent_author,

@@ -40,7 +40,12 @@ def comment_path(parent_path: str, comment_id: int) -> str:
 
 @transaction.atomic
 def comment_create(*, author: User, post_id: int, body: str, parent_id: int | None = None) -> Comment:
-    post = Post.objects.select_related("category", "category__parent").filter(pk=post_id).first()
+    post = (
+        Post.objects.select_related("category", "category__parent")
+        .defer("body", "body_html", "excerpt", "search_vector")  # a comment needs the post's rules, not its text
+        .filter(pk=post_id)
+        .first()
+    )
     if post is None:
         raise NotFound("Post not found.")
     check_visible_post(author, post)
